@@ -1,0 +1,189 @@
+// Package stacks holds the stage ladder, the stack's typed configuration and the program that
+// assembles a stage from the components.
+package stacks
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Platform names a ladder.
+type Platform string
+
+// The two ladders.
+const (
+	Servers    Platform = "servers"
+	Serverless Platform = "serverless"
+)
+
+// Platforms lists the ladders in the order they are documented.
+var Platforms = []Platform{Servers, Serverless}
+
+// Layer is one building block a rung can add to a stack.
+type Layer string
+
+// The layers the rungs add. A stage has every layer its rung and the rungs below it add, less
+// what a rung retires.
+const (
+	Network     Layer = "network"      // VPC, subnets, NAT, flow logs, endpoints
+	Monitoring  Layer = "monitoring"   // alarm topic, dashboard, alarms
+	Box         Layer = "box"          // the single EC2 box with app, PostgreSQL and static files
+	Database    Layer = "database"     // RDS for PostgreSQL primary
+	Fleet       Layer = "fleet"        // ALB + Auto Scaling Group + static bucket
+	Replicas    Layer = "replicas"     // read replicas of the primary
+	Cache       Layer = "cache"        // ElastiCache replication group
+	CDN         Layer = "cdn"          // Cloudflare in front
+	Shards      Layer = "shards"       // Aurora clusters, one a shard
+	Tables      Layer = "tables"       // DynamoDB tables
+	Functions   Layer = "functions"    // API Gateway + Lambda
+	ServerlessD Layer = "serverlessdb" // Aurora Serverless v2 + RDS Proxy
+	SPA         Layer = "spa"          // single-page app bucket
+)
+
+// Rung is one stage of a ladder.
+type Rung struct {
+	Platform Platform
+	Order    int
+	Stage    string
+	Guide    string  // the guide's version, "Llama 1.0"
+	Adds     string  // what the rung adds, one line
+	Promote  string  // when to take this rung, from the guide
+	Layers   []Layer // layers the rung adds
+	Retires  []Layer // layers the rung retires (their stateful parts stay)
+}
+
+// Ladder is the stage table of both platforms: the one place the rungs are declared.
+var Ladder = []Rung{
+	{Servers, 1, "single-box", "Llama 1.0",
+		"VPC; one public EC2 box running app, PostgreSQL (on its own retained, encrypted volume) and static files; Elastic IP; monitoring",
+		"Start here: one box serves hundreds to thousands of users; take the next rung before the box's CPU, memory or disk run out, or when an outage of the one box is no longer acceptable.",
+		[]Layer{Network, Monitoring, Box}, nil},
+	{Servers, 2, "separate-db", "Llama 2.0",
+		"Managed PostgreSQL (RDS, Multi-AZ, TLS forced, backups) in isolated subnets, reachable only from the app",
+		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",
+		[]Layer{Database}, nil},
+	{Servers, 3, "load-balanced", "Llama 3.0",
+		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires, its data volume stays",
+		"When one web server is a single point of failure or scaling it up no longer buys time: make the web tier stateless and run several behind a load balancer.",
+		[]Layer{Fleet}, []Layer{Box}},
+	{Servers, 4, "replicas", "Llama 4.0",
+		"RDS read replicas spread over the AZs; reads that cannot tolerate lag stay on the primary",
+		"When reads dominate and the primary's CPU or read latency climbs: move read load to replicas (accepting replication lag for those reads).",
+		[]Layer{Replicas}, nil},
+	{Servers, 5, "cache", "Llama 5.0",
+		"ElastiCache (Valkey) replication group for read-through caching: Multi-AZ, failover, TLS, encryption, auth",
+		"When read-heavy spikes (a flash sale) still overload primary and replicas: cache hot data in memory, read-through.",
+		[]Layer{Cache}, nil},
+	{Servers, 6, "cdn", "Llama 5.0",
+		"Cloudflare in front: proxied DNS for app and static assets, cache rules, bucket readable only from Cloudflare",
+		"When static content (images, bundles, style sheets) dominates traffic or users far away see slow pages: serve it from a CDN near them.",
+		[]Layer{CDN}, nil},
+	{Servers, 7, "sharded", "Llama 6.0",
+		"Aurora PostgreSQL clusters as horizontal shards by user ID, each a writer plus readers; a published shard map",
+		"When writes overload the single primary and vertical scaling is no longer feasible: shard by user ID, accepting cross-shard query limits.",
+		[]Layer{Shards}, nil},
+	{Servers, 8, "nosql", "final part",
+		"DynamoDB tables (on-demand, PITR, encryption, deletion protection) for the high-write, non-relational subset",
+		"When a high-write subset of the data does not rely on the relational model: move it to NoSQL and let the relational database focus on complex queries.",
+		[]Layer{Tables}, nil},
+
+	{Serverless, 1, "serverless", "part 3",
+		"SPA bucket, API Gateway HTTP API, Go Lambda functions in private subnets, Aurora Serverless v2 behind RDS Proxy, monitoring",
+		"Start here when time to market matters most: no servers to manage, pay per use, scales to tens of thousands of users.",
+		[]Layer{Network, Monitoring, SPA, ServerlessD, Functions}, nil},
+	{Serverless, 2, "replicas", "final part",
+		"Aurora Serverless v2 reader instances",
+		"When combined read and write traffic starts to overwhelm the serverless writer and reads dominate: add readers.",
+		[]Layer{Replicas}, nil},
+	{Serverless, 3, "cache", "final part",
+		"ElastiCache (Valkey) reachable from the functions",
+		"When reads still load the database: cache frequently read data in a managed in-memory store.",
+		[]Layer{Cache}, nil},
+	{Serverless, 4, "cdn", "final part",
+		"Cloudflare in front of the API and the SPA",
+		"When users far from the region see slow loads, or static traffic costs: serve the SPA and cacheable API responses from the edge.",
+		[]Layer{CDN}, nil},
+	{Serverless, 5, "sharded", "final part",
+		"Aurora Serverless v2 clusters as shards by user ID, with a shard map",
+		"When writes exceed what one serverless writer can take: shard by user ID.",
+		[]Layer{Shards}, nil},
+	{Serverless, 6, "nosql", "final part",
+		"DynamoDB tables for the high-write subset, the functions' role limited to them",
+		"Instead of (or before) sharding, when a high-write subset does not need the relational model.",
+		[]Layer{Tables}, nil},
+}
+
+// Rungs returns the rungs of one platform in order.
+func Rungs(p Platform) []Rung {
+	var out []Rung
+	for _, r := range Ladder {
+		if r.Platform == p {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// StageNames returns the stage names of one platform in order.
+func StageNames(p Platform) []string {
+	var out []string
+	for _, r := range Rungs(p) {
+		out = append(out, r.Stage)
+	}
+	return out
+}
+
+// Find returns the rung of a stage on a platform.
+func Find(p Platform, stage string) (Rung, bool) {
+	for _, r := range Rungs(p) {
+		if r.Stage == stage {
+			return r, true
+		}
+	}
+	return Rung{}, false
+}
+
+// Layers is the set of layers a stage has.
+type Layers map[Layer]bool
+
+// LayersOf returns the layers a stage has: everything its rung and the rungs below add, less
+// what they retire.
+func LayersOf(p Platform, stage string) (Layers, error) {
+	r, ok := Find(p, stage)
+	if !ok {
+		return nil, fmt.Errorf("stage %q is not on the %s ladder (valid: %s)", stage, p, strings.Join(StageNames(p), ", "))
+	}
+	ls := Layers{}
+	for _, below := range Rungs(p) {
+		if below.Order > r.Order {
+			break
+		}
+		for _, l := range below.Layers {
+			ls[l] = true
+		}
+		for _, l := range below.Retires {
+			ls[l] = false
+		}
+	}
+	return ls, nil
+}
+
+// Retired reports whether a layer was added and later retired at or below a stage: its
+// stateful parts stay in the stack.
+func Retired(p Platform, stage string, l Layer) bool {
+	r, ok := Find(p, stage)
+	if !ok {
+		return false
+	}
+	for _, below := range Rungs(p) {
+		if below.Order > r.Order {
+			break
+		}
+		for _, x := range below.Retires {
+			if x == l {
+				return true
+			}
+		}
+	}
+	return false
+}
