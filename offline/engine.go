@@ -1,0 +1,320 @@
+// Package offline runs the Llama program in-process under the Pulumi SDK's mock engine and records
+// the resource graph it registers. It is stricter than the SDK's mocks: a duplicate URN, an invoke
+// nobody mocked, or an input left empty by an output nobody gave a value all fail the run.
+package offline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+)
+
+// Project is the Pulumi project name: the config namespace and the URNs' project.
+const Project = "llama"
+
+// Resource is one registered resource as the offline engine saw it.
+type Resource struct {
+	URN            string         `json:"urn"`
+	Type           string         `json:"type"`
+	Name           string         `json:"name"`
+	ID             string         `json:"id"`
+	Parent         string         `json:"parent"`
+	Custom         bool           `json:"custom"`
+	Inputs         map[string]any `json:"inputs"`
+	Outputs        map[string]any `json:"outputs"`
+	Protect        bool           `json:"protect"`
+	RetainOnDelete bool           `json:"retainOnDelete"`
+	DependsOn      []string       `json:"dependsOn"`
+	Aliases        []string       `json:"aliases"`
+	Stateful       bool           `json:"stateful"`
+
+	fromOutputs []string // inputs that depend on other resources' outputs
+}
+
+// Plan is the recorded graph of one run.
+type Plan struct {
+	Project   string         `json:"project"`
+	Stack     string         `json:"stack"`
+	Stage     string         `json:"stage"`
+	Platform  string         `json:"platform"`
+	Resources []*Resource    `json:"resources"`
+	Outputs   map[string]any `json:"outputs"`
+}
+
+// Options says how to run the program.
+type Options struct {
+	Stack  string            // stack name, "dev" when empty
+	Config map[string]string // namespaced config (llama:stage, aws:region), defaults applied
+	DryRun bool              // preview (true) or update (false)
+}
+
+// Program is a Pulumi program that returns the stack outputs it exports.
+type Program func(ctx *pulumi.Context) (pulumi.Map, error)
+
+// Run runs the program under the strict mocks and returns what it registered.
+func Run(program Program, opts Options) (*Plan, error) {
+	stack := opts.Stack
+	if stack == "" {
+		stack = "dev"
+	}
+	region := opts.Config["aws:region"]
+	if region == "" {
+		region = "us-east-1"
+	}
+	m := &mocks{project: Project, stack: stack, region: region, dryRun: opts.DryRun, byURN: map[string]*Resource{}}
+	var exports pulumi.Map
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		outs, err := program(ctx)
+		for k, v := range outs {
+			ctx.Export(k, v)
+		}
+		exports = outs
+		return err
+	}, pulumi.WithMocks(Project, stack, m), func(info *pulumi.RunInfo) {
+		info.Config = opts.Config
+		info.DryRun = opts.DryRun
+	})
+	if err != nil {
+		return nil, unwrapProgramError(err)
+	}
+	if err := m.failure(); err != nil {
+		return nil, err
+	}
+	plan := &Plan{Project: Project, Stack: stack, Outputs: map[string]any{}}
+	for k, o := range exports {
+		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
+		if err != nil {
+			return nil, fmt.Errorf("stack output %s: %w", k, err)
+		}
+		switch {
+		case res.Secret:
+			plan.Outputs[k] = secretMark
+		case !res.Known:
+			plan.Outputs[k] = nil
+		default:
+			plan.Outputs[k] = res.Value
+		}
+	}
+	plan.Resources = m.resources()
+	if !opts.DryRun {
+		if err := checkNoEmptyInputs(plan.Resources); err != nil {
+			return nil, err
+		}
+	}
+	return plan, nil
+}
+
+// unwrapProgramError strips the SDK's multierror framing so a config error reads as one line
+// per mistake.
+func unwrapProgramError(err error) error {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, "\n\t* ", "\n")
+	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), "1 error occurred:"))
+	return errors.New(msg)
+}
+
+const secretMark = "[secret]"
+
+type mocks struct {
+	project, stack, region string
+	dryRun                 bool
+
+	mu    sync.Mutex
+	byURN map[string]*Resource
+	order []*Resource
+	errs  []error
+}
+
+func (m *mocks) failure() error { m.mu.Lock(); defer m.mu.Unlock(); return errors.Join(m.errs...) }
+
+func (m *mocks) resources() []*Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]*Resource(nil), m.order...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// urn computes the URN the engine gives a resource: its parent's type, not the parent's name.
+func (m *mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(typ), name))
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	req := args.RegisterRPC
+	parent := ""
+	var rec Resource
+	if req != nil {
+		parent = req.GetParent()
+		rec.Protect = req.GetProtect()
+		rec.RetainOnDelete = req.GetRetainOnDelete()
+		rec.DependsOn = append([]string(nil), req.GetDependencies()...)
+		rec.Aliases = append([]string(nil), req.GetAliasURNs()...)
+		for _, a := range req.GetAliases() {
+			if u := a.GetUrn(); u != "" {
+				rec.Aliases = append(rec.Aliases, u)
+			} else if s := a.GetSpec(); s != nil {
+				rec.Aliases = append(rec.Aliases, "name="+s.GetName()+" parent="+s.GetParentUrn())
+			}
+		}
+	}
+	urn := m.urn(parent, args.TypeToken, args.Name)
+	rec.URN, rec.Type, rec.Name, rec.Parent, rec.Custom = urn, args.TypeToken, args.Name, parent, args.Custom
+
+	if req != nil {
+		for key, deps := range req.GetPropertyDependencies() {
+			if len(deps.GetUrns()) > 0 {
+				rec.fromOutputs = append(rec.fromOutputs, key)
+			}
+		}
+	}
+	id, state := "", resource.PropertyMap{}
+	if args.Custom {
+		id, state = fabricate(m, urn, args.TypeToken, args.Name, args.Inputs)
+	}
+	rec.ID = id
+	rec.Inputs = plain(args.Inputs)
+	rec.Outputs = plain(state)
+	rec.Stateful = Stateful(rec.Type, rec.Inputs)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.byURN[urn]; dup {
+		err := fmt.Errorf("duplicate URN %s: two resources of one type share a name under parents of one type", urn)
+		m.errs = append(m.errs, err)
+		return "", nil, err
+	}
+	m.byURN[urn] = &rec
+	m.order = append(m.order, &rec)
+	return id, state, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	out, err := invoke(m, args.Token, args.Args)
+	if err != nil {
+		m.mu.Lock()
+		m.errs = append(m.errs, err)
+		m.mu.Unlock()
+	}
+	return out, err
+}
+
+// plain turns a property map into JSON-ready values; secrets print as "[secret]" and unknowns
+// as null.
+func plain(pm resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(pm))
+	for k, v := range pm {
+		if strings.HasPrefix(string(k), "__") {
+			continue
+		}
+		out[string(k)] = plainValue(v)
+	}
+	return out
+}
+
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return secretMark
+	case v.IsComputed():
+		return nil
+	case v.IsOutput():
+		o := v.OutputValue()
+		if o.Secret {
+			return secretMark
+		}
+		if !o.Known {
+			return nil
+		}
+		return plainValue(o.Element)
+	case v.IsNull():
+		return nil
+	case v.IsBool():
+		return v.BoolValue()
+	case v.IsNumber():
+		f := v.NumberValue()
+		if f == float64(int64(f)) {
+			return int64(f)
+		}
+		return f
+	case v.IsString():
+		return v.StringValue()
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = plainValue(e)
+		}
+		return out
+	case v.IsObject():
+		return plain(v.ObjectValue())
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsAsset():
+		a := v.AssetValue()
+		return map[string]any{"asset": a.Path + a.URI}
+	case v.IsArchive():
+		a := v.ArchiveValue()
+		out := map[string]any{"archive": a.Path + a.URI}
+		if len(a.Assets) > 0 {
+			names := make([]string, 0, len(a.Assets))
+			for n := range a.Assets {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			out["archive"] = "assets: " + strings.Join(names, ", ")
+		}
+		return out
+	}
+	return nil
+}
+
+// checkNoEmptyInputs fails when an input that takes its value from another resource's output
+// holds an empty string: in a normal run every such value must be realistic, and an output
+// the mocks did not give becomes "".
+func checkNoEmptyInputs(rs []*Resource) error {
+	var errs []error
+	for _, r := range rs {
+		for _, key := range r.fromOutputs {
+			for _, path := range emptyPaths(key, r.Inputs[key]) {
+				errs = append(errs, fmt.Errorf("%s: input %s is empty (an output read downstream has no offline value)", r.URN, path))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func emptyPaths(prefix string, v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			out = append(out, prefix)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, emptyPaths(fmt.Sprintf("%s[%d]", prefix, i), e)...)
+		}
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			out = append(out, emptyPaths(p, e)...)
+		}
+	}
+	return out
+}

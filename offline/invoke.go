@@ -1,0 +1,79 @@
+package offline
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// CloudflareIPv4 and CloudflareIPv6 are Cloudflare's published ranges, as its API returns them.
+var (
+	CloudflareIPv4 = []string{"173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22",
+		"141.101.64.0/18", "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20", "197.234.240.0/22",
+		"198.41.128.0/17", "162.158.0.0/15", "104.16.0.0/13", "104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22"}
+	CloudflareIPv6 = []string{"2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32",
+		"2405:8100::/32", "2a06:98c0::/29", "2c0f:f248::/32"}
+)
+
+// invoke answers the data-source calls the program makes; any other call fails the run, since
+// the SDK's mocks would answer it with an empty map.
+func invoke(m *mocks, token string, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	switch token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		var names, ids []any
+		for i, s := range []string{"a", "b", "c", "d", "e", "f"} {
+			names = append(names, r+s)
+			ids = append(ids, fmt.Sprintf("use1-az%d", i+1))
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "names": names, "zoneIds": ids, "groupNames": []any{r}}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "name": r, "region": r,
+			"description": "offline region", "endpoint": "ec2." + r + ".amazonaws.com"}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": Account, "accountId": Account,
+			"arn": "arn:aws:iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "aws", "partition": "aws",
+			"dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}), nil
+	case "aws:ec2/getAmi:getAmi":
+		arch := "x86_64"
+		if n := nameFilter(args); len(n) > 0 && n[len(n)-5:] == "arm64" {
+			arch = "arm64"
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": "ami-0c5" + "1a4ba9d7e8f0b1", "imageId": "ami-0c51a4ba9d7e8f0b1", "architecture": arch,
+			"name": "al2023-ami-2023.6.20241121.0-kernel-6.1-" + arch, "ownerId": "137112412989",
+			"rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "mostRecent": true,
+		}), nil
+	case "cloudflare:index/getIpRanges:getIpRanges":
+		v4, v6 := toAny(CloudflareIPv4), toAny(CloudflareIPv6)
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "cloudflare-ip-ranges",
+			"ipv4CidrBlocks": v4, "ipv6CidrBlocks": v6, "cidrBlocks": append(append([]any{}, v4...), v6...),
+			"chinaIpv4CidrBlocks": []any{}, "chinaIpv6CidrBlocks": []any{}}), nil
+	}
+	return nil, fmt.Errorf("offline engine: no mock for invoke %s: add a realistic answer to offline/invoke.go", token)
+}
+
+func nameFilter(args resource.PropertyMap) string {
+	f, ok := args["filters"]
+	if !ok || !f.IsArray() {
+		return ""
+	}
+	for _, e := range f.ArrayValue() {
+		if e.IsObject() && e.ObjectValue()["name"].IsString() && e.ObjectValue()["name"].StringValue() == "name" {
+			if vs := e.ObjectValue()["values"]; vs.IsArray() && len(vs.ArrayValue()) > 0 {
+				return vs.ArrayValue()[0].StringValue()
+			}
+		}
+	}
+	return ""
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package offline
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+)
+
+// StackConfig returns the config a stack's program sees, as the Pulumi engine builds it: the
+// defaults declared in Pulumi.yaml, then Pulumi.<stack>.yaml, then the overrides (key=value,
+// keys namespaced or bare, bare meaning llama:). Secure values read as "[secret]".
+func StackConfig(dir, stack string, overrides map[string]string) (map[string]string, error) {
+	proj, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("loading Pulumi.yaml: %w", err)
+	}
+	out := map[string]string{}
+	for k, t := range proj.Config {
+		key := k
+		if !strings.Contains(k, ":") {
+			key = Project + ":" + k
+		}
+		if t.Default != nil {
+			out[key] = fmt.Sprint(t.Default)
+		}
+	}
+	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("stack %q has no %s", stack, filepath.Base(path))
+	}
+	ps, err := workspace.LoadProjectStack(diag.DefaultSink(os.Stderr, os.Stderr, diag.FormatOptions{Color: "never"}), proj, path)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
+	}
+	for k, v := range ps.Config {
+		s, err := v.Value(config.NewBlindingDecrypter())
+		if err != nil {
+			return nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
+		}
+		out[k.String()] = s
+	}
+	for k, v := range overrides {
+		out[QualifyKey(k)] = v
+	}
+	return out, nil
+}
+
+// QualifyKey puts a bare config key into the llama namespace.
+func QualifyKey(k string) string {
+	if strings.Contains(k, ":") {
+		return k
+	}
+	return Project + ":" + k
+}
