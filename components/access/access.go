@@ -1,0 +1,71 @@
+// Package access holds IAM building blocks: service roles and least-privilege inline policies.
+package access
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Statement allows actions on resources.
+type Statement struct {
+	Sid       string
+	Actions   []string
+	Resources pulumi.StringArrayInput
+}
+
+// Trust returns the assume-role policy for an AWS service principal.
+func Trust(service string) string {
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": map[string]any{"Service": service},
+	}}})
+	return string(b)
+}
+
+// Document renders an identity policy from statements whose resources may be outputs.
+func Document(stmts []Statement) pulumi.StringOutput {
+	var res []any
+	for _, s := range stmts {
+		res = append(res, s.Resources)
+	}
+	return pulumi.All(res...).ApplyT(func(vals []any) (string, error) {
+		var out []any
+		for i, s := range stmts {
+			st := map[string]any{"Effect": "Allow", "Action": s.Actions, "Resource": vals[i]}
+			if s.Sid != "" {
+				st["Sid"] = s.Sid
+			}
+			out = append(out, st)
+		}
+		b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": out})
+		return string(b), err
+	}).(pulumi.StringOutput)
+}
+
+// NewRolePolicy attaches an inline policy of statements to a role.
+func NewRolePolicy(ctx *pulumi.Context, name string, role pulumi.StringInput, stmts []Statement, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
+	p, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role, Policy: Document(stmts)}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("role policy %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// NewServiceRole creates a role a service assumes, with AWS managed policies attached by ARN
+// suffix (service-role/AmazonRDSEnhancedMonitoringRole).
+func NewServiceRole(ctx *pulumi.Context, name, service string, managed []string, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(Trust(service))}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", name, err)
+	}
+	for i, m := range managed {
+		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-managed-%d", name, i), &iam.RolePolicyAttachmentArgs{
+			Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/" + m),
+		}, opts...); err != nil {
+			return nil, fmt.Errorf("role %s policy %s: %w", name, m, err)
+		}
+	}
+	return role, nil
+}

@@ -1,0 +1,135 @@
+package compute
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/network"
+)
+
+// BoxArgs configures the single box of Llama 1.0.
+type BoxArgs struct {
+	VpcID              pulumi.StringInput
+	SubnetID           pulumi.StringInput // a public subnet
+	AZ                 string             // the subnet's AZ: the data volume lives there
+	AppSecurityGroupID pulumi.StringInput
+	AMI                string
+	InstanceType       string
+	InstanceProfile    pulumi.StringInput
+	ParamPrefix        string // /llama/<stack>
+	DataVolumeGb       int    // PostgreSQL data volume size; default 50
+	LogRetentionDays   int
+	Protect            bool // protect the data volume
+	// Retired keeps only the data volume: the instance, its address and its rules go, the
+	// data stays (retained on delete and protected) until it is moved and the volume deleted
+	// by hand.
+	Retired bool
+	Monitor *monitor.Monitor
+}
+
+// Box is one public EC2 instance running the app, PostgreSQL and the static files, with an
+// Elastic IP and PostgreSQL's data on its own encrypted, retained volume.
+type Box struct {
+	pulumi.ResourceState
+
+	InstanceID   pulumi.StringOutput `pulumi:"instanceId"`
+	PublicIP     pulumi.StringOutput `pulumi:"publicIp"`
+	PublicDNS    pulumi.StringOutput `pulumi:"publicDns"`
+	DataVolumeID pulumi.StringOutput `pulumi:"dataVolumeId"`
+}
+
+// NewBox creates the box, or (Retired) keeps only its data volume.
+func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.ResourceOption) (*Box, error) {
+	b := &Box{}
+	if err := ctx.RegisterComponentResource("llama:compute:Box", name, b, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(b)
+	size := args.DataVolumeGb
+	if size == 0 {
+		size = 50
+	}
+	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
+		AvailabilityZone: pulumi.String(args.AZ),
+		Size:             pulumi.Int(size),
+		Type:             pulumi.String(volumeType),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(true),
+		Tags:             pulumi.StringMap{"Name": pulumi.String(name + "-postgresql-data"), "llama:holds": pulumi.String("postgresql")},
+	}, child, pulumi.RetainOnDelete(true), pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("box data volume: %w", err)
+	}
+	b.DataVolumeID = vol.ID().ToStringOutput()
+	outs := pulumi.Map{"dataVolumeId": b.DataVolumeID}
+	if args.Retired {
+		return b, ctx.RegisterResourceOutputs(b, outs)
+	}
+
+	web, err := network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
+		VpcID: args.VpcID, Description: "The box: HTTP and HTTPS from the internet, nothing else",
+		Ingress: []network.Ingress{
+			{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
+			{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
+		},
+		EgressAll: true,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	logPrefix := args.ParamPrefix + "/box"
+	nginxLogs, err := monitor.NewLogGroup(ctx, name+"-nginx-logs", monitor.LogGroupArgs{Name: logPrefix + "/nginx", RetentionDays: args.LogRetentionDays}, child)
+	if err != nil {
+		return nil, err
+	}
+	pgLogs, err := monitor.NewLogGroup(ctx, name+"-postgresql-logs", monitor.LogGroupArgs{Name: logPrefix + "/postgresql", RetentionDays: args.LogRetentionDays}, child)
+	if err != nil {
+		return nil, err
+	}
+	userData := vol.ID().ToStringOutput().ApplyT(func(id string) string {
+		return boot(bootArgs{Box: true, VolumeID: id, ParamPrefix: args.ParamPrefix, LogPrefix: logPrefix})
+	}).(pulumi.StringOutput)
+	inst, err := ec2.NewInstance(ctx, name+"-instance", &ec2.InstanceArgs{
+		Ami:                 pulumi.String(args.AMI),
+		InstanceType:        pulumi.String(args.InstanceType),
+		SubnetId:            args.SubnetID,
+		AvailabilityZone:    pulumi.String(args.AZ),
+		VpcSecurityGroupIds: pulumi.StringArray{web.ID(), args.AppSecurityGroupID},
+		IamInstanceProfile:  args.InstanceProfile,
+		Monitoring:          pulumi.Bool(true),
+		EbsOptimized:        pulumi.Bool(true),
+		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
+			HttpTokens: pulumi.String(metadataTokens), HttpEndpoint: pulumi.String("enabled"),
+			HttpPutResponseHopLimit: pulumi.Int(metadataHopLimit),
+		},
+		RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{
+			Encrypted: pulumi.Bool(true), VolumeType: pulumi.String(volumeType), VolumeSize: pulumi.Int(rootVolumeGb),
+			DeleteOnTermination: pulumi.Bool(true),
+		},
+		UserData: userData,
+		Tags:     pulumi.StringMap{"Name": pulumi.String(name)},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("box instance: %w", err)
+	}
+	if _, err := ec2.NewVolumeAttachment(ctx, name+"-data-attachment", &ec2.VolumeAttachmentArgs{
+		DeviceName: pulumi.String("/dev/sdf"), InstanceId: inst.ID(), VolumeId: vol.ID(),
+		StopInstanceBeforeDetaching: pulumi.Bool(true),
+	}, child); err != nil {
+		return nil, fmt.Errorf("box data volume attachment: %w", err)
+	}
+	eip, err := ec2.NewEip(ctx, name+"-eip", &ec2.EipArgs{Domain: pulumi.String("vpc"), Instance: inst.ID()}, child)
+	if err != nil {
+		return nil, fmt.Errorf("box address: %w", err)
+	}
+	b.InstanceID, b.PublicIP, b.PublicDNS = inst.ID().ToStringOutput(), eip.PublicIp, eip.PublicDns
+	if err := b.watch(ctx, name, args, inst, vol, nginxLogs, pgLogs); err != nil {
+		return nil, err
+	}
+	outs["instanceId"], outs["publicIp"], outs["publicDns"] = b.InstanceID, b.PublicIP, b.PublicDNS
+	return b, ctx.RegisterResourceOutputs(b, outs)
+}

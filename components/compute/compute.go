@@ -1,0 +1,84 @@
+// Package compute holds the app's EC2 building blocks: the app role, the single box of Llama 1.0
+// and the load-balanced fleet of Llama 3.0, which share one hardening and one boot script.
+package compute
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
+)
+
+// Hardening every app instance gets, box or fleet.
+const (
+	metadataTokens   = "required" // IMDSv2 only
+	metadataHopLimit = 1          // no container on the host reaches the metadata service
+	rootVolumeGb     = 20
+	volumeType       = "gp3"
+)
+
+// LatestAL2023 looks up the newest Amazon Linux 2023 AMI for an architecture (x86_64, arm64).
+func LatestAL2023(ctx *pulumi.Context, arch string) (string, error) {
+	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
+		Owners:     []string{"amazon"},
+		MostRecent: pulumi.BoolRef(true),
+		Filters: []ec2.GetAmiFilter{
+			{Name: "name", Values: []string{"al2023-ami-2023.*-kernel-6.1-" + arch}},
+			{Name: "state", Values: []string{"available"}},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("looking up the Amazon Linux 2023 AMI: %w", err)
+	}
+	return ami.Id, nil
+}
+
+// AppRoleArgs configures the app's instance role.
+type AppRoleArgs struct {
+	ParamPrefix string // the SSM parameter path the app reads its settings from, /llama/<stack>
+	Region      string
+	AccountID   string
+}
+
+// AppRole is the IAM role and instance profile the app's instances run as: Session Manager
+// access (no SSH), the CloudWatch agent, and read access to the stack's parameters.
+type AppRole struct {
+	pulumi.ResourceState
+
+	Role            *iam.Role
+	RoleName        pulumi.StringOutput `pulumi:"roleName"`
+	InstanceProfile pulumi.StringOutput `pulumi:"instanceProfile"`
+}
+
+// NewAppRole creates the app role.
+func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pulumi.ResourceOption) (*AppRole, error) {
+	a := &AppRole{}
+	if err := ctx.RegisterComponentResource("llama:compute:AppRole", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
+	role, err := access.NewServiceRole(ctx, name+"-role", "ec2.amazonaws.com",
+		[]string{"AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy"}, child)
+	if err != nil {
+		return nil, err
+	}
+	params := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", args.Region, args.AccountID, args.ParamPrefix)
+	if _, err := access.NewRolePolicy(ctx, name+"-params", role.Name, []access.Statement{{
+		Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
+		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")},
+	}}, child); err != nil {
+		return nil, err
+	}
+	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{Role: role.Name}, child)
+	if err != nil {
+		return nil, fmt.Errorf("instance profile: %w", err)
+	}
+	a.Role, a.RoleName, a.InstanceProfile = role, role.Name, profile.Name
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"roleName": role.Name, "instanceProfile": profile.Name}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,215 @@
+package compute
+
+import (
+	"encoding/base64"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/network"
+	"github.com/llama-stages/llama/components/storage"
+)
+
+// FleetArgs configures the load-balanced fleet of Llama 3.0.
+type FleetArgs struct {
+	VpcID              pulumi.StringInput
+	PublicSubnetIDs    pulumi.StringArrayInput // the load balancer's
+	PrivateSubnetIDs   pulumi.StringArrayInput // the instances', one per AZ
+	AppSecurityGroupID pulumi.StringInput
+	AMI                string
+	InstanceType       string
+	InstanceProfile    pulumi.StringInput
+	ParamPrefix        string
+	MinSize            int // validated by the config: 1 <= min <= desired <= max, max >= 2
+	DesiredSize        int
+	MaxSize            int
+	// CertificateArn turns on the HTTPS listener (TLS 1.2+ policy) and makes HTTP redirect
+	// to HTTPS. Nil: HTTP only.
+	CertificateArn   pulumi.StringInput
+	Protect          bool // load balancer deletion protection; protect the log bucket
+	LogRetentionDays int
+	Region           string
+	AccountID        string
+	Monitor          *monitor.Monitor
+}
+
+// Fleet is an Application Load Balancer in front of an Auto Scaling Group of hardened, private,
+// stateless app instances.
+type Fleet struct {
+	pulumi.ResourceState
+
+	LoadBalancerDNS  pulumi.StringOutput `pulumi:"loadBalancerDns"`
+	LoadBalancerArn  pulumi.StringOutput `pulumi:"loadBalancerArn"`
+	AutoScalingGroup pulumi.StringOutput `pulumi:"autoScalingGroup"`
+}
+
+// elbLogAccounts are the regional accounts that deliver load balancer access logs in regions
+// older than August 2022; newer regions use the log-delivery service principal.
+var elbLogAccounts = map[string]string{
+	"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
+	"ca-central-1": "985666609251", "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
+	"eu-central-1": "054676820928", "eu-north-1": "897822967062", "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
+	"ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "sa-east-1": "507241528517",
+}
+
+// NewFleet creates the load balancer, its listeners, the launch template and the group.
+func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.ResourceOption) (*Fleet, error) {
+	f := &Fleet{}
+	if err := ctx.RegisterComponentResource("llama:compute:Fleet", name, f, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(f)
+
+	lbSG, err := network.NewSecurityGroup(ctx, name+"-lb-sg", &network.SecurityGroupArgs{
+		VpcID: args.VpcID, Description: "The load balancer: HTTP and HTTPS from the internet",
+		Ingress: []network.Ingress{
+			{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
+			{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
+		},
+		EgressAll: true,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	instSG, err := network.NewSecurityGroup(ctx, name+"-instance-sg", &network.SecurityGroupArgs{
+		VpcID: args.VpcID, Description: "Fleet instances: HTTP from the load balancer only",
+		Ingress:   []network.Ingress{{Name: "http-from-lb", Port: 80, SourceGroup: lbSG.ID(), Description: "HTTP from the load balancer"}},
+		EgressAll: true,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+
+	logs, err := storage.NewBucket(ctx, name+"-access-logs", &storage.BucketArgs{
+		Protect: args.Protect, S3ManagedKeys: true, ExpireDays: args.LogRetentionDays, NoncurrentDays: 7,
+		LogDelivery: true, LogDeliveryAccount: elbLogAccounts[args.Region], AccountID: args.AccountID,
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	alb, err := lb.NewLoadBalancer(ctx, name+"-alb", &lb.LoadBalancerArgs{
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		Subnets:                  args.PublicSubnetIDs,
+		SecurityGroups:           pulumi.StringArray{lbSG.ID()},
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		EnableDeletionProtection: pulumi.Bool(args.Protect),
+		EnableHttp2:              pulumi.Bool(true),
+		IdleTimeout:              pulumi.Int(60),
+		AccessLogs:               lb.LoadBalancerAccessLogsArgs{Bucket: logs.Name, Enabled: pulumi.Bool(true)},
+	}, child, pulumi.DependsOn([]pulumi.Resource{logs}))
+	if err != nil {
+		return nil, fmt.Errorf("load balancer: %w", err)
+	}
+	tg, err := lb.NewTargetGroup(ctx, name+"-tg", &lb.TargetGroupArgs{
+		Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"), VpcId: args.VpcID, TargetType: pulumi.String("instance"),
+		DeregistrationDelay: pulumi.Int(30),
+		HealthCheck: lb.TargetGroupHealthCheckArgs{
+			Path: pulumi.String("/health"), Matcher: pulumi.String("200"), Interval: pulumi.Int(15),
+			HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3), Timeout: pulumi.Int(5),
+		},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("target group: %w", err)
+	}
+	forward := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}}
+	httpAction := forward
+	if args.CertificateArn != nil {
+		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("redirect"),
+			Redirect: lb.ListenerDefaultActionRedirectArgs{
+				Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
+			},
+		}}
+		if _, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+			LoadBalancerArn: alb.Arn, Port: pulumi.Int(443), Protocol: pulumi.String("HTTPS"),
+			SslPolicy: pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"), CertificateArn: args.CertificateArn,
+			DefaultActions: forward,
+		}, child); err != nil {
+			return nil, fmt.Errorf("HTTPS listener: %w", err)
+		}
+	}
+	if _, err := lb.NewListener(ctx, name+"-http", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn, Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"), DefaultActions: httpAction,
+	}, child); err != nil {
+		return nil, fmt.Errorf("HTTP listener: %w", err)
+	}
+
+	userData := base64.StdEncoding.EncodeToString([]byte(boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet"})))
+	if _, err := monitor.NewLogGroup(ctx, name+"-nginx-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/nginx", RetentionDays: args.LogRetentionDays}, child); err != nil {
+		return nil, err
+	}
+	lt, err := ec2.NewLaunchTemplate(ctx, name+"-lt", &ec2.LaunchTemplateArgs{
+		ImageId:            pulumi.String(args.AMI),
+		InstanceType:       pulumi.String(args.InstanceType),
+		IamInstanceProfile: ec2.LaunchTemplateIamInstanceProfileArgs{Name: args.InstanceProfile},
+		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpTokens: pulumi.String(metadataTokens), HttpEndpoint: pulumi.String("enabled"),
+			HttpPutResponseHopLimit: pulumi.Int(metadataHopLimit),
+		},
+		Monitoring:   ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
+		EbsOptimized: pulumi.String("true"),
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{ec2.LaunchTemplateBlockDeviceMappingArgs{
+			DeviceName: pulumi.String("/dev/xvda"),
+			Ebs: ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+				Encrypted: pulumi.String("true"), VolumeType: pulumi.String(volumeType), VolumeSize: pulumi.Int(rootVolumeGb),
+				DeleteOnTermination: pulumi.String("true"),
+			},
+		}},
+		NetworkInterfaces: ec2.LaunchTemplateNetworkInterfaceArray{ec2.LaunchTemplateNetworkInterfaceArgs{
+			AssociatePublicIpAddress: pulumi.String("false"), DeviceIndex: pulumi.Int(0),
+			SecurityGroups: pulumi.StringArray{instSG.ID(), args.AppSecurityGroupID},
+		}},
+		UserData:             pulumi.String(userData),
+		UpdateDefaultVersion: pulumi.Bool(true),
+		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{ec2.LaunchTemplateTagSpecificationArgs{
+			ResourceType: pulumi.String("instance"), Tags: pulumi.StringMap{"Name": pulumi.String(name)},
+		}},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("launch template: %w", err)
+	}
+	asg, err := autoscaling.NewGroup(ctx, name+"-asg", &autoscaling.GroupArgs{
+		VpcZoneIdentifiers:     args.PrivateSubnetIDs,
+		MinSize:                pulumi.Int(args.MinSize),
+		MaxSize:                pulumi.Int(args.MaxSize),
+		DesiredCapacity:        pulumi.Int(args.DesiredSize),
+		HealthCheckType:        pulumi.String("ELB"),
+		HealthCheckGracePeriod: pulumi.Int(300),
+		TargetGroupArns:        pulumi.StringArray{tg.Arn},
+		LaunchTemplate:         autoscaling.GroupLaunchTemplateArgs{Id: lt.ID(), Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput)},
+		InstanceRefresh: autoscaling.GroupInstanceRefreshArgs{
+			Strategy:    pulumi.String("Rolling"),
+			Preferences: autoscaling.GroupInstanceRefreshPreferencesArgs{MinHealthyPercentage: pulumi.Int(90), InstanceWarmup: pulumi.String("120")},
+		},
+		EnabledMetrics: pulumi.StringArray{pulumi.String("GroupInServiceInstances"), pulumi.String("GroupDesiredCapacity")},
+		Tags: autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
+			Key: pulumi.String("llama:tier"), Value: pulumi.String("web"), PropagateAtLaunch: pulumi.Bool(true),
+		}},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
+	}
+	if _, err := autoscaling.NewPolicy(ctx, name+"-cpu-target", &autoscaling.PolicyArgs{
+		AutoscalingGroupName: asg.Name, PolicyType: pulumi.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: autoscaling.PolicyTargetTrackingConfigurationArgs{
+			PredefinedMetricSpecification: autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("ASGAverageCPUUtilization"),
+			},
+			TargetValue: pulumi.Float64(50),
+		},
+	}, child); err != nil {
+		return nil, fmt.Errorf("scaling policy: %w", err)
+	}
+	f.LoadBalancerDNS, f.LoadBalancerArn, f.AutoScalingGroup = alb.DnsName, alb.Arn, asg.Name
+	if err := f.watch(ctx, name, args.Monitor, alb, tg, asg.Name); err != nil {
+		return nil, err
+	}
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{
+		"loadBalancerDns": f.LoadBalancerDNS, "loadBalancerArn": f.LoadBalancerArn, "autoScalingGroup": f.AutoScalingGroup,
+	})
+}

@@ -1,0 +1,280 @@
+package database
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/network"
+	"github.com/llama-stages/llama/components/params"
+)
+
+// AuroraEngineVersion is the Aurora PostgreSQL version of new clusters: one that supports
+// Serverless v2 scaling down to 0 ACU.
+const AuroraEngineVersion = "16.6"
+
+// ProxyArgs puts an RDS Proxy in front of the cluster's writer (and, with readers, a read-only
+// endpoint): pooled connections for clients that open many short ones, such as Lambda.
+type ProxyArgs struct {
+	SubnetIDs   pulumi.StringArrayInput
+	ClientGroup pulumi.StringInput // the security group admitted to the proxy
+}
+
+// AuroraArgs configures an Aurora PostgreSQL cluster.
+type AuroraArgs struct {
+	Identifier          string // cluster identifier; instances are <identifier>-<i>
+	VpcID               pulumi.StringInput
+	SubnetIDs           pulumi.StringArrayInput
+	AZs                 []string
+	FirstAZ             int // index into AZs of the writer's AZ, so shards spread their writers
+	AllowFrom           []Source
+	Serverless          bool    // db.serverless instances scaled between MinAcu and MaxAcu
+	MinAcu, MaxAcu      float64 // Serverless v2 capacity bounds
+	InstanceClass       string  // provisioned instance class
+	Readers             int     // reader instances, each in another AZ than the writer
+	Proxy               *ProxyArgs
+	BackupRetentionDays int
+	SlowQueryMs         int
+	Protect             bool
+	LogRetentionDays    int
+	Monitor             *monitor.Monitor
+}
+
+// Aurora is an encrypted Aurora PostgreSQL cluster with deletion protection, a final snapshot,
+// TLS forced, logs exported, a writer and readers.
+type Aurora struct {
+	pulumi.ResourceState
+
+	Identifier        pulumi.StringOutput `pulumi:"identifier"`
+	Endpoint          pulumi.StringOutput `pulumi:"endpoint"`
+	ReaderEndpoint    pulumi.StringOutput `pulumi:"readerEndpoint"`
+	SecretArn         pulumi.StringOutput `pulumi:"secretArn"`
+	ProxyEndpoint     pulumi.StringOutput `pulumi:"proxyEndpoint"`
+	ProxyReadEndpoint pulumi.StringOutput `pulumi:"proxyReadEndpoint"`
+	ProxyArn          pulumi.StringOutput `pulumi:"proxyArn"`
+	// ProxyResourceID is the last part of the proxy's ARN, for rds-db:connect policies.
+	ProxyResourceID pulumi.StringOutput `pulumi:"proxyResourceId"`
+	readers         int
+}
+
+// NewAurora creates the cluster, its instances and optionally its proxy.
+func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulumi.ResourceOption) (*Aurora, error) {
+	a := &Aurora{readers: args.Readers}
+	if err := ctx.RegisterComponentResource("llama:database:Aurora", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
+	sources := args.AllowFrom
+	var proxySG pulumi.IDOutput
+	if args.Proxy != nil {
+		sg, err := network.NewSecurityGroup(ctx, name+"-proxy-sg", &network.SecurityGroupArgs{
+			VpcID: args.VpcID, Description: "RDS Proxy: admits the app only",
+			Ingress:   []network.Ingress{{Name: "app", Port: Port, SourceGroup: args.Proxy.ClientGroup, Description: "PostgreSQL from the app"}},
+			EgressAll: true,
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		proxySG = sg.ID()
+		sources = append(append([]Source{}, sources...), Source{Name: "proxy", Group: proxySG})
+	}
+	sg, err := admit(ctx, name, args.VpcID, sources, a)
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
+		SubnetIds: args.SubnetIDs, Description: pulumi.String("Isolated database subnets"),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("db subnet group: %w", err)
+	}
+	var cps rds.ClusterParameterGroupParameterArray
+	ps := pgParameters(args.SlowQueryMs)
+	for _, k := range sortedKeys(ps) {
+		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(ps[k]), ApplyMethod: pulumi.String("immediate")})
+	}
+	cpg, err := rds.NewClusterParameterGroup(ctx, name+"-params", &rds.ClusterParameterGroupArgs{
+		Family:      pulumi.String("aurora-postgresql" + majorOf(AuroraEngineVersion)),
+		Description: pulumi.String("Llama: TLS forced, slow statements and lock waits logged"),
+		Parameters:  cps,
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("cluster parameter group: %w", err)
+	}
+	role, err := monitoringRole(ctx, name, a)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := newCredentials(ctx, name, args.Identifier, a)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := logGroup(ctx, name, "cluster", args.Identifier, args.LogRetentionDays, a)
+	if err != nil {
+		return nil, err
+	}
+	clusterArgs := &rds.ClusterArgs{
+		ClusterIdentifier:                pulumi.String(args.Identifier),
+		Engine:                           pulumi.String("aurora-postgresql"),
+		EngineVersion:                    pulumi.String(AuroraEngineVersion),
+		DatabaseName:                     pulumi.String(DatabaseName),
+		MasterUsername:                   pulumi.String(MasterUser),
+		MasterPassword:                   creds.password,
+		Port:                             pulumi.Int(Port),
+		DbSubnetGroupName:                subnets.Name,
+		DbClusterParameterGroupName:      cpg.Name,
+		VpcSecurityGroupIds:              pulumi.StringArray{sg},
+		StorageEncrypted:                 pulumi.Bool(true),
+		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
+		PreferredBackupWindow:            pulumi.String(backupWindow),
+		PreferredMaintenanceWindow:       pulumi.String(maintenanceWindow),
+		DeletionProtection:               pulumi.Bool(args.Protect),
+		SkipFinalSnapshot:                pulumi.Bool(false),
+		FinalSnapshotIdentifier:          pulumi.String(args.Identifier + "-final"),
+		CopyTagsToSnapshot:               pulumi.Bool(true),
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+	}
+	if args.Serverless {
+		clusterArgs.Serverlessv2ScalingConfiguration = rds.ClusterServerlessv2ScalingConfigurationArgs{
+			MinCapacity: pulumi.Float64(args.MinAcu), MaxCapacity: pulumi.Float64(args.MaxAcu),
+		}
+	}
+	cluster, err := rds.NewCluster(ctx, name+"-cluster", clusterArgs, child, pulumi.Protect(args.Protect),
+		pulumi.DependsOn([]pulumi.Resource{logs}))
+	if err != nil {
+		return nil, fmt.Errorf("aurora cluster: %w", err)
+	}
+	if err := creds.store(ctx, name, cluster.Endpoint, "postgres", a); err != nil {
+		return nil, err
+	}
+	class := args.InstanceClass
+	if args.Serverless {
+		class = "db.serverless"
+	}
+	for i := 0; i <= args.Readers; i++ {
+		// Instance 0 is the writer (promotion tier 0); readers follow in the next AZs.
+		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-instance-%d", name, i), &rds.ClusterInstanceArgs{
+			Identifier:                         pulumi.Sprintf("%s-%d", args.Identifier, i),
+			ClusterIdentifier:                  cluster.ID(),
+			InstanceClass:                      pulumi.String(class),
+			Engine:                             pulumi.String("aurora-postgresql"),
+			EngineVersion:                      pulumi.String(AuroraEngineVersion),
+			AvailabilityZone:                   pulumi.String(args.AZs[(args.FirstAZ+i)%len(args.AZs)]),
+			DbSubnetGroupName:                  subnets.Name,
+			PubliclyAccessible:                 pulumi.Bool(false),
+			PerformanceInsightsEnabled:         pulumi.Bool(true),
+			PerformanceInsightsRetentionPeriod: pulumi.Int(insightsRetention),
+			MonitoringInterval:                 pulumi.Int(monitoringInterval),
+			MonitoringRoleArn:                  role.Arn,
+			AutoMinorVersionUpgrade:            pulumi.Bool(true),
+			CaCertIdentifier:                   pulumi.String("rds-ca-rsa2048-g1"),
+			PromotionTier:                      pulumi.Int(min(i, 15)),
+			CopyTagsToSnapshot:                 pulumi.Bool(true),
+		}, child); err != nil {
+			return nil, fmt.Errorf("aurora instance %d: %w", i, err)
+		}
+	}
+	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, creds.secret.Arn
+	maxConn := MaxConnections(class)
+	if args.Serverless {
+		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
+	}
+	w := &watcher{m: args.Monitor, parent: a, name: name}
+	if err := w.cluster(ctx, name, args.Identifier, maxConn, logs, args.Readers, args.Serverless); err != nil {
+		return nil, err
+	}
+	outs := pulumi.Map{"identifier": a.Identifier, "endpoint": a.Endpoint, "readerEndpoint": a.ReaderEndpoint, "secretArn": a.SecretArn}
+	if args.Proxy != nil {
+		if err := a.proxy(ctx, name, args, cluster, creds, proxySG); err != nil {
+			return nil, err
+		}
+		outs["proxyEndpoint"], outs["proxyArn"] = a.ProxyEndpoint, a.ProxyArn
+	}
+	return a, ctx.RegisterResourceOutputs(a, outs)
+}
+
+// proxy creates the RDS Proxy: TLS required, IAM authentication required of clients, the
+// master credentials read from Secrets Manager by the proxy alone.
+func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, cluster *rds.Cluster, creds *credentials, sg pulumi.IDOutput) error {
+	child := pulumi.Parent(a)
+	role, err := access.NewServiceRole(ctx, name+"-proxy-role", "rds.amazonaws.com", nil, child)
+	if err != nil {
+		return err
+	}
+	if _, err := access.NewRolePolicy(ctx, name+"-proxy-secret", role.Name, []access.Statement{{
+		Sid: "ReadMasterSecret", Actions: []string{"secretsmanager:GetSecretValue"},
+		Resources: pulumi.StringArray{creds.secret.Arn},
+	}}, child); err != nil {
+		return err
+	}
+	proxy, err := rds.NewProxy(ctx, name+"-proxy", &rds.ProxyArgs{
+		Name:                pulumi.String(args.Identifier + "-proxy"),
+		EngineFamily:        pulumi.String("POSTGRESQL"),
+		RequireTls:          pulumi.Bool(true),
+		IdleClientTimeout:   pulumi.Int(1800),
+		RoleArn:             role.Arn,
+		VpcSubnetIds:        args.Proxy.SubnetIDs,
+		VpcSecurityGroupIds: pulumi.StringArray{sg},
+		Auths: rds.ProxyAuthArray{rds.ProxyAuthArgs{
+			AuthScheme: pulumi.String("SECRETS"), SecretArn: creds.secret.Arn, IamAuth: pulumi.String("REQUIRED"),
+			Description: pulumi.String("master credentials; clients authenticate with IAM"),
+		}},
+	}, child)
+	if err != nil {
+		return fmt.Errorf("rds proxy: %w", err)
+	}
+	if _, err := rds.NewProxyDefaultTargetGroup(ctx, name+"-proxy-targets", &rds.ProxyDefaultTargetGroupArgs{
+		DbProxyName: proxy.Name,
+		ConnectionPoolConfig: rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs{
+			MaxConnectionsPercent: pulumi.Int(90), MaxIdleConnectionsPercent: pulumi.Int(50), ConnectionBorrowTimeout: pulumi.Int(120),
+		},
+	}, child); err != nil {
+		return fmt.Errorf("rds proxy target group: %w", err)
+	}
+	if _, err := rds.NewProxyTarget(ctx, name+"-proxy-target", &rds.ProxyTargetArgs{
+		DbProxyName: proxy.Name, TargetGroupName: pulumi.String("default"), DbClusterIdentifier: cluster.ClusterIdentifier,
+	}, child); err != nil {
+		return fmt.Errorf("rds proxy target: %w", err)
+	}
+	a.ProxyEndpoint, a.ProxyArn = proxy.Endpoint, proxy.Arn
+	a.ProxyResourceID = proxy.Arn.ApplyT(func(arn string) string {
+		for i := len(arn) - 1; i >= 0; i-- {
+			if arn[i] == ':' {
+				return arn[i+1:]
+			}
+		}
+		return arn
+	}).(pulumi.StringOutput)
+	a.ProxyReadEndpoint = a.ProxyEndpoint
+	if args.Readers > 0 {
+		ro, err := rds.NewProxyEndpoint(ctx, name+"-proxy-read", &rds.ProxyEndpointArgs{
+			DbProxyName: proxy.Name, DbProxyEndpointName: pulumi.String(args.Identifier + "-proxy-ro"),
+			VpcSubnetIds: args.Proxy.SubnetIDs, VpcSecurityGroupIds: pulumi.StringArray{sg}, TargetRole: pulumi.String("READ_ONLY"),
+		}, child)
+		if err != nil {
+			return fmt.Errorf("rds proxy read endpoint: %w", err)
+		}
+		a.ProxyReadEndpoint = ro.Endpoint
+	}
+	return nil
+}
+
+// Publish adds what the app needs to reach the cluster under key (db, shards/3).
+func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
+	settings[key+"/primary/endpoint"] = a.Endpoint
+	settings[key+"/reader/endpoint"] = a.ReaderEndpoint
+	settings[key+"/port"] = pulumi.Sprintf("%d", Port)
+	settings[key+"/name"] = pulumi.String(DatabaseName)
+	settings[key+"/user"] = pulumi.String(MasterUser)
+	settings[key+"/secretArn"] = a.SecretArn
+	outs["dbEndpoint"], outs["dbReaderEndpoint"], outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
+	if a.ProxyArn.OutputState != nil {
+		settings[key+"/proxy/endpoint"] = a.ProxyEndpoint
+		settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
+		outs["dbProxyEndpoint"], outs["dbProxyReadEndpoint"] = a.ProxyEndpoint, a.ProxyReadEndpoint
+	}
+}

@@ -1,0 +1,218 @@
+// Package functions holds the serverless API: Go Lambda functions behind an API Gateway HTTP
+// API, built from lambda/api as part of the deployment.
+package functions
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/database"
+	"github.com/llama-stages/llama/components/monitor"
+)
+
+// Routes are the API's routes, all served by one function.
+var Routes = []string{"GET /health", "GET /items"}
+
+// APIArgs configures the API.
+type APIArgs struct {
+	Code             pulumi.Archive // the deployment package: a zip holding an executable bootstrap
+	SubnetIDs        pulumi.StringArrayInput
+	SecurityGroupID  pulumi.StringInput // the app's group: admitted by the proxy and the cache
+	MemoryMb         int
+	TimeoutSeconds   int    // at most 29: the HTTP API gives up after 30 s
+	FunctionPrefix   string // llama-<stack>
+	ParamPrefix      string
+	Database         *database.Aurora // reached through its proxy
+	LogRetentionDays int
+	Region           string
+	AccountID        string
+	// Domain and CertificateArn give the API a custom domain (for Cloudflare in front);
+	// empty: the execute-api endpoint only.
+	Domain         string
+	CertificateArn pulumi.StringInput
+	Monitor        *monitor.Monitor
+}
+
+// API is an HTTP API in front of a Go function in the private subnets.
+type API struct {
+	pulumi.ResourceState
+
+	URL          pulumi.StringOutput `pulumi:"url"`
+	RoleName     pulumi.StringOutput `pulumi:"roleName"`
+	FunctionName pulumi.StringOutput `pulumi:"functionName"`
+	// DomainTarget is the custom domain's regional target, for a CNAME; empty without Domain.
+	DomainTarget pulumi.StringOutput `pulumi:"domainTarget"`
+}
+
+// NewAPI creates the function, the API and their logs.
+func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.ResourceOption) (*API, error) {
+	if args.TimeoutSeconds < 1 || args.TimeoutSeconds > 29 {
+		return nil, fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", args.TimeoutSeconds)
+	}
+	a := &API{}
+	if err := ctx.RegisterComponentResource("llama:functions:API", name, a, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(a)
+	fnName := args.FunctionPrefix + "-api"
+
+	role, err := access.NewServiceRole(ctx, name+"-role", "lambda.amazonaws.com",
+		[]string{"service-role/AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess"}, child)
+	if err != nil {
+		return nil, err
+	}
+	params := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", args.Region, args.AccountID, args.ParamPrefix)
+	dbUser := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", args.Region, args.AccountID, args.Database.ProxyResourceID, database.MasterUser)
+	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, []access.Statement{
+		{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{dbUser}},
+		{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
+			Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")}},
+	}, child)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + fnName, RetentionDays: args.LogRetentionDays}, child)
+	if err != nil {
+		return nil, err
+	}
+	fn, err := lambda.NewFunction(ctx, name+"-function", &lambda.FunctionArgs{
+		Name:          pulumi.String(fnName),
+		Runtime:       pulumi.String("provided.al2023"),
+		Handler:       pulumi.String("bootstrap"),
+		Architectures: pulumi.StringArray{pulumi.String("arm64")},
+		Code:          args.Code,
+		MemorySize:    pulumi.Int(args.MemoryMb),
+		Timeout:       pulumi.Int(args.TimeoutSeconds),
+		Role:          role.Arn,
+		VpcConfig: lambda.FunctionVpcConfigArgs{
+			SubnetIds: args.SubnetIDs, SecurityGroupIds: pulumi.StringArray{args.SecurityGroupID},
+		},
+		TracingConfig: lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
+		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
+		Environment: lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{
+			"DB_PROXY_ENDPOINT": args.Database.ProxyEndpoint,
+			"DB_NAME":           pulumi.String(database.DatabaseName),
+			"DB_USER":           pulumi.String(database.MasterUser),
+			"LLAMA_PARAMS":      pulumi.String(args.ParamPrefix),
+		}},
+	}, child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
+	if err != nil {
+		return nil, fmt.Errorf("function: %w", err)
+	}
+
+	accessLogs, err := monitor.NewLogGroup(ctx, name+"-access-logs", monitor.LogGroupArgs{RetentionDays: args.LogRetentionDays}, child)
+	if err != nil {
+		return nil, err
+	}
+	api, err := apigatewayv2.NewApi(ctx, name+"-http", &apigatewayv2.ApiArgs{
+		ProtocolType: pulumi.String("HTTP"), Description: pulumi.String("Llama API"),
+		DisableExecuteApiEndpoint: pulumi.Bool(args.Domain != ""),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("http api: %w", err)
+	}
+	format, _ := json.Marshal(map[string]string{
+		"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "method": "$context.httpMethod",
+		"path": "$context.path", "status": "$context.status", "latency": "$context.responseLatency",
+		"integrationLatency": "$context.integrationLatency", "error": "$context.integrationErrorMessage",
+	})
+	if _, err := apigatewayv2.NewStage(ctx, name+"-stage", &apigatewayv2.StageArgs{
+		ApiId: api.ID(), Name: pulumi.String("$default"), AutoDeploy: pulumi.Bool(true),
+		AccessLogSettings: apigatewayv2.StageAccessLogSettingsArgs{DestinationArn: accessLogs.Arn, Format: pulumi.String(string(format))},
+		DefaultRouteSettings: apigatewayv2.StageDefaultRouteSettingsArgs{
+			ThrottlingBurstLimit: pulumi.Int(500), ThrottlingRateLimit: pulumi.Float64(1000), DetailedMetricsEnabled: pulumi.Bool(true),
+		},
+	}, child); err != nil {
+		return nil, fmt.Errorf("api stage: %w", err)
+	}
+	integration, err := apigatewayv2.NewIntegration(ctx, name+"-integration", &apigatewayv2.IntegrationArgs{
+		ApiId: api.ID(), IntegrationType: pulumi.String("AWS_PROXY"), IntegrationUri: fn.InvokeArn,
+		PayloadFormatVersion: pulumi.String("2.0"), TimeoutMilliseconds: pulumi.Int(30000),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("api integration: %w", err)
+	}
+	for i, r := range Routes {
+		if _, err := apigatewayv2.NewRoute(ctx, fmt.Sprintf("%s-route-%d", name, i), &apigatewayv2.RouteArgs{
+			ApiId: api.ID(), RouteKey: pulumi.String(r), Target: pulumi.Sprintf("integrations/%s", integration.ID()),
+		}, child); err != nil {
+			return nil, fmt.Errorf("api route %s: %w", r, err)
+		}
+	}
+	if _, err := lambda.NewPermission(ctx, name+"-invoke", &lambda.PermissionArgs{
+		Action: pulumi.String("lambda:InvokeFunction"), Function: fn.Name, Principal: pulumi.String("apigateway.amazonaws.com"),
+		SourceArn: pulumi.Sprintf("%s/*/*", api.ExecutionArn),
+	}, child); err != nil {
+		return nil, fmt.Errorf("api permission: %w", err)
+	}
+	a.URL, a.RoleName, a.FunctionName = api.ApiEndpoint, role.Name, fn.Name
+	a.DomainTarget = pulumi.String("").ToStringOutput()
+	if args.Domain != "" {
+		dn, err := apigatewayv2.NewDomainName(ctx, name+"-domain", &apigatewayv2.DomainNameArgs{
+			DomainName: pulumi.String(args.Domain),
+			DomainNameConfiguration: apigatewayv2.DomainNameDomainNameConfigurationArgs{
+				CertificateArn: args.CertificateArn, EndpointType: pulumi.String("REGIONAL"), SecurityPolicy: pulumi.String("TLS_1_2"),
+			},
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("api domain: %w", err)
+		}
+		if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
+			ApiId: api.ID(), DomainName: dn.ID(), Stage: pulumi.String("$default"),
+		}, child); err != nil {
+			return nil, fmt.Errorf("api mapping: %w", err)
+		}
+		a.URL = pulumi.Sprintf("https://%s", args.Domain)
+		a.DomainTarget = dn.DomainNameConfiguration.TargetDomainName().Elem()
+	}
+	if err := a.watch(ctx, name, args, fnName, api.ID().ToStringOutput()); err != nil {
+		return nil, err
+	}
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"url": a.URL, "roleName": a.RoleName, "functionName": a.FunctionName})
+}
+
+// watch adds the app tier's signals: the API's request rate, latency, 5xx rate and bytes, and
+// the function's duration, errors, throttles and concurrency.
+func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName string, apiID pulumi.StringOutput) error {
+	m := args.Monitor
+	apiDim := map[string]pulumi.StringInput{"ApiId": apiID, "Stage": pulumi.String("$default")}
+	fnDim := map[string]pulumi.StringInput{"FunctionName": pulumi.String(fnName)}
+	api := func(metric, stat string) monitor.Metric {
+		return monitor.Metric{Namespace: "AWS/ApiGateway", Name: metric, Dimensions: apiDim, Stat: stat, Label: metric + " " + stat}
+	}
+	fn := func(metric, stat string) monitor.Metric {
+		return monitor.Metric{Namespace: "AWS/Lambda", Name: metric, Dimensions: fnDim, Stat: stat, Label: metric + " " + stat}
+	}
+	section := "App tier: HTTP API and function " + fnName
+	m.AddWidgets(
+		monitor.Widget{Section: section, Title: "Requests", Metrics: []monitor.Metric{api("Count", "Sum")}},
+		monitor.Widget{Section: section, Title: "Response time (ms)", Metrics: []monitor.Metric{api("Latency", "p95"), api("Latency", "p50")}},
+		monitor.Widget{Section: section, Title: "5xx error rate (%)", Metrics: []monitor.Metric{api("5xx", "Sum"), api("Count", "Sum")}, Expression: "100*m0/m1"},
+		monitor.Widget{Section: section, Title: "Network throughput (bytes)", Metrics: []monitor.Metric{api("DataProcessed", "Sum")}},
+		monitor.Widget{Section: section, Title: "Function duration (ms)", Metrics: []monitor.Metric{fn("Duration", "p95"), fn("Duration", "p50")}},
+		monitor.Widget{Section: section, Title: "Function errors, throttles, concurrency", Metrics: []monitor.Metric{fn("Errors", "Sum"), fn("Throttles", "Sum"), fn("ConcurrentExecutions", "Maximum")}},
+	)
+	th := m.Thresholds
+	alarms := []struct {
+		key string
+		a   monitor.Alarm
+	}{
+		{"latency-p95", monitor.Alarm{Description: fmt.Sprintf("API p95 response time above %d ms", th.LatencyP95Ms), Metric: api("Latency", "p95"), Threshold: float64(th.LatencyP95Ms)}},
+		{"error-rate", monitor.Alarm{Description: fmt.Sprintf("API 5xx error rate above %d%%", th.ErrorRatePercent),
+			Metrics: []monitor.Metric{api("5xx", "Sum"), api("Count", "Sum")}, Expression: "IF(m1 > 0, 100*m0/m1, 0)", Threshold: float64(th.ErrorRatePercent)}},
+		{"function-errors", monitor.Alarm{Description: fnName + ": function errors", Metric: fn("Errors", "Sum"), Threshold: 5}},
+		{"throttles", monitor.Alarm{Description: fnName + ": invocations throttled", Metric: fn("Throttles", "Sum"), Threshold: 0}},
+		{"duration-p95", monitor.Alarm{Description: fnName + ": p95 duration above 80% of the timeout", Metric: fn("Duration", "p95"), Threshold: float64(args.TimeoutSeconds) * 800}},
+	}
+	for _, al := range alarms {
+		if _, err := m.NewAlarm(ctx, a, name+"-"+al.key, al.a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

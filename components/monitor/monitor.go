@@ -1,0 +1,330 @@
+// Package monitor holds the stack's observability: the alarm topic, the dashboard that grows with
+// the stage, the alarms every component raises on its own resources, and log groups with a
+// retention.
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Thresholds are the alarm thresholds, from config.
+type Thresholds struct {
+	LatencyP95Ms         int // app p95 response time
+	ErrorRatePercent     int // app 5xx share of requests
+	DBConnectionsPercent int // share of the database's connection limit
+	DBLatencyP95Ms       int // database p95 read and write latency
+	ReplicaLagSeconds    int
+	CacheMemoryPercent   int
+}
+
+// MonitorArgs configures the monitor.
+type MonitorArgs struct {
+	Region     string // for the dashboard's widgets
+	AccountID  string // owns the topic's key
+	AlertEmail string // subscribed to the topic when set; default none
+	Thresholds Thresholds
+}
+
+// Monitor is the alarm topic and the dashboard. Components add alarms and widgets to it while the
+// program runs; Finish writes the dashboard.
+type Monitor struct {
+	pulumi.ResourceState
+
+	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
+	// DashboardName is set by Finish.
+	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
+
+	Thresholds Thresholds
+	region     string
+	name       string
+	widgets    []Widget
+}
+
+// NewMonitor creates the alarm topic, encrypted with a key CloudWatch may use.
+func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pulumi.ResourceOption) (*Monitor, error) {
+	m := &Monitor{Thresholds: args.Thresholds, region: args.Region, name: name}
+	if err := ctx.RegisterComponentResource("llama:monitor:Monitor", name, m, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(m)
+	// CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key: a customer
+	// key whose policy lets CloudWatch use it is needed.
+	keyPolicy, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{"Sid": "AccountAdmin", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)}},
+			map[string]any{"Sid": "CloudWatchAlarms", "Effect": "Allow", "Resource": "*",
+				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+				"Action":    []string{"kms:Decrypt", "kms:GenerateDataKey*"}},
+		},
+	})
+	key, err := kms.NewKey(ctx, name+"-topic-key", &kms.KeyArgs{
+		Description:          pulumi.String("Encrypts the Llama alarm topic"),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(30),
+		Policy:               pulumi.String(string(keyPolicy)),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("alarm topic key: %w", err)
+	}
+	topic, err := sns.NewTopic(ctx, name+"-alarms", &sns.TopicArgs{
+		KmsMasterKeyId: key.Arn,
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("alarm topic: %w", err)
+	}
+	m.TopicArn = topic.Arn
+	if args.AlertEmail != "" {
+		if _, err := sns.NewTopicSubscription(ctx, name+"-email", &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(args.AlertEmail),
+		}, child); err != nil {
+			return nil, fmt.Errorf("alarm email subscription: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Metric is one CloudWatch metric on a widget or an alarm.
+type Metric struct {
+	Namespace  string
+	Name       string
+	Dimensions map[string]pulumi.StringInput
+	Stat       string // Average, Sum, Maximum, p95, p50 ...
+	Label      string
+}
+
+// Widget is one graph on the dashboard.
+type Widget struct {
+	Section string // what it watches: "Database llama-dev-db"
+	Title   string
+	Metrics []Metric
+	// Expression, when set, graphs a metric-math expression over Metrics (ids m0, m1, ...).
+	Expression string
+}
+
+// AddWidgets adds graphs to the dashboard.
+func (m *Monitor) AddWidgets(ws ...Widget) { m.widgets = append(m.widgets, ws...) }
+
+// Alarm describes one alarm. Either Metric or (Expression over Metrics) is set.
+type Alarm struct {
+	Description string
+	Metric      Metric
+	Metrics     []Metric // with Expression
+	Expression  string
+	Comparison  string  // default GreaterThanThreshold
+	Threshold   float64 //
+	Period      int     // seconds, default 60
+	Evaluation  int     // N of M-of-N, default 5
+	Datapoints  int     // M of M-of-N, default 3
+	Missing     string  // treatMissingData, default notBreaching
+}
+
+// NewAlarm creates an alarm under parent, acting on the topic on alarm and on OK.
+func (m *Monitor) NewAlarm(ctx *pulumi.Context, parent pulumi.Resource, name string, a Alarm) (*cloudwatch.MetricAlarm, error) {
+	if a.Comparison == "" {
+		a.Comparison = "GreaterThanThreshold"
+	}
+	if a.Period == 0 {
+		a.Period = 60
+	}
+	if a.Evaluation == 0 {
+		a.Evaluation = 5
+	}
+	if a.Datapoints == 0 {
+		a.Datapoints = 3
+	}
+	if a.Missing == "" {
+		a.Missing = "notBreaching"
+	}
+	args := &cloudwatch.MetricAlarmArgs{
+		AlarmDescription:   pulumi.String(a.Description),
+		ComparisonOperator: pulumi.String(a.Comparison),
+		Threshold:          pulumi.Float64(a.Threshold),
+		EvaluationPeriods:  pulumi.Int(a.Evaluation),
+		DatapointsToAlarm:  pulumi.Int(a.Datapoints),
+		TreatMissingData:   pulumi.String(a.Missing),
+		AlarmActions:       pulumi.Array{m.TopicArn},
+		OkActions:          pulumi.Array{m.TopicArn},
+	}
+	if a.Expression == "" {
+		args.Namespace = pulumi.String(a.Metric.Namespace)
+		args.MetricName = pulumi.String(a.Metric.Name)
+		args.Dimensions = dims(a.Metric.Dimensions)
+		args.Period = pulumi.Int(a.Period)
+		if isPercentile(a.Metric.Stat) {
+			args.ExtendedStatistic = pulumi.String(a.Metric.Stat)
+		} else {
+			args.Statistic = pulumi.String(a.Metric.Stat)
+		}
+	} else {
+		queries := cloudwatch.MetricAlarmMetricQueryArray{cloudwatch.MetricAlarmMetricQueryArgs{
+			Id: pulumi.String("e1"), Expression: pulumi.String(a.Expression), Label: pulumi.String(a.Description), ReturnData: pulumi.Bool(true),
+		}}
+		for i, q := range a.Metrics {
+			queries = append(queries, cloudwatch.MetricAlarmMetricQueryArgs{
+				Id: pulumi.String(fmt.Sprintf("m%d", i)),
+				Metric: cloudwatch.MetricAlarmMetricQueryMetricArgs{
+					Namespace: pulumi.String(q.Namespace), MetricName: pulumi.String(q.Name),
+					Dimensions: dims(q.Dimensions), Period: pulumi.Int(a.Period), Stat: pulumi.String(q.Stat),
+				},
+			})
+		}
+		args.MetricQueries = queries
+	}
+	alarm, err := cloudwatch.NewMetricAlarm(ctx, name, args, pulumi.Parent(parent))
+	if err != nil {
+		return nil, fmt.Errorf("alarm %s: %w", name, err)
+	}
+	return alarm, nil
+}
+
+func isPercentile(stat string) bool {
+	return len(stat) > 1 && stat[0] == 'p' && stat[1] >= '0' && stat[1] <= '9'
+}
+
+func dims(d map[string]pulumi.StringInput) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for k, v := range d {
+		out[k] = v
+	}
+	return out
+}
+
+// Finish writes the dashboard from the widgets the components added and registers the
+// monitor's outputs. Call it once, after every component.
+func (m *Monitor) Finish(ctx *pulumi.Context) error {
+	// Resolve every dimension value, then lay the widgets out two to a row.
+	var inputs []any
+	for _, w := range m.widgets {
+		for _, mt := range w.Metrics {
+			keys := sortedKeys(mt.Dimensions)
+			for _, k := range keys {
+				inputs = append(inputs, mt.Dimensions[k])
+			}
+		}
+	}
+	widgets, region := m.widgets, m.region
+	body := pulumi.All(inputs...).ApplyT(func(vals []any) (string, error) {
+		i := 0
+		var out []any
+		section := ""
+		y := 0
+		for n, w := range widgets {
+			if w.Section != section {
+				section = w.Section
+				out = append(out, map[string]any{"type": "text", "x": 0, "y": y, "width": 24, "height": 1,
+					"properties": map[string]any{"markdown": "## " + section}})
+				y++
+			}
+			var metrics []any
+			for j, mt := range w.Metrics {
+				row := []any{mt.Namespace, mt.Name}
+				for _, k := range sortedKeys(mt.Dimensions) {
+					row = append(row, k, fmt.Sprint(vals[i]))
+					i++
+				}
+				opts := map[string]any{"stat": mt.Stat}
+				if mt.Label != "" {
+					opts["label"] = mt.Label
+				}
+				if w.Expression != "" {
+					opts["id"] = fmt.Sprintf("m%d", j)
+					opts["visible"] = false
+				}
+				metrics = append(metrics, append(row, opts))
+			}
+			if w.Expression != "" {
+				metrics = append(metrics, []any{map[string]any{"expression": w.Expression, "label": w.Title, "id": "e1"}})
+			}
+			out = append(out, map[string]any{"type": "metric", "x": (n % 2) * 12, "y": y, "width": 12, "height": 6,
+				"properties": map[string]any{"title": w.Title, "region": region, "view": "timeSeries", "period": 60, "metrics": metrics}})
+			if n%2 == 1 {
+				y += 6
+			}
+		}
+		b, err := json.Marshal(map[string]any{"widgets": out})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	dash, err := cloudwatch.NewDashboard(ctx, m.name+"-dashboard", &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.Sprintf("%s-%s", ctx.Project(), ctx.Stack()),
+		DashboardBody: body,
+	}, pulumi.Parent(m))
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	m.DashboardName = dash.DashboardName
+	return ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": m.TopicArn, "dashboardName": dash.DashboardName})
+}
+
+func sortedKeys(m map[string]pulumi.StringInput) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// LogGroupArgs configures a log group.
+type LogGroupArgs struct {
+	Name          string // the log group's name; AWS services that create their own need it exact
+	RetentionDays int    // required: every log group the stack makes has a retention
+}
+
+// NewLogGroup creates a log group with a retention. Create it before the service that writes to
+// it, so the service does not create one that keeps logs forever.
+func NewLogGroup(ctx *pulumi.Context, name string, args LogGroupArgs, opts ...pulumi.ResourceOption) (*cloudwatch.LogGroup, error) {
+	lg := &cloudwatch.LogGroupArgs{RetentionInDays: pulumi.Int(args.RetentionDays)}
+	if args.Name != "" {
+		lg.Name = pulumi.String(args.Name)
+	}
+	g, err := cloudwatch.NewLogGroup(ctx, name, lg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("log group %s: %w", name, err)
+	}
+	return g, nil
+}
+
+// Filter turns matching log lines into a metric in the Llama namespace.
+type Filter struct {
+	Pattern string // CloudWatch Logs filter pattern
+	Metric  string // metric name, unique in the account and region: include the resource's name
+	Value   string // metric value per line: "1" (a count) by default, or a field such as $.request_time
+	Unit    string // default Count
+}
+
+// NewFilter adds a metric filter to a log group and returns the metric for alarms and widgets.
+func NewFilter(ctx *pulumi.Context, name string, group *cloudwatch.LogGroup, f Filter, opts ...pulumi.ResourceOption) (Metric, error) {
+	value, unit, stat := f.Value, f.Unit, "Average"
+	if value == "" {
+		value, stat = "1", "Sum"
+	}
+	if unit == "" {
+		unit = "Count"
+	}
+	t := cloudwatch.LogMetricFilterMetricTransformationArgs{
+		Namespace: pulumi.String(Namespace(ctx)), Name: pulumi.String(f.Metric), Value: pulumi.String(value),
+		Unit: pulumi.String(unit),
+	}
+	if f.Value == "" {
+		t.DefaultValue = pulumi.String("0")
+	}
+	if _, err := cloudwatch.NewLogMetricFilter(ctx, name, &cloudwatch.LogMetricFilterArgs{
+		LogGroupName: group.Name, Pattern: pulumi.String(f.Pattern), MetricTransformation: t,
+	}, opts...); err != nil {
+		return Metric{}, fmt.Errorf("metric filter %s: %w", name, err)
+	}
+	return Metric{Namespace: Namespace(ctx), Name: f.Metric, Stat: stat, Label: f.Metric}, nil
+}
+
+// Namespace is the CloudWatch namespace of the metrics the stack derives from logs: one per
+// stack, so that two stacks' filters never feed one metric.
+func Namespace(ctx *pulumi.Context) string { return "Llama/" + ctx.Stack() }

@@ -1,0 +1,131 @@
+// Package nosql holds the DynamoDB tables the high-write, non-relational subset of the data
+// moves to.
+package nosql
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/params"
+)
+
+// Table is one table's key schema.
+type Table struct {
+	Name         string // short name; the physical name is <prefix>-<name>
+	PartitionKey string
+	SortKey      string // optional
+	TTLAttribute string // optional: items expire at this epoch-seconds attribute
+}
+
+// TablesArgs configures the tables.
+type TablesArgs struct {
+	Prefix  string // physical name prefix, llama-<stack>
+	Tables  []Table
+	Protect bool                 // pulumi protect; deletion protection is always on
+	Roles   []pulumi.StringInput // role names granted item access to these tables only
+	Monitor *monitor.Monitor
+}
+
+// Tables are on-demand DynamoDB tables with point-in-time recovery, encryption and deletion
+// protection, and the app's access to them.
+type Tables struct {
+	pulumi.ResourceState
+
+	Names pulumi.StringArrayOutput `pulumi:"names"`
+}
+
+// NewTables creates the tables and grants the roles access to them.
+func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulumi.ResourceOption) (*Tables, error) {
+	t := &Tables{}
+	if err := ctx.RegisterComponentResource("llama:nosql:Tables", name, t, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(t)
+	var names, arns pulumi.StringArray
+	for _, spec := range args.Tables {
+		attrs := dynamodb.TableAttributeArray{dynamodb.TableAttributeArgs{Name: pulumi.String(spec.PartitionKey), Type: pulumi.String("S")}}
+		ta := &dynamodb.TableArgs{
+			Name:                      pulumi.String(args.Prefix + "-" + spec.Name),
+			BillingMode:               pulumi.String("PAY_PER_REQUEST"),
+			HashKey:                   pulumi.String(spec.PartitionKey),
+			PointInTimeRecovery:       dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
+			ServerSideEncryption:      dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true)},
+			DeletionProtectionEnabled: pulumi.Bool(true),
+			TableClass:                pulumi.String("STANDARD"),
+		}
+		if spec.SortKey != "" {
+			ta.RangeKey = pulumi.String(spec.SortKey)
+			attrs = append(attrs, dynamodb.TableAttributeArgs{Name: pulumi.String(spec.SortKey), Type: pulumi.String("S")})
+		}
+		ta.Attributes = attrs
+		if spec.TTLAttribute != "" {
+			ta.Ttl = dynamodb.TableTtlArgs{AttributeName: pulumi.String(spec.TTLAttribute), Enabled: pulumi.Bool(true)}
+		}
+		table, err := dynamodb.NewTable(ctx, name+"-"+spec.Name, ta, child, pulumi.Protect(args.Protect))
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", spec.Name, err)
+		}
+		names = append(names, table.Name)
+		arns = append(arns, table.Arn, pulumi.Sprintf("%s/index/*", table.Arn))
+		if err := watch(ctx, t, name+"-"+spec.Name, args.Prefix+"-"+spec.Name, args.Monitor); err != nil {
+			return nil, err
+		}
+	}
+	t.Names = names.ToStringArrayOutput()
+	grant := []access.Statement{{Sid: "LlamaTablesItems", Resources: arns, Actions: []string{
+		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+		"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}}}
+	for i, r := range args.Roles {
+		if _, err := access.NewRolePolicy(ctx, fmt.Sprintf("%s-access-%d", name, i), r, grant, child); err != nil {
+			return nil, err
+		}
+	}
+	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"names": t.Names})
+}
+
+func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *monitor.Monitor) error {
+	d := map[string]pulumi.StringInput{"TableName": pulumi.String(table)}
+	ddb := func(metric, stat string) monitor.Metric {
+		return monitor.Metric{Namespace: "AWS/DynamoDB", Name: metric, Dimensions: d, Stat: stat, Label: metric}
+	}
+	section := "DynamoDB: " + table
+	m.AddWidgets(
+		monitor.Widget{Section: section, Title: "Consumed capacity", Metrics: []monitor.Metric{ddb("ConsumedReadCapacityUnits", "Sum"), ddb("ConsumedWriteCapacityUnits", "Sum")}},
+		monitor.Widget{Section: section, Title: "Throttles and errors", Metrics: []monitor.Metric{ddb("ThrottledRequests", "Sum"), ddb("SystemErrors", "Sum"), ddb("UserErrors", "Sum")}},
+		monitor.Widget{Section: section, Title: "Latency (ms)", Metrics: []monitor.Metric{
+			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("GetItem")}, Stat: "p95", Label: "GetItem p95"},
+			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("PutItem")}, Stat: "p95", Label: "PutItem p95"}}},
+	)
+	alarms := []struct {
+		key string
+		a   monitor.Alarm
+	}{
+		{"throttles", monitor.Alarm{Description: table + ": requests throttled", Metric: ddb("ThrottledRequests", "Sum"), Threshold: 0}},
+		{"system-errors", monitor.Alarm{Description: table + ": DynamoDB system errors", Metric: ddb("SystemErrors", "Sum"), Threshold: 0}},
+	}
+	for _, a := range alarms {
+		if _, err := m.NewAlarm(ctx, parent, key+"-"+a.key, a.a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Publish adds the table names to the stack's parameters and outputs.
+func (t *Tables) Publish(settings params.Values, outs pulumi.Map) {
+	settings["tables/names"] = t.Names.ApplyT(func(ns []string) string {
+		out := ""
+		for i, n := range ns {
+			if i > 0 {
+				out += ","
+			}
+			out += n
+		}
+		return out
+	}).(pulumi.StringOutput)
+	outs["tableNames"] = t.Names
+}

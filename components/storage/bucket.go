@@ -1,0 +1,139 @@
+// Package storage holds the stack's S3 bucket: private, encrypted, versioned, TLS-only.
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// BucketArgs configures a bucket. The zero value is the safe default: private, SSE-KMS with a
+// bucket key, versioned, old versions expire after 90 days, TLS-only, owner-enforced.
+type BucketArgs struct {
+	Protect bool // protect the bucket (pulumi protect)
+	// S3ManagedKeys encrypts with SSE-S3 instead of SSE-KMS: load balancer access logs
+	// support only SSE-S3.
+	S3ManagedKeys bool
+	// NoncurrentDays is how long old object versions live; default 90.
+	NoncurrentDays int
+	// ExpireDays deletes current objects after this many days (logs); default never.
+	ExpireDays int
+	// ReadFromCidrs lets anonymous GETs of objects in only from these source ranges (a CDN's
+	// published ranges). The bucket stays non-public: its public access block stays on.
+	ReadFromCidrs []string
+	// LogDeliveryAccount lets the load balancer log-delivery account of the region (or, when
+	// empty and LogDelivery is set, the log-delivery service) write access logs.
+	LogDelivery        bool
+	LogDeliveryAccount string
+	AccountID          string // the stack's account: the only one whose logs are accepted
+}
+
+// Bucket is a private S3 bucket.
+type Bucket struct {
+	pulumi.ResourceState
+
+	Bucket                   *s3.BucketV2
+	Name                     pulumi.StringOutput `pulumi:"name"`
+	Arn                      pulumi.StringOutput `pulumi:"arn"`
+	BucketRegionalDomainName pulumi.StringOutput `pulumi:"bucketRegionalDomainName"`
+}
+
+// NewBucket creates the bucket and its configuration.
+func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulumi.ResourceOption) (*Bucket, error) {
+	b := &Bucket{}
+	if err := ctx.RegisterComponentResource("llama:storage:Bucket", name, b, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(b)
+	bucket, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)}, child, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", name, err)
+	}
+	b.Bucket, b.Name, b.Arn, b.BucketRegionalDomainName = bucket, bucket.Bucket, bucket.Arn, bucket.BucketRegionalDomainName
+
+	pab, err := s3.NewBucketPublicAccessBlock(ctx, name+"-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
+		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s public access block: %w", name, err)
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket.ID(), Rule: s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, child); err != nil {
+		return nil, fmt.Errorf("bucket %s ownership: %w", name, err)
+	}
+	sse := s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("aws:kms")}
+	if args.S3ManagedKeys {
+		sse.SseAlgorithm = pulumi.String("AES256")
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: sse, BucketKeyEnabled: pulumi.Bool(!args.S3ManagedKeys),
+		}},
+	}, child); err != nil {
+		return nil, fmt.Errorf("bucket %s encryption: %w", name, err)
+	}
+	versioning, err := s3.NewBucketVersioningV2(ctx, name+"-versioning", &s3.BucketVersioningV2Args{
+		Bucket:                  bucket.ID(),
+		VersioningConfiguration: s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s versioning: %w", name, err)
+	}
+	noncurrent := args.NoncurrentDays
+	if noncurrent == 0 {
+		noncurrent = 90
+	}
+	rule := s3.BucketLifecycleConfigurationV2RuleArgs{
+		Id: pulumi.String("old-versions-and-uploads"), Status: pulumi.String("Enabled"),
+		Filter:                         s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+		NoncurrentVersionExpiration:    s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(noncurrent)},
+		AbortIncompleteMultipartUpload: s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{DaysAfterInitiation: pulumi.Int(7)},
+	}
+	if args.ExpireDays > 0 {
+		rule.Expiration = s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.ExpireDays)}
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.ID(), Rules: s3.BucketLifecycleConfigurationV2RuleArray{rule},
+	}, child, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
+		return nil, fmt.Errorf("bucket %s lifecycle: %w", name, err)
+	}
+	policy := bucket.Arn.ApplyT(func(arn string) (string, error) { return policyFor(arn, args) }).(pulumi.StringOutput)
+	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: bucket.ID(), Policy: policy},
+		child, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+		return nil, fmt.Errorf("bucket %s policy: %w", name, err)
+	}
+	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"name": b.Name, "arn": b.Arn, "bucketRegionalDomainName": b.BucketRegionalDomainName})
+}
+
+// policyFor renders the bucket policy: TLS only, plus the reads and writes the args allow.
+func policyFor(arn string, args *BucketArgs) (string, error) {
+	stmts := []any{map[string]any{
+		"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+		"Resource":  []string{arn, arn + "/*"},
+		"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+	}}
+	if len(args.ReadFromCidrs) > 0 {
+		stmts = append(stmts, map[string]any{
+			"Sid": "ReadFromCdnOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+			"Resource":  arn + "/*",
+			"Condition": map[string]any{"IpAddress": map[string]any{"aws:SourceIp": args.ReadFromCidrs}},
+		})
+	}
+	if args.LogDelivery {
+		principal := map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+		if args.LogDeliveryAccount != "" {
+			principal = map[string]any{"AWS": "arn:aws:iam::" + args.LogDeliveryAccount + ":root"}
+		}
+		stmts = append(stmts, map[string]any{
+			"Sid": "LoadBalancerAccessLogs", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+			"Resource": arn + "/AWSLogs/" + args.AccountID + "/*",
+		})
+	}
+	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
+	return string(b), err
+}
