@@ -1,0 +1,152 @@
+// Command llama shows, offline, what the Llama stages are and what each builds or changes. It
+// runs the real Pulumi program in-process under the SDK's mock engine: no credentials, no cloud.
+//
+//	llama stages
+//	llama plan [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--json | --format mermaid]
+//	llama diff --from S1 --to S2 [--platform P] [--from-platform P] [--to-platform P] [--stack dev]
+//	           [-c key=value ...] [--json] [--allow-data-loss]
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/llama-stages/llama/preview"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// exitDataLoss is the exit status of a diff that would lose data.
+const exitDataLoss = 3
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: llama stages | plan [flags] | diff --from S1 --to S2 [flags]")
+		return 2
+	}
+	var err error
+	code := 0
+	switch args[0] {
+	case "stages":
+		fmt.Fprint(stdout, preview.Stages())
+	case "plan":
+		err = plan(args[1:], stdout)
+	case "diff":
+		code, err = diff(args[1:], stdout, stderr)
+	default:
+		err = fmt.Errorf("unknown command %q: want stages, plan or diff", args[0])
+		code = 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "llama:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// kv collects repeated -c key=value flags.
+type kv map[string]string
+
+func (m kv) String() string { return fmt.Sprint(map[string]string(m)) }
+
+func (m kv) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	m[k] = v
+	return nil
+}
+
+func plan(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	req := preview.Request{Overrides: kv{}}
+	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	fs.StringVar(&req.Stage, "stage", "", "stage to plan (default: the stack's llama:stage)")
+	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
+	fs.Var(kv(req.Overrides), "c", "config override key=value (repeatable)")
+	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	format := fs.String("format", "tree", "tree, json or mermaid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *asJSON {
+		*format = "json"
+	}
+	p, err := preview.Plan(req)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	case "mermaid":
+		fmt.Fprint(stdout, preview.Mermaid(p))
+		return nil
+	case "tree":
+		fmt.Fprint(stdout, preview.Tree(p))
+		return nil
+	}
+	return fmt.Errorf("unknown --format %q: want tree, json or mermaid", *format)
+}
+
+func diff(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	over := kv{}
+	from, to := fs.String("from", "", "stage the stack is on"), fs.String("to", "", "stage to promote to")
+	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
+	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
+	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
+	asJSON := fs.Bool("json", false, "print the diff as JSON")
+	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the promotion deletes or replaces data")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if *from == "" || *to == "" {
+		return 2, errors.New("diff needs --from and --to")
+	}
+	fp, tp := *platform, *platform
+	if *fromPlatform != "" {
+		fp = *fromPlatform
+	}
+	if *toPlatform != "" {
+		tp = *toPlatform
+	}
+	a, err := preview.Plan(preview.Request{Stack: *stack, Stage: *from, Platform: fp, Overrides: over})
+	if err != nil {
+		return 1, fmt.Errorf("planning --from %s: %w", *from, err)
+	}
+	b, err := preview.Plan(preview.Request{Stack: *stack, Stage: *to, Platform: tp, Overrides: over})
+	if err != nil {
+		return 1, fmt.Errorf("planning --to %s: %w", *to, err)
+	}
+	d := preview.Diff(a, b)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return 1, err
+		}
+	} else {
+		fmt.Fprint(stdout, d.Text())
+	}
+	if len(d.DataLoss) > 0 && !*allow {
+		fmt.Fprintf(stderr, "llama: this promotion deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
+		return exitDataLoss, nil
+	}
+	_ = stacks.Ladder
+	return 0, nil
+}

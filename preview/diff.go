@@ -1,0 +1,236 @@
+package preview
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+// Change is one resource in a diff.
+type Change struct {
+	URN       string         `json:"urn"`
+	Type      string         `json:"type"`
+	Name      string         `json:"name"`
+	Component string         `json:"component"`
+	Keys      []string       `json:"keys,omitempty"` // changed inputs (updates and replaces)
+	Old       map[string]any `json:"old,omitempty"`
+	New       map[string]any `json:"new,omitempty"`
+	Stateful  bool           `json:"stateful"`
+	Protected bool           `json:"protected"`
+	Retained  bool           `json:"retained"`
+}
+
+// Result is what a promotion does.
+type Result struct {
+	From     string   `json:"from"`
+	To       string   `json:"to"`
+	Creates  []Change `json:"creates"`
+	Updates  []Change `json:"updates"`
+	Replaces []Change `json:"replaces"`
+	Deletes  []Change `json:"deletes"`
+	// Retained are stateful resources retained on delete: they leave the stack, the data stays.
+	Retained []Change `json:"retained"`
+	// DataLoss are the stateful deletes and replaces: the data goes with them.
+	DataLoss []Change `json:"dataLoss"`
+	// Steps are what the infrastructure cannot do by itself.
+	Steps []string `json:"steps"`
+	// Unchanged counts the resources the promotion leaves alone.
+	Unchanged int `json:"unchanged"`
+}
+
+// Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
+func Diff(a, b *offline.Plan) *Result {
+	r := &Result{From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
+		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}}
+	old := index(a)
+	now := index(b)
+	comp := components(a, b)
+	change := func(res *offline.Resource) Change {
+		return Change{URN: res.URN, Type: res.Type, Name: res.Name, Component: comp[res.Parent],
+			Stateful: res.Stateful, Protected: res.Protect, Retained: res.RetainOnDelete}
+	}
+	for _, res := range b.Resources {
+		prev, ok := old[res.URN]
+		if !ok {
+			r.Creates = append(r.Creates, change(res))
+			continue
+		}
+		keys := changedKeys(prev.Inputs, res.Inputs)
+		if len(keys) == 0 {
+			r.Unchanged++
+			continue
+		}
+		c := change(res)
+		c.Keys, c.Old, c.New = keys, map[string]any{}, map[string]any{}
+		for _, k := range keys {
+			c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
+		}
+		c.Stateful = c.Stateful || prev.Stateful
+		if Replaces(res.Type, prev.Inputs, res.Inputs) {
+			r.Replaces = append(r.Replaces, c)
+			if c.Stateful {
+				r.DataLoss = append(r.DataLoss, c)
+			}
+		} else {
+			r.Updates = append(r.Updates, c)
+		}
+	}
+	for _, res := range a.Resources {
+		if _, ok := now[res.URN]; ok {
+			continue
+		}
+		c := change(res)
+		switch {
+		case res.Stateful && res.RetainOnDelete:
+			r.Retained = append(r.Retained, c)
+		case res.Stateful:
+			r.Deletes = append(r.Deletes, c)
+			r.DataLoss = append(r.DataLoss, c)
+		default:
+			r.Deletes = append(r.Deletes, c)
+		}
+	}
+	r.Steps = Steps(a, b)
+	return r
+}
+
+func index(p *offline.Plan) map[string]*offline.Resource {
+	m := make(map[string]*offline.Resource, len(p.Resources))
+	for _, r := range p.Resources {
+		m[r.URN] = r
+	}
+	return m
+}
+
+// components maps every component URN to its name, for grouping.
+func components(ps ...*offline.Plan) map[string]string {
+	m := map[string]string{}
+	for _, p := range ps {
+		for _, r := range p.Resources {
+			if !r.Custom {
+				m[r.URN] = r.Name
+			}
+		}
+	}
+	return m
+}
+
+// changedKeys lists the top-level inputs that differ.
+func changedKeys(a, b map[string]any) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	for k := range seen {
+		if !reflect.DeepEqual(a[k], b[k]) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Replaces reports whether changing a resource's inputs from a to b needs a new resource: one
+// of its ForceNew inputs (or nested input, as a.b) changed.
+func Replaces(typ string, a, b map[string]any) bool {
+	for _, key := range ForceNew[typ] {
+		top, sub, nested := strings.Cut(key, ".")
+		va, vb := a[top], b[top]
+		if nested {
+			va, vb = field(va, sub), field(vb, sub)
+		}
+		if !reflect.DeepEqual(va, vb) {
+			return true
+		}
+	}
+	return false
+}
+
+func field(v any, k string) any {
+	if m, ok := v.(map[string]any); ok {
+		return m[k]
+	}
+	return nil
+}
+
+// Text renders the diff like `pulumi preview --diff`, grouped by component.
+func (r *Result) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Promotion %s -> %s\n", r.From, r.To)
+	section := func(sym, title string, cs []Change, details bool) {
+		if len(cs) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s (%d)\n", title, len(cs))
+		groups := map[string][]Change{}
+		var order []string
+		for _, c := range cs {
+			if _, ok := groups[c.Component]; !ok {
+				order = append(order, c.Component)
+			}
+			groups[c.Component] = append(groups[c.Component], c)
+		}
+		sort.Strings(order)
+		for _, g := range order {
+			name := g
+			if name == "" {
+				name = "(stack)"
+			}
+			fmt.Fprintf(&b, "  %s\n", name)
+			for _, c := range groups[g] {
+				note := ""
+				if c.Stateful {
+					note = " [holds data]"
+				}
+				if c.Protected && sym != "+" {
+					note += " [protected: pulumi up refuses until unprotected]"
+				}
+				fmt.Fprintf(&b, "    %s %s %s%s\n", sym, shortType(c.Type), c.Name, note)
+				if details {
+					for _, k := range c.Keys {
+						fmt.Fprintf(&b, "        %s: %s -> %s\n", k, brief(c.Old[k]), brief(c.New[k]))
+					}
+				}
+			}
+		}
+	}
+	section("+", "create", r.Creates, false)
+	section("~", "update", r.Updates, true)
+	section("+-", "replace", r.Replaces, true)
+	section("-", "delete", r.Deletes, false)
+	section("~", "retained, leaves the stack (the data stays in the account)", r.Retained, false)
+	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged\n",
+		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
+	if len(r.DataLoss) > 0 {
+		fmt.Fprintf(&b, "\nDATA LOSS: %d resource(s) holding data would be deleted or replaced:\n", len(r.DataLoss))
+		for _, c := range r.DataLoss {
+			fmt.Fprintf(&b, "  ! %s %s\n", shortType(c.Type), c.Name)
+		}
+	} else {
+		b.WriteString("\nNo resource that holds data is deleted or replaced.\n")
+	}
+	if len(r.Steps) > 0 {
+		b.WriteString("\nWhat the infrastructure cannot do for you:\n")
+		for i, s := range r.Steps {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+		}
+	}
+	return b.String()
+}
+
+func brief(v any) string {
+	b, _ := json.Marshal(v)
+	s := string(b)
+	if len(s) > 100 {
+		s = s[:97] + "..."
+	}
+	return s
+}

@@ -1,0 +1,167 @@
+// Package preview answers, offline, what a stage is and what a promotion will do: it plans a
+// stage with the offline engine, renders the graph as a tree or a Mermaid diagram, and diffs two
+// plans the way `pulumi preview --diff` would.
+package preview
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// Request names a stage to plan.
+type Request struct {
+	Dir       string            // the project directory (Pulumi.yaml); default "."
+	Stack     string            // default dev
+	Stage     string            // overrides llama:stage when set
+	Platform  string            // overrides llama:platform when set
+	Overrides map[string]string // -c key=value
+	DryRun    bool              // run as a preview (unknowns stay unknown)
+}
+
+// offlineCode stands in for the Lambda deployment package offline: building it needs nothing
+// but the Go toolchain, but a plan does not need the binary (see functions.Build).
+func offlineCode() (pulumi.Archive, error) {
+	return pulumi.NewAssetArchive(map[string]interface{}{
+		"bootstrap": pulumi.NewStringAsset("built from ./lambda/api by functions.Build at deployment"),
+	}), nil
+}
+
+// Plan runs the program offline for the requested stage.
+func Plan(req Request) (*offline.Plan, error) {
+	if req.Dir == "" {
+		req.Dir = "."
+	}
+	if req.Stack == "" {
+		req.Stack = "dev"
+	}
+	over := map[string]string{}
+	for k, v := range req.Overrides {
+		over[k] = v
+	}
+	if req.Stage != "" {
+		over["llama:stage"] = req.Stage
+	}
+	if req.Platform != "" {
+		over["llama:platform"] = req.Platform
+	}
+	cfg, err := offline.StackConfig(req.Dir, req.Stack, over)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+		return stacks.Build(ctx, stacks.Options{LambdaCode: offlineCode})
+	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun})
+	if err != nil {
+		return nil, err
+	}
+	plan.Stage, plan.Platform = cfg["llama:stage"], cfg["llama:platform"]
+	return plan, nil
+}
+
+// telling are the inputs worth a glance in the tree, per type.
+var telling = map[string][]string{
+	"aws:ec2/instance:Instance":                                 {"instanceType", "availabilityZone"},
+	"aws:ebs/volume:Volume":                                     {"size", "type", "encrypted"},
+	"aws:ec2/subnet:Subnet":                                     {"availabilityZone", "cidrBlock"},
+	"aws:ec2/vpc:Vpc":                                           {"cidrBlock"},
+	"aws:rds/instance:Instance":                                 {"identifier", "instanceClass", "availabilityZone", "multiAz"},
+	"aws:rds/cluster:Cluster":                                   {"clusterIdentifier", "engineVersion"},
+	"aws:rds/clusterInstance:ClusterInstance":                   {"identifier", "instanceClass", "availabilityZone"},
+	"aws:autoscaling/group:Group":                               {"minSize", "desiredCapacity", "maxSize"},
+	"aws:elasticache/replicationGroup:ReplicationGroup":         {"replicationGroupId", "engine", "numCacheClusters"},
+	"aws:dynamodb/table:Table":                                  {"name", "billingMode"},
+	"aws:lambda/function:Function":                              {"name", "runtime", "memorySize", "timeout"},
+	"cloudflare:index/record:Record":                            {"name", "proxied"},
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"fromPort", "cidrIpv4"},
+}
+
+// Tree renders the plan as a tree of components and their resources, then counts.
+func Tree(p *offline.Plan) string {
+	children := map[string][]*offline.Resource{}
+	byURN := map[string]*offline.Resource{}
+	for _, r := range p.Resources {
+		byURN[r.URN] = r
+	}
+	var roots []*offline.Resource
+	for _, r := range p.Resources {
+		if _, ok := byURN[r.Parent]; ok {
+			children[r.Parent] = append(children[r.Parent], r)
+		} else {
+			roots = append(roots, r)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder\n", p.Project, p.Stack, p.Stage, p.Platform)
+	var walk func(r *offline.Resource, depth int)
+	walk = func(r *offline.Resource, depth int) {
+		fmt.Fprintf(&b, "%s%s %s%s\n", strings.Repeat("  ", depth), shortType(r.Type), r.Name, annotate(r))
+		kids := children[r.URN]
+		sort.SliceStable(kids, func(i, j int) bool { return !kids[i].Custom && kids[j].Custom })
+		for _, c := range kids {
+			walk(c, depth+1)
+		}
+	}
+	sort.SliceStable(roots, func(i, j int) bool { return roots[i].Name < roots[j].Name })
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	counts := map[string]int{}
+	custom, stateful := 0, 0
+	for _, r := range p.Resources {
+		if r.Custom {
+			custom++
+			counts[r.Type]++
+		}
+		if r.Stateful {
+			stateful++
+		}
+	}
+	fmt.Fprintf(&b, "\n%d resources (%d components), %d stateful\n", len(p.Resources), len(p.Resources)-custom, stateful)
+	types := make([]string, 0, len(counts))
+	for t := range counts {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		fmt.Fprintf(&b, "  %3d %s\n", counts[t], t)
+	}
+	return b.String()
+}
+
+func shortType(t string) string {
+	parts := strings.Split(t, ":")
+	return parts[len(parts)-1]
+}
+
+func annotate(r *offline.Resource) string {
+	var bits []string
+	for _, k := range telling[r.Type] {
+		if v, ok := r.Inputs[k]; ok && v != nil {
+			bits = append(bits, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	var flags []string
+	if r.Stateful {
+		flags = append(flags, "stateful")
+	}
+	if r.Protect {
+		flags = append(flags, "protected")
+	}
+	if r.RetainOnDelete {
+		flags = append(flags, "retained on delete")
+	}
+	out := ""
+	if len(bits) > 0 {
+		out += " (" + strings.Join(bits, ", ") + ")"
+	}
+	if len(flags) > 0 {
+		out += " [" + strings.Join(flags, ", ") + "]"
+	}
+	return out
+}

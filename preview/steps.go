@@ -1,0 +1,66 @@
+package preview
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// Stages renders both ladders with what each rung adds and when to take it.
+func Stages() string {
+	var b strings.Builder
+	for _, p := range stacks.Platforms {
+		fmt.Fprintf(&b, "%s ladder (llama:platform=%s)\n", strings.ToUpper(string(p[:1]))+string(p[1:]), p)
+		for _, r := range stacks.Rungs(p) {
+			fmt.Fprintf(&b, "  %d. %-14s %s\n", r.Order, r.Stage, r.Guide)
+			fmt.Fprintf(&b, "       adds: %s\n", r.Adds)
+			fmt.Fprintf(&b, "       when: %s\n", r.Promote)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Promote in place: pulumi config set llama:stage <stage> && pulumi up\n")
+	b.WriteString("Preview offline first: go run ./cmd/llama diff --from <current> --to <next>\n")
+	return b.String()
+}
+
+// stepFor is the operational step a layer's arrival asks of the team: what the
+// infrastructure cannot do by itself.
+var stepFor = map[stacks.Layer]string{
+	stacks.Database: "Move PostgreSQL's data from the box's data volume into RDS (pg_dump | pg_restore, or AWS DMS for a live copy) before pointing the app at the db/primary/endpoint parameter; connect with sslmode=verify-full (TLS is forced).",
+	stacks.Fleet:    "Ship the app in the fleet's boot (or an AMI), upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data.",
+	stacks.Replicas: "Send lag-tolerant reads to the replica endpoints (db/replicas/* or the reader endpoint); keep reads that cannot tolerate replication lag on the primary.",
+	stacks.Cache:    "Implement read-through in the app: read the cache, fall back to the database, store with a TTL; connect with TLS and the auth token from cache/authSecretArn, and invalidate on writes.",
+	stacks.CDN:      "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys.",
+	stacks.Shards:   "Move rows to their shards by user ID as the shard map (shards/map) says before the app routes to them; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes.",
+	stacks.Tables:   "Migrate the high-write, non-relational subset to DynamoDB (dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost.",
+}
+
+// Steps lists what a move from plan a to plan b asks of the team.
+func Steps(a, b *offline.Plan) []string {
+	if a.Platform != b.Platform {
+		return []string{fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion. Plan it as one.", a.Platform, b.Platform)}
+	}
+	la, errA := stacks.LayersOf(stacks.Platform(a.Platform), a.Stage)
+	lb, errB := stacks.LayersOf(stacks.Platform(b.Platform), b.Stage)
+	if errA != nil || errB != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
+		for _, l := range r.Layers {
+			if lb[l] && !la[l] {
+				if s, ok := stepFor[l]; ok && (l != stacks.Database || la[stacks.Box]) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	for l, had := range la {
+		if had && !lb[l] && !stacks.Retired(stacks.Platform(b.Platform), b.Stage, l) {
+			out = append(out, fmt.Sprintf("The stage leaves %s behind: move what it holds before removing it; protected resources make pulumi up refuse until then.", l))
+		}
+	}
+	return out
+}
