@@ -173,6 +173,17 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	urn := m.urn(parent, args.TypeToken, args.Name)
 	rec.URN, rec.Type, rec.Name, rec.Parent, rec.Custom = urn, args.TypeToken, args.Name, parent, args.Custom
 
+	if !m.dryRun {
+		// In an update every input is known; an unknown one was fed by an output the mocks
+		// did not give.
+		for k, v := range args.Inputs {
+			for _, path := range unknownPaths(string(k), v) {
+				m.mu.Lock()
+				m.errs = append(m.errs, fmt.Errorf("%s: input %s is empty (unknown in a normal run: an output read downstream has no offline value)", urn, path))
+				m.mu.Unlock()
+			}
+		}
+	}
 	if req != nil {
 		for key, deps := range req.GetPropertyDependencies() {
 			if len(deps.GetUrns()) > 0 {
@@ -275,6 +286,33 @@ func plainValue(v resource.PropertyValue) any {
 			}
 			sort.Strings(names)
 			out["archive"] = "assets: " + strings.Join(names, ", ")
+		}
+		return out
+	}
+	return nil
+}
+
+func unknownPaths(prefix string, v resource.PropertyValue) []string {
+	switch {
+	case v.IsComputed():
+		return []string{prefix}
+	case v.IsOutput():
+		if !v.OutputValue().Known {
+			return []string{prefix}
+		}
+		return unknownPaths(prefix, v.OutputValue().Element)
+	case v.IsSecret():
+		return unknownPaths(prefix, v.SecretValue().Element)
+	case v.IsArray():
+		var out []string
+		for i, e := range v.ArrayValue() {
+			out = append(out, unknownPaths(fmt.Sprintf("%s[%d]", prefix, i), e)...)
+		}
+		return out
+	case v.IsObject():
+		var out []string
+		for k, e := range v.ObjectValue() {
+			out = append(out, unknownPaths(prefix+"."+string(k), e)...)
 		}
 		return out
 	}

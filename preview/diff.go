@@ -36,6 +36,8 @@ type Result struct {
 	Retained []Change `json:"retained"`
 	// DataLoss are the stateful deletes and replaces: the data goes with them.
 	DataLoss []Change `json:"dataLoss"`
+	// Kept are the stateful resources the promotion keeps, unchanged or updated in place.
+	Kept []Change `json:"kept"`
 	// Steps are what the infrastructure cannot do by itself.
 	Steps []string `json:"steps"`
 	// Unchanged counts the resources the promotion leaves alone.
@@ -45,7 +47,7 @@ type Result struct {
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
 	r := &Result{From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
-		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}}
+		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{}}
 	old := index(a)
 	now := index(b)
 	comp := components(a, b)
@@ -60,6 +62,9 @@ func Diff(a, b *offline.Plan) *Result {
 			continue
 		}
 		keys := changedKeys(prev.Inputs, res.Inputs)
+		if res.Stateful && !Replaces(res.Type, prev.Inputs, res.Inputs) {
+			r.Kept = append(r.Kept, change(res))
+		}
 		if len(keys) == 0 {
 			r.Unchanged++
 			continue
@@ -207,6 +212,7 @@ func (r *Result) Text() string {
 	section("+-", "replace", r.Replaces, true)
 	section("-", "delete", r.Deletes, false)
 	section("~", "retained, leaves the stack (the data stays in the account)", r.Retained, false)
+	section("=", "kept: holds data, stays where it is", r.Kept, false)
 	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged\n",
 		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
 	if len(r.DataLoss) > 0 {

@@ -86,11 +86,19 @@ func Mermaid(p *offline.Plan) string {
 		}
 	}
 	if has("aws:rds/proxy:Proxy") && clusters > 0 {
-		readers := count["aws:rds/clusterInstance:ClusterInstance"]
-		node("aurora", "Aurora Serverless v2")
+		readers := -1 // the writer
+		for _, r := range p.Resources {
+			if r.Type == "aws:rds/clusterInstance:ClusterInstance" && strings.HasPrefix(r.Name, "database-") {
+				readers++
+			}
+		}
+		label := "Aurora Serverless v2 writer"
+		if readers > 0 {
+			label += fmt.Sprintf(" + %d readers", readers)
+		}
+		node("aurora", label)
 		edge(dbFrom, "aurora")
 		clusters--
-		_ = readers
 	}
 	if clusters > 0 {
 		node("shards", fmt.Sprintf("Aurora shards x%d (by user ID)", clusters))

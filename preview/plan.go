@@ -122,6 +122,16 @@ func Tree(p *offline.Plan) string {
 			stateful++
 		}
 	}
+	for _, l := range []stacks.Layer{stacks.Box} {
+		if stacks.Retired(stacks.Platform(p.Platform), p.Stage, l) {
+			fmt.Fprintf(&b, "\nThe %s is retired at this stage: its instance, address and rules are gone; its stateful parts stay, retained on delete:\n", l)
+			for _, r := range p.Resources {
+				if r.Stateful && r.RetainOnDelete {
+					fmt.Fprintf(&b, "  %s %s\n", shortType(r.Type), r.Name)
+				}
+			}
+		}
+	}
 	fmt.Fprintf(&b, "\n%d resources (%d components), %d stateful\n", len(p.Resources), len(p.Resources)-custom, stateful)
 	types := make([]string, 0, len(counts))
 	for t := range counts {

@@ -111,10 +111,13 @@ type reader struct {
 }
 
 func (r *reader) raw(name string) string {
+	k, declared := KeyNamed(name)
+	if !declared {
+		r.errs = append(r.errs, fmt.Errorf("%s:%s is read but not declared in stacks.Keys", Namespace, name))
+	}
 	if v, ok := r.get(Namespace + ":" + name); ok {
 		return v
 	}
-	k, _ := KeyNamed(name)
 	return k.Default
 }
 
