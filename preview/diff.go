@@ -100,6 +100,13 @@ func Diff(a, b *offline.Plan) *Result {
 		}
 	}
 	r.Steps = Steps(a, b)
+	for _, c := range r.DataLoss {
+		step := fmt.Sprintf("Move the data out of %s %s (component %s) before this change: it would be deleted with it.", shortType(c.Type), c.Name, c.Component)
+		if c.Protected {
+			step += " It is protected, so pulumi up refuses until it is unprotected on purpose."
+		}
+		r.Steps = append(r.Steps, step)
+	}
 	return r
 }
 
@@ -195,7 +202,7 @@ func (r *Result) Text() string {
 				if c.Stateful {
 					note = " [holds data]"
 				}
-				if c.Protected && sym != "+" {
+				if c.Protected && (sym == "-" || sym == "+-") {
 					note += " [protected: pulumi up refuses until unprotected]"
 				}
 				fmt.Fprintf(&b, "    %s %s %s%s\n", sym, shortType(c.Type), c.Name, note)

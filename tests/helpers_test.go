@@ -127,6 +127,9 @@ func str(v any) string {
 
 func strs(v any) []string {
 	var out []string
+	if a, ok := v.([]string); ok {
+		return a
+	}
 	if a, ok := v.([]any); ok {
 		for _, e := range a {
 			out = append(out, fmt.Sprint(e))

@@ -4,7 +4,7 @@
 //	llama stages
 //	llama plan [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--json | --format mermaid]
 //	llama diff --from S1 --to S2 [--platform P] [--from-platform P] [--to-platform P] [--stack dev]
-//	           [-c key=value ...] [--json] [--allow-data-loss]
+//	           [-c key=value ...] [--to-c key=value ...] [--json] [--allow-data-loss]
 package main
 
 import (
@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/llama-stages/llama/preview"
-	"github.com/llama-stages/llama/stacks"
 )
 
 // exitDataLoss is the exit status of a diff that would lose data.
@@ -110,6 +109,8 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
 	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
+	toOver := kv{}
+	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
 	asJSON := fs.Bool("json", false, "print the diff as JSON")
 	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the promotion deletes or replaces data")
 	if err := fs.Parse(args); err != nil {
@@ -129,7 +130,14 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("planning --from %s: %w", *from, err)
 	}
-	b, err := preview.Plan(preview.Request{Stack: *stack, Stage: *to, Platform: tp, Overrides: over})
+	target := kv{}
+	for k, v := range over {
+		target[k] = v
+	}
+	for k, v := range toOver {
+		target[k] = v
+	}
+	b, err := preview.Plan(preview.Request{Stack: *stack, Stage: *to, Platform: tp, Overrides: target})
 	if err != nil {
 		return 1, fmt.Errorf("planning --to %s: %w", *to, err)
 	}
@@ -147,6 +155,5 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 		fmt.Fprintf(stderr, "llama: this promotion deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
 		return exitDataLoss, nil
 	}
-	_ = stacks.Ladder
 	return 0, nil
 }
