@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/cache"
 	"github.com/llama-stages/llama/components/cdn"
 	"github.com/llama-stages/llama/components/compute"
@@ -96,6 +97,8 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	settings := params.Values{}
 
 	var appRoles []pulumi.StringInput // roles the app runs as: granted access to tables
+	var app access.Grantee            // the identity the app runs as
+	var secrets pulumi.StringArray    // secrets the app reads: database and cache credentials
 	var cert pulumi.StringInput
 	if cfg.CertificateArn != "" {
 		cert = pulumi.String(cfg.CertificateArn)
@@ -124,7 +127,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		appRoles = append(appRoles, role.RoleName)
+		appRoles, app = append(appRoles, role.RoleName), role
 		box, err := compute.NewBox(ctx, "box", &compute.BoxArgs{
 			VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
 			AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
@@ -150,6 +153,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 				return nil, err
 			}
 			db.Publish(settings, outs)
+			secrets = append(secrets, db.SecretArn)
 		}
 		if cfg.Has(Fleet) {
 			fleet, err := compute.NewFleet(ctx, "fleet", &compute.FleetArgs{
@@ -223,7 +227,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		if err != nil {
 			return nil, err
 		}
-		appRoles = append(appRoles, api.RoleName)
+		appRoles, app = append(appRoles, api.RoleName), api
 		outs["apiUrl"] = api.URL
 		if cfg.Has(CDN) {
 			edge, err := cdn.NewEdge(ctx, "cdn", &cdn.EdgeArgs{ZoneID: cfg.CloudflareZoneID, Hosts: []cdn.Host{
@@ -248,11 +252,14 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 			return nil, err
 		}
 		c.Publish(settings, outs)
+		secrets = append(secrets, c.SecretArn)
 	}
 	if cfg.Has(Shards) {
-		if err := shards(ctx, cfg, e, net, mon, settings, outs); err != nil {
+		arns, err := shards(ctx, cfg, e, net, mon, settings, outs)
+		if err != nil {
 			return nil, err
 		}
+		secrets = append(secrets, arns...)
 	}
 	if cfg.Has(Tables) {
 		t, err := nosql.NewTables(ctx, "tables", &nosql.TablesArgs{
@@ -264,6 +271,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		t.Publish(settings, outs)
 	}
 
+	if len(secrets) > 0 {
+		if err := app.Grant(ctx, "app-secrets", access.ReadSecrets(secrets)); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := params.NewParameters(ctx, "params", &params.ParametersArgs{Prefix: e.prefix, Values: settings}); err != nil {
 		return nil, err
 	}
@@ -295,7 +307,7 @@ const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); g
 
 // shards creates one Aurora cluster a shard, each its own component named shard-<i> so that
 // growing the count only creates, and publishes the shard map.
-func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon *monitor.Monitor, settings params.Values, outs pulumi.Map) error {
+func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon *monitor.Monitor, settings params.Values, outs pulumi.Map) (pulumi.StringArray, error) {
 	type entry struct {
 		Index  int    `json:"index"`
 		Writer string `json:"writer"`
@@ -303,6 +315,7 @@ func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon 
 		Secret string `json:"secretArn"`
 	}
 	var ends []any
+	var secrets pulumi.StringArray
 	for i := 0; i < cfg.Shards; i++ {
 		args := &database.AuroraArgs{
 			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
@@ -317,9 +330,10 @@ func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon 
 		}
 		s, err := database.NewAurora(ctx, fmt.Sprintf("shard-%d", i), args)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
+		secrets = append(secrets, s.SecretArn)
 	}
 	shardMap := pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
 		m := struct {
@@ -335,5 +349,5 @@ func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon 
 	}).(pulumi.StringOutput)
 	outs["shardMap"] = shardMap
 	settings["shards/map"] = shardMap
-	return nil
+	return secrets, nil
 }

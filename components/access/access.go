@@ -69,3 +69,13 @@ func NewServiceRole(ctx *pulumi.Context, name, service string, managed []string,
 	}
 	return role, nil
 }
+
+// Grantee is an identity the app runs as that can be granted access.
+type Grantee interface {
+	Grant(ctx *pulumi.Context, name string, stmts []Statement) error
+}
+
+// ReadSecrets allows reading the values of the given secrets.
+func ReadSecrets(arns pulumi.StringArray) []Statement {
+	return []Statement{{Sid: "ReadStackSecrets", Actions: []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, Resources: arns}}
+}

@@ -82,3 +82,9 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 	}
 	return a, nil
 }
+
+// Grant attaches an inline policy of statements to the app role.
+func (a *AppRole) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
+	_, err := access.NewRolePolicy(ctx, name, a.Role.Name, stmts, pulumi.Parent(a))
+	return err
+}

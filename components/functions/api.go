@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -43,6 +44,7 @@ type API struct {
 	pulumi.ResourceState
 
 	URL          pulumi.StringOutput `pulumi:"url"`
+	role         *iam.Role
 	RoleName     pulumi.StringOutput `pulumi:"roleName"`
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// DomainTarget is the custom domain's regional target, for a CNAME; empty without Domain.
@@ -150,7 +152,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	}, child); err != nil {
 		return nil, fmt.Errorf("api permission: %w", err)
 	}
-	a.URL, a.RoleName, a.FunctionName = api.ApiEndpoint, role.Name, fn.Name
+	a.URL, a.RoleName, a.FunctionName, a.role = api.ApiEndpoint, role.Name, fn.Name, role
 	a.DomainTarget = pulumi.String("").ToStringOutput()
 	if args.Domain != "" {
 		dn, err := apigatewayv2.NewDomainName(ctx, name+"-domain", &apigatewayv2.DomainNameArgs{
@@ -215,4 +217,10 @@ func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName stri
 		}
 	}
 	return nil
+}
+
+// Grant attaches an inline policy of statements to the function's role.
+func (a *API) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
+	_, err := access.NewRolePolicy(ctx, name, a.role.Name, stmts, pulumi.Parent(a))
+	return err
 }
