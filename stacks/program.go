@@ -196,7 +196,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		outs["spaBucket"] = spa.Name
 		db, err := database.NewAurora(ctx, "database", &database.AuroraArgs{
 			Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
-			AllowFrom:  []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
+			// The functions reach the writer through RDS Proxy only.
 			Serverless: true, MinAcu: cfg.MinAcu, MaxAcu: cfg.MaxAcu, Readers: replicas(cfg),
 			Proxy:               &database.ProxyArgs{SubnetIDs: net.PrivateSubnetIDs, ClientGroup: net.AppSecurityGroupID},
 			BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,

@@ -1,0 +1,243 @@
+package tests
+
+import (
+	"archive/zip"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llama-stages/llama/components/functions"
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
+)
+
+const typFunction = "aws:lambda/function:Function"
+
+func TestServerlessStarter(t *testing.T) {
+	p := plan(t, stacks.Serverless, "serverless", map[string]string{"protect": "true"})
+	if len(ofType(p, typInstance)) != 0 || len(ofType(p, typLT)) != 0 {
+		t.Error("the serverless stack runs servers")
+	}
+	fns := ofType(p, typFunction)
+	if len(fns) != 1 {
+		t.Fatalf("%d functions", len(fns))
+	}
+	fn := fns[0]
+	for k, v := range map[string]any{"runtime": "provided.al2023", "handler": "bootstrap", "timeout": int64(10), "memorySize": int64(512)} {
+		if fmt.Sprint(in(fn, k)) != fmt.Sprint(v) {
+			t.Errorf("function %s = %v, want %v", k, in(fn, k), v)
+		}
+	}
+	if strs(in(fn, "architectures"))[0] != "arm64" || in(fn, "tracingConfig", "mode") != "Active" {
+		t.Error("function not on arm64 or without active tracing")
+	}
+	for _, id := range strs(in(fn, "vpcConfig", "subnetIds")) {
+		if in(byID(p, id), "tags", "llama:tier") != "private" {
+			t.Error("function outside the private subnets")
+		}
+	}
+	if sg := byID(p, strs(in(fn, "vpcConfig", "securityGroupIds"))[0]); sg == nil || sg.Name != "network-app-sg" {
+		t.Error("function does not run as the app's security group")
+	}
+	logs := named(t, p, "aws:cloudwatch/logGroup:LogGroup", "api-logs")
+	if in(logs, "name") != "/aws/lambda/llama-dev-api" || !contains(fn.DependsOn, logs.URN) || num(in(logs, "retentionInDays")) <= 0 {
+		t.Error("the function's log group is not created first with a retention")
+	}
+	// The role may connect to the database through the proxy and read the stack's parameters.
+	for _, rp := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
+		if rp.Name != "api-access" {
+			continue
+		}
+		pol := str(in(rp, "policy"))
+		if !strings.Contains(pol, `"rds-db:connect"`) || !strings.Contains(pol, "dbuser:prx-") || strings.Contains(pol, `"*"`) {
+			t.Errorf("function policy is not least privilege: %s", pol)
+		}
+	}
+	// The HTTP API: access logs, throttling, detailed metrics, both routes.
+	apis := ofType(p, "aws:apigatewayv2/api:Api")
+	if len(apis) != 1 || in(apis[0], "protocolType") != "HTTP" {
+		t.Fatal("no HTTP API")
+	}
+	st := ofType(p, "aws:apigatewayv2/stage:Stage")[0]
+	if byID(p, str(in(st, "accessLogSettings", "destinationArn"))) == nil || in(st, "defaultRouteSettings", "detailedMetricsEnabled") != true ||
+		num(in(st, "defaultRouteSettings", "throttlingBurstLimit")) <= 0 {
+		t.Error("API stage lacks access logs, detailed metrics or throttling")
+	}
+	var routes []string
+	for _, r := range ofType(p, "aws:apigatewayv2/route:Route") {
+		routes = append(routes, str(in(r, "routeKey")))
+	}
+	if strings.Join(routes, ",") != "GET /health,GET /items" {
+		t.Errorf("routes %v", routes)
+	}
+	// Aurora Serverless v2 behind RDS Proxy.
+	cl := ofType(p, typCluster)
+	if len(cl) != 1 {
+		t.Fatalf("%d clusters", len(cl))
+	}
+	c := cl[0]
+	if in(c, "serverlessv2ScalingConfiguration", "minCapacity") != 0.5 || num(in(c, "serverlessv2ScalingConfiguration", "maxCapacity")) != 2 {
+		t.Errorf("scaling %v", in(c, "serverlessv2ScalingConfiguration"))
+	}
+	if in(c, "storageEncrypted") != true || in(c, "deletionProtection") != true || in(c, "skipFinalSnapshot") != false || !c.Protect {
+		t.Error("serverless cluster not encrypted, protected and snapshotted")
+	}
+	insts := ofType(p, typClusterI)
+	if len(insts) != 1 || in(insts[0], "instanceClass") != "db.serverless" {
+		t.Error("want one db.serverless writer")
+	}
+	px := ofType(p, "aws:rds/proxy:Proxy")
+	if len(px) != 1 || in(px[0], "requireTls") != true {
+		t.Fatal("no RDS Proxy requiring TLS")
+	}
+	auth := in(px[0], "auths").([]any)[0].(map[string]any)
+	if auth["iamAuth"] != "REQUIRED" || byID(p, str(auth["secretArn"])) == nil {
+		t.Errorf("proxy auth %v", auth)
+	}
+	tgt := ofType(p, "aws:rds/proxyTarget:ProxyTarget")
+	if len(tgt) != 1 || in(tgt[0], "dbClusterIdentifier") != c.ID {
+		t.Error("the proxy does not target the cluster")
+	}
+	_, from := sourcesOf(p, strs(in(c, "vpcSecurityGroupIds"))[0])
+	if strings.Join(from, ",") != "database-proxy-sg" {
+		t.Errorf("the writer admits %v; it should admit the proxy only", from)
+	}
+	if len(ofType(p, typBucket)) != 1 {
+		t.Error("no SPA bucket")
+	}
+}
+
+func TestServerlessRungs(t *testing.T) {
+	rep := plan(t, stacks.Serverless, "replicas", map[string]string{"azCount": "3"})
+	insts := ofType(rep, typClusterI)
+	if len(insts) != 3 {
+		t.Fatalf("replicas rung has %d instances, want a writer and 2 readers", len(insts))
+	}
+	zones := map[string]bool{}
+	for _, i := range insts {
+		zones[str(in(i, "availabilityZone"))] = true
+	}
+	if len(zones) != 3 {
+		t.Errorf("writer and readers share AZs: %v", zones)
+	}
+	if len(ofType(rep, "aws:rds/proxyEndpoint:ProxyEndpoint")) != 1 {
+		t.Error("no read-only proxy endpoint for the readers")
+	}
+	if !alarmOn(rep, "AuroraReplicaLagMaximum", "llama-dev-db") {
+		t.Error("no replica lag alarm on the serverless cluster")
+	}
+
+	cache := plan(t, stacks.Serverless, "cache", nil)
+	g := ofType(cache, typCache)
+	if len(g) != 1 {
+		t.Fatal("no cache on the serverless cache rung")
+	}
+	_, from := sourcesOf(cache, strs(in(g[0], "securityGroupIds"))[0])
+	fnSG := strs(in(ofType(cache, typFunction)[0], "vpcConfig", "securityGroupIds"))[0]
+	if len(from) != 1 || byID(cache, fnSG).Name != from[0] {
+		t.Errorf("cache admits %v, not the functions' group", from)
+	}
+
+	cdn := plan(t, stacks.Serverless, "cdn", nil)
+	records := map[string]string{}
+	for _, r := range ofType(cdn, "cloudflare:index/record:Record") {
+		if in(r, "proxied") == true {
+			records[str(in(r, "name"))] = str(in(r, "content"))
+		}
+	}
+	dn := ofType(cdn, "aws:apigatewayv2/domainName:DomainName")
+	if len(dn) != 1 || records["api.llama.example.com"] != str(in(dn[0], "domainNameConfiguration", "targetDomainName")) && records["api.llama.example.com"] != dn[0].Outputs["domainNameConfiguration"].(map[string]any)["targetDomainName"] {
+		t.Errorf("api record %q does not point at the API's custom domain", records["api.llama.example.com"])
+	}
+	if !strings.HasSuffix(records["llama.example.com"], ".s3.us-east-1.amazonaws.com") {
+		t.Errorf("SPA record points at %q", records["llama.example.com"])
+	}
+	if in(ofType(cdn, "aws:apigatewayv2/api:Api")[0], "disableExecuteApiEndpoint") != true {
+		t.Error("the API stays reachable around Cloudflare")
+	}
+
+	sh := plan(t, stacks.Serverless, "sharded", map[string]string{"shards": "3"})
+	shards := 0
+	for _, c := range ofType(sh, typCluster) {
+		if strings.HasPrefix(c.Name, "shard-") {
+			shards++
+			if in(c, "serverlessv2ScalingConfiguration") == nil {
+				t.Errorf("shard %s is not Aurora Serverless v2", c.Name)
+			}
+		}
+	}
+	if shards != 3 || !strings.Contains(str(sh.Outputs["shardMap"]), `"shardCount":3`) {
+		t.Errorf("%d serverless shards, map %v", shards, sh.Outputs["shardMap"])
+	}
+
+	ns := plan(t, stacks.Serverless, "nosql", nil)
+	role := named(t, ns, "aws:iam/role:Role", "api-role")
+	granted := false
+	for _, rp := range ofType(ns, "aws:iam/rolePolicy:RolePolicy") {
+		if strings.HasPrefix(rp.Name, "tables-") && in(rp, "role") == role.ID {
+			granted = strings.Contains(str(in(rp, "policy")), "table/llama-dev-activity")
+		}
+	}
+	if !granted {
+		t.Error("the function's role is not granted the tables")
+	}
+}
+
+func TestServerlessPromotionChain(t *testing.T) {
+	promotionChain(t, stacks.Serverless, map[string]string{"protect": "true"}, map[string]bool{})
+}
+
+func TestServerlessBadConfig(t *testing.T) {
+	runBadConfigs(t, []badConfig{
+		{"single-box on serverless", stacks.Serverless, "single-box", nil, "llama:stage", "serverless, replicas"},
+		{"separate-db on serverless", stacks.Serverless, "separate-db", nil, "llama:stage", "servers ladder only"},
+		{"min ACU above max", stacks.Serverless, "serverless", map[string]string{"minAcu": "8", "maxAcu": "4"}, "llama:minAcu", "at most llama:maxAcu"},
+		{"0.3 ACU", stacks.Serverless, "serverless", map[string]string{"minAcu": "0.3"}, "llama:minAcu", "steps of 0.5"},
+		{"257 ACU", stacks.Serverless, "serverless", map[string]string{"maxAcu": "257"}, "llama:maxAcu", "to 256"},
+		{"ACU not a number", stacks.Serverless, "serverless", map[string]string{"maxAcu": "lots"}, "llama:maxAcu", "a number"},
+		{"64 MB", stacks.Serverless, "serverless", map[string]string{"lambdaMemory": "64"}, "llama:lambdaMemory", "128 to 10240"},
+		{"20 GB", stacks.Serverless, "serverless", map[string]string{"lambdaMemory": "20480"}, "llama:lambdaMemory", "128 to 10240"},
+		{"timeout past the API's limit", stacks.Serverless, "serverless", map[string]string{"lambdaTimeout": "30"}, "llama:lambdaTimeout", "1 to 29"},
+		{"timeout 0", stacks.Serverless, "serverless", map[string]string{"lambdaTimeout": "0"}, "llama:lambdaTimeout", "1 to 29"},
+	})
+}
+
+// TestLambdaBuild: the deployment builds the API from this repository with Go alone.
+func TestLambdaBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the API")
+	}
+	dir := t.TempDir()
+	zipPath, err := functions.BuildZip("..", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" || zr.File[0].Mode().Perm()&0o111 == 0 {
+		t.Fatalf("package holds %v; want one executable bootstrap", zr.File)
+	}
+	rc, _ := zr.File[0].Open()
+	bin := filepath.Join(dir, "unzipped")
+	out, _ := os.Create(bin)
+	io.Copy(out, rc)
+	out.Close()
+	rc.Close()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatalf("bootstrap is not an ELF binary: %v", err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 {
+		t.Errorf("bootstrap is built for %v, want arm64", f.Machine)
+	}
+}
+
+var _ = offline.Project
