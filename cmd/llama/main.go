@@ -71,6 +71,7 @@ func plan(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	req := preview.Request{Overrides: kv{}}
 	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	fs.StringVar(&req.Dir, "project-dir", ".", "directory of Pulumi.yaml")
 	fs.StringVar(&req.Stage, "stage", "", "stage to plan (default: the stack's llama:stage)")
 	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
 	fs.Var(kv(req.Overrides), "c", "config override key=value (repeatable)")
@@ -108,6 +109,7 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
 	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
 	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
 	toOver := kv{}
 	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
@@ -126,7 +128,7 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	if *toPlatform != "" {
 		tp = *toPlatform
 	}
-	a, err := preview.Plan(preview.Request{Stack: *stack, Stage: *from, Platform: fp, Overrides: over})
+	a, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *from, Platform: fp, Overrides: over})
 	if err != nil {
 		return 1, fmt.Errorf("planning --from %s: %w", *from, err)
 	}
@@ -137,7 +139,7 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	for k, v := range toOver {
 		target[k] = v
 	}
-	b, err := preview.Plan(preview.Request{Stack: *stack, Stage: *to, Platform: tp, Overrides: target})
+	b, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *to, Platform: tp, Overrides: target})
 	if err != nil {
 		return 1, fmt.Errorf("planning --to %s: %w", *to, err)
 	}

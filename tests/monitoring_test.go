@@ -1,0 +1,142 @@
+package tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+// watched says how CloudWatch names a monitored resource in its metrics' dimensions, and which
+// alarm metrics it must have.
+var watched = map[string]struct {
+	name   func(r *offline.Resource) string
+	alarms []string // metric names (or metric-math ids) that must have an alarm
+}{
+	"aws:ec2/instance:Instance":        {func(r *offline.Resource) string { return r.ID }, []string{"StatusCheckFailed", "CPUUtilization"}},
+	"aws:rds/instance:Instance":        {func(r *offline.Resource) string { return str(in(r, "identifier")) }, []string{"DatabaseConnections", "ReadLatency", "WriteLatency", "CPUUtilization"}},
+	"aws:rds/cluster:Cluster":          {func(r *offline.Resource) string { return str(in(r, "clusterIdentifier")) }, []string{"DatabaseConnections", "ReadLatency", "WriteLatency"}},
+	"aws:lb/loadBalancer:LoadBalancer": {func(r *offline.Resource) string { return str(r.Outputs["arnSuffix"]) }, []string{"TargetResponseTime", "HTTPCode_Target_5XX_Count"}},
+	"aws:lambda/function:Function":     {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"Throttles", "Errors", "Duration"}},
+	"aws:dynamodb/table:Table":         {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"ThrottledRequests"}},
+	typCache:                           {func(r *offline.Resource) string { return str(in(r, "replicationGroupId")) }, []string{"DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization"}},
+	"aws:apigatewayv2/api:Api":         {func(r *offline.Resource) string { return r.ID }, []string{"Latency", "5xx"}},
+}
+
+// alarmMetrics returns, per alarm, the metric names and dimension values it watches.
+func alarmMetrics(a *offline.Resource) (metrics, dims []string) {
+	add := func(name any, d any) {
+		metrics = append(metrics, str(name))
+		if m, ok := d.(map[string]any); ok {
+			for _, v := range m {
+				dims = append(dims, fmt.Sprint(v))
+			}
+		}
+	}
+	add(in(a, "metricName"), in(a, "dimensions"))
+	if qs, ok := in(a, "metricQueries").([]any); ok {
+		for _, q := range qs {
+			if m, ok := q.(map[string]any)["metric"].(map[string]any); ok {
+				add(m["metricName"], m["dimensions"])
+			}
+		}
+	}
+	return
+}
+
+// TestEveryResourceIsMonitored checks generically from the graph: every database, cache,
+// table, load balancer, function, API and box has dashboard widgets and its alarms, and every
+// alarm acts on the stack's topic, on alarm and on OK, with M-of-N datapoints.
+func TestEveryResourceIsMonitored(t *testing.T) {
+	for _, r := range allRungs() {
+		t.Run(r.String(), func(t *testing.T) {
+			p := plan(t, r.platform, r.stage, map[string]string{"alertEmail": "ops@example.com", "replicas": "2"})
+			topics := ofType(p, "aws:sns/topic:Topic")
+			if len(topics) != 1 || byID(p, str(in(topics[0], "kmsMasterKeyId"))) == nil {
+				t.Fatal("no alarm topic encrypted with the stack's key")
+			}
+			topic := str(topics[0].Outputs["arn"])
+			subs := ofType(p, "aws:sns/topicSubscription:TopicSubscription")
+			if len(subs) != 1 || in(subs[0], "endpoint") != "ops@example.com" || in(subs[0], "topic") != topic {
+				t.Error("llama:alertEmail is not subscribed to the topic")
+			}
+			dashes := ofType(p, "aws:cloudwatch/dashboard:Dashboard")
+			if len(dashes) != 1 {
+				t.Fatal("no dashboard")
+			}
+			body := str(in(dashes[0], "dashboardBody"))
+			alarms := ofType(p, "aws:cloudwatch/metricAlarm:MetricAlarm")
+			for _, a := range alarms {
+				if strs(in(a, "alarmActions"))[0] != topic || strs(in(a, "okActions"))[0] != topic {
+					t.Errorf("alarm %s does not act on the topic", a.Name)
+				}
+				if m, n := num(in(a, "datapointsToAlarm")), num(in(a, "evaluationPeriods")); m < 1 || m > n {
+					t.Errorf("alarm %s is not M-of-N: %d of %d", a.Name, m, n)
+				}
+			}
+			for typ, w := range watched {
+				if w.name == nil {
+					continue
+				}
+				for _, res := range ofType(p, typ) {
+					id := w.name(res)
+					if id == "" || !strings.Contains(body, id) {
+						t.Errorf("%s %s (%q) has no dashboard widget", typ, res.Name, id)
+					}
+					have := map[string]bool{}
+					for _, a := range alarms {
+						metrics, dims := alarmMetrics(a)
+						for _, d := range dims {
+							if strings.HasPrefix(d, id) {
+								for _, m := range metrics {
+									have[m] = true
+								}
+							}
+						}
+					}
+					for _, m := range w.alarms {
+						if !have[m] {
+							t.Errorf("%s %s has no %s alarm", typ, res.Name, m)
+						}
+					}
+					if typ == typRDS && in(res, "replicateSourceDb") != nil && !have["ReplicaLag"] {
+						t.Errorf("replica %s has no ReplicaLag alarm", res.Name)
+					}
+				}
+			}
+			// The guide's database signals are on the dashboard wherever there is a database.
+			if len(ofType(p, typRDS))+len(ofType(p, typCluster))+len(ofType(p, typInstance)) > 0 {
+				for _, s := range []string{"Slow queries", "lock waits", "p95", "median", "Connections"} {
+					if !strings.Contains(body, s) {
+						t.Errorf("dashboard lacks %q", s)
+					}
+				}
+			}
+			for _, s := range []string{"Requests", "Response time", "5xx error rate", "Network throughput"} {
+				if !strings.Contains(body, s) {
+					t.Errorf("dashboard lacks the app tier's %q", s)
+				}
+			}
+		})
+	}
+}
+
+func TestThresholdsComeFromConfig(t *testing.T) {
+	p := plan(t, "servers", "load-balanced", map[string]string{"latencyP95Ms": "750", "errorRatePercent": "3"})
+	var latency, errors float64 = -1, -1
+	for _, a := range ofType(p, "aws:cloudwatch/metricAlarm:MetricAlarm") {
+		switch a.Name {
+		case "fleet-latency-p95":
+			latency, _ = in(a, "threshold").(float64)
+			if in(a, "extendedStatistic") != "p95" {
+				t.Error("latency alarm is not on p95")
+			}
+		case "fleet-error-rate":
+			errors = float64(num(in(a, "threshold")))
+		}
+	}
+	if latency != 0.75 || errors != 3 {
+		t.Errorf("thresholds: latency %v s, error rate %v%%", latency, errors)
+	}
+}

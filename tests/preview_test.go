@@ -1,0 +1,157 @@
+package tests
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/llama-stages/llama/preview"
+	"github.com/llama-stages/llama/stacks"
+)
+
+var update = flag.Bool("update", false, "rewrite the README's generated sections")
+
+// usedTypes returns every custom resource type some rung of either ladder registers, with an
+// example resource.
+func usedTypes(t *testing.T) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range allRungs() {
+		// With an alert address, so the optional email subscription is covered too.
+		for _, res := range plan(t, r.platform, r.stage, map[string]string{"alertEmail": "ops@example.com"}).Resources {
+			if res.Custom {
+				out[res.Type] = res.Inputs
+			}
+		}
+	}
+	return out
+}
+
+// TestForceNewCoversEveryType: a case per resource type the program uses. Changing a ForceNew
+// input replaces; changing tags (never ForceNew) updates in place.
+func TestForceNewCoversEveryType(t *testing.T) {
+	types := usedTypes(t)
+	names := make([]string, 0, len(types))
+	for typ := range types {
+		names = append(names, typ)
+	}
+	sort.Strings(names)
+	for _, typ := range names {
+		t.Run(typ, func(t *testing.T) {
+			keys, ok := preview.ForceNew[typ]
+			if !ok {
+				t.Fatalf("no ForceNew entry for %s: add the provider's ForceNew inputs to preview/forcenew.go", typ)
+			}
+			base := types[typ]
+			tagged := clone(base)
+			tagged["tags"] = map[string]any{"changed": "yes"}
+			if preview.Replaces(typ, base, tagged) {
+				t.Error("a tag change replaces")
+			}
+			for _, k := range keys {
+				changed := clone(base)
+				top, sub, nested := strings.Cut(k, ".")
+				if nested {
+					m, _ := changed[top].(map[string]any)
+					m = clone(m)
+					m[sub] = "changed"
+					changed[top] = m
+				} else {
+					changed[top] = "changed"
+				}
+				if !preview.Replaces(typ, base, changed) {
+					t.Errorf("changing %s does not replace", k)
+				}
+			}
+		})
+	}
+	for typ := range preview.ForceNew {
+		if _, used := types[typ]; !used {
+			t.Errorf("ForceNew lists %s, which no rung uses", typ)
+		}
+	}
+}
+
+func clone(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// TestDemotionsThatDropDataAreDataLoss: moving down past the rung that added a database (or
+// other store) reports its loss.
+func TestDemotionsThatDropDataAreDataLoss(t *testing.T) {
+	cases := []struct {
+		platform stacks.Platform
+		from, to string
+		lost     string // a resource that must be reported
+	}{
+		{stacks.Servers, "separate-db", "single-box", "database-primary"},
+		{stacks.Servers, "cache", "replicas", "cache-group"},
+		{stacks.Servers, "sharded", "separate-db", "shard-0-cluster"},
+		{stacks.Servers, "nosql", "sharded", "tables-activity"},
+		{stacks.Servers, "load-balanced", "separate-db", "static"},
+		{stacks.Serverless, "nosql", "serverless", "shard-1-cluster"},
+	}
+	for _, c := range cases {
+		d := preview.Diff(plan(t, c.platform, c.from, nil), plan(t, c.platform, c.to, nil))
+		found := false
+		for _, l := range d.DataLoss {
+			found = found || l.Name == c.lost
+		}
+		if !found {
+			t.Errorf("%s %s -> %s does not report %s lost (loses %v)", c.platform, c.from, c.to, c.lost, names(d.DataLoss))
+		}
+	}
+	// The retired box's volume never shows as lost going up, and replicas dropping is no loss.
+	d := preview.Diff(plan(t, stacks.Servers, "replicas", nil), plan(t, stacks.Servers, "load-balanced", nil))
+	if len(d.DataLoss) != 0 {
+		t.Errorf("dropping replicas reports data loss: %v", names(d.DataLoss))
+	}
+}
+
+func TestUpdatesShowOldAndNew(t *testing.T) {
+	a := plan(t, stacks.Servers, "replicas", map[string]string{"replicas": "2"})
+	b := plan(t, stacks.Servers, "replicas", map[string]string{"replicas": "2", "dbInstanceClass": "db.r6g.large"})
+	d := preview.Diff(a, b)
+	for _, u := range d.Updates {
+		if u.Name == "database-primary" {
+			if u.Old["instanceClass"] != "db.t4g.micro" || u.New["instanceClass"] != "db.r6g.large" {
+				t.Errorf("primary update %v -> %v", u.Old, u.New)
+			}
+			return
+		}
+	}
+	t.Error("a new instance class is not an in-place update of the primary")
+}
+
+var diagramBlock = regexp.MustCompile("(?s)<!-- diagrams:begin -->.*<!-- diagrams:end -->")
+
+// TestReadmeDiagrams: the README shows each servers rung's diagram as the command prints it.
+func TestReadmeDiagrams(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<!-- diagrams:begin -->\n")
+	for _, r := range stacks.Rungs(stacks.Servers) {
+		fmt.Fprintf(&b, "**%s** (%s)\n\n```mermaid\n%s```\n\n", r.Stage, r.Guide, preview.Mermaid(plan(t, stacks.Servers, r.Stage, nil)))
+	}
+	b.WriteString("<!-- diagrams:end -->")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := diagramBlock.ReplaceAllLiteralString(string(readme), b.String())
+	if *update {
+		if err := os.WriteFile("../README.md", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != string(readme) {
+		t.Error("README.md's diagrams differ from what `llama plan --format mermaid` prints; run go test ./tests -run TestReadmeDiagrams -update")
+	}
+}
