@@ -225,6 +225,11 @@ func (s *state) fill() string {
 		s.set("region", r)
 		s.set("hostedZoneId", "Z3AQBSTGFYJSTF")
 		return n
+	case "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+		"aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+		"aws:s3/bucketPolicy:BucketPolicy":
+		return s.in("bucket")
 	case "aws:dynamodb/table:Table":
 		n := s.physical("name")
 		s.set("arn", s.arn("dynamodb", "table/"+n))

@@ -111,7 +111,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		cert = c.Arn
 	}
 	var cfRanges []string
-	if cfg.Has(CDN) {
+	if cfg.Has(CDN) || (cfg.Platform == Serverless && cfg.CloudflareZoneID != "" && cfg.Domain != "") {
 		if cfRanges, err = cdn.IPRanges(ctx); err != nil {
 			return nil, err
 		}
@@ -132,6 +132,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 			VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
 			AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
 			LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect, Retired: !cfg.Has(Box), Monitor: mon,
+			SlowQueryMs: cfg.SlowQueryMs,
 		})
 		if err != nil {
 			return nil, err
@@ -229,11 +230,14 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		}
 		appRoles, app = append(appRoles, api.RoleName), api
 		outs["apiUrl"] = api.URL
-		if cfg.Has(CDN) {
-			edge, err := cdn.NewEdge(ctx, "cdn", &cdn.EdgeArgs{ZoneID: cfg.CloudflareZoneID, Hosts: []cdn.Host{
-				{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static},
-				{Name: domain, Origin: api.DomainTarget, Kind: cdn.API},
-			}})
+		// Cloudflare serves the SPA wherever a zone is configured; from the cdn rung on it
+		// fronts the API too.
+		if cfg.CloudflareZoneID != "" && cfg.Domain != "" {
+			hosts := []cdn.Host{{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
+			if cfg.Has(CDN) {
+				hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API})
+			}
+			edge, err := cdn.NewEdge(ctx, "cdn", &cdn.EdgeArgs{ZoneID: cfg.CloudflareZoneID, Hosts: hosts})
 			if err != nil {
 				return nil, err
 			}

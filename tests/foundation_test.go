@@ -65,7 +65,10 @@ func TestSingleBox(t *testing.T) {
 	if !strings.HasPrefix(str(in(box, "ami")), "ami-") {
 		t.Errorf("box AMI %v was not looked up", in(box, "ami"))
 	}
-	for _, want := range []string{"postgresql16-server", "/health", "/var/lib/pgsql"} {
+	if slow := plan(t, stacks.Servers, "single-box", map[string]string{"slowQueryMs": "250"}); !strings.Contains(str(in(ofType(slow, typInstance)[0], "userData")), "log_min_duration_statement = 250") {
+		t.Error("the box's PostgreSQL does not log statements slower than llama:slowQueryMs")
+	}
+	for _, want := range []string{"postgresql16-server", "/health", "/var/lib/pgsql", "log_lock_waits = on"} {
 		if !strings.Contains(str(in(box, "userData")), want) {
 			t.Errorf("box user data does not set up %s", want)
 		}

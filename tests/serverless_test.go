@@ -241,3 +241,39 @@ func TestLambdaBuild(t *testing.T) {
 }
 
 var _ = offline.Project
+
+// TestSPABehindCloudflareWhenZoneSet: with a zone configured, Cloudflare serves the SPA from the
+// first serverless rung, its bucket admits only Cloudflare, and client-side routes load
+// /index.html; the API joins at the cdn rung without touching the SPA's record.
+func TestSPABehindCloudflareWhenZoneSet(t *testing.T) {
+	p := plan(t, stacks.Serverless, "serverless", cdnConfig)
+	recs := ofType(p, "cloudflare:index/record:Record")
+	if len(recs) != 1 || in(recs[0], "name") != "llama.example.com" || in(recs[0], "proxied") != true {
+		t.Fatalf("SPA records %v", recs)
+	}
+	var rewrite *offline.Resource
+	for _, rs := range ofType(p, "cloudflare:index/ruleset:Ruleset") {
+		if in(rs, "phase") == "http_request_transform" {
+			rewrite = rs
+		}
+	}
+	if rewrite == nil || !strings.Contains(fmt.Sprint(in(rewrite, "rules")), "/index.html") {
+		t.Error("no rewrite of client-side routes to /index.html")
+	}
+	for _, pol := range ofType(p, "aws:s3/bucketPolicy:BucketPolicy") {
+		if !strings.Contains(str(in(pol, "policy")), "173.245.48.0/20") {
+			t.Error("the SPA bucket does not admit Cloudflare")
+		}
+	}
+	if len(ofType(p, "aws:acm/certificate:Certificate")) != 0 {
+		t.Error("a certificate is issued before the API needs one")
+	}
+	bare := plan(t, stacks.Serverless, "serverless", nil)
+	if len(ofType(bare, "cloudflare:index/record:Record")) != 0 {
+		t.Error("Cloudflare records without a zone")
+	}
+	cdn := plan(t, stacks.Serverless, "cdn", nil)
+	if named(t, cdn, "cloudflare:index/record:Record", "cdn-static").URN != recs[0].URN {
+		t.Error("the SPA's record changes URN at the cdn rung")
+	}
+}

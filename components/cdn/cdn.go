@@ -63,12 +63,16 @@ func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opt
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
 	var fqdns pulumi.StringArray
-	for i, host := range []string{args.Domain, second} {
+	// One record per name on the certificate; ACM lists them in an order of its own.
+	undot := func(o pulumi.StringPtrOutput) pulumi.StringOutput {
+		return o.Elem().ApplyT(func(s string) string { return strings.TrimSuffix(s, ".") }).(pulumi.StringOutput)
+	}
+	for i := range []string{args.Domain, second} {
 		opt := cert.DomainValidationOptions.Index(pulumi.Int(i))
 		rec, err := cloudflare.NewRecord(ctx, fmt.Sprintf("%s-validation-%d", name, i), &cloudflare.RecordArgs{
-			ZoneId: pulumi.String(args.ZoneID), Name: opt.ResourceRecordName().Elem(), Type: opt.ResourceRecordType().Elem(),
-			Content: opt.ResourceRecordValue().Elem(), Ttl: pulumi.Int(60), Proxied: pulumi.Bool(false),
-			Comment: pulumi.String("ACM validation of " + host),
+			ZoneId: pulumi.String(args.ZoneID), Name: undot(opt.ResourceRecordName()), Type: opt.ResourceRecordType().Elem(),
+			Content: undot(opt.ResourceRecordValue()), Ttl: pulumi.Int(60), Proxied: pulumi.Bool(false),
+			Comment: pulumi.Sprintf("ACM validation of %s", opt.DomainName().Elem()),
 		}, child)
 		if err != nil {
 			return nil, fmt.Errorf("certificate validation record: %w", err)
@@ -100,6 +104,9 @@ type Host struct {
 	Name   string
 	Origin pulumi.StringInput // the origin's DNS name
 	Kind   Kind
+	// SPA serves /index.html for every path without a file extension, so the single-page
+	// app's client-side routes load from the bucket.
+	SPA bool
 }
 
 // EdgeArgs configures the edge.
@@ -232,6 +239,29 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			Rules: originRules,
 		}, child); err != nil {
 			return nil, fmt.Errorf("origin ruleset: %w", err)
+		}
+	}
+	var spaRules cloudflare.RulesetRuleArray
+	for i, h := range args.Hosts {
+		if !h.SPA {
+			continue
+		}
+		spaRules = append(spaRules, cloudflare.RulesetRuleArgs{
+			Ref: pulumi.Sprintf("spa_index_%d", i), Description: pulumi.String("Client-side routes of " + h.Name + " load the SPA"),
+			Expression: pulumi.String(fmt.Sprintf(`http.host eq %q and not http.request.uri.path contains "."`, h.Name)),
+			Action:     pulumi.String("rewrite"),
+			ActionParameters: cloudflare.RulesetRuleActionParametersArgs{
+				Uri: cloudflare.RulesetRuleActionParametersUriArgs{Path: cloudflare.RulesetRuleActionParametersUriPathArgs{Value: pulumi.String("/index.html")}},
+			},
+		})
+	}
+	if len(spaRules) > 0 {
+		if _, err := cloudflare.NewRuleset(ctx, name+"-spa", &cloudflare.RulesetArgs{
+			ZoneId: pulumi.String(args.ZoneID), Name: pulumi.String("Llama SPA routes"), Kind: pulumi.String("zone"),
+			Phase: pulumi.String("http_request_transform"), Description: pulumi.String("Client-side routes of the Llama SPA"),
+			Rules: spaRules,
+		}, child); err != nil {
+			return nil, fmt.Errorf("SPA ruleset: %w", err)
 		}
 	}
 	e.Hostnames = names.ToStringArrayOutput()

@@ -22,6 +22,7 @@ type BoxArgs struct {
 	InstanceProfile    pulumi.StringInput
 	ParamPrefix        string // /llama/<stack>
 	DataVolumeGb       int    // PostgreSQL data volume size; default 50
+	SlowQueryMs        int    // statements slower than this are logged; default 500
 	LogRetentionDays   int
 	Protect            bool // protect the data volume
 	// Retired keeps only the data volume: the instance, its address and its rules go, the
@@ -91,7 +92,11 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	userData := vol.ID().ToStringOutput().ApplyT(func(id string) string {
-		return boot(bootArgs{Box: true, VolumeID: id, ParamPrefix: args.ParamPrefix, LogPrefix: logPrefix})
+		slow := args.SlowQueryMs
+		if slow == 0 {
+			slow = 500
+		}
+		return boot(bootArgs{Box: true, VolumeID: id, ParamPrefix: args.ParamPrefix, LogPrefix: logPrefix, SlowQueryMs: slow})
 	}).(pulumi.StringOutput)
 	inst, err := ec2.NewInstance(ctx, name+"-instance", &ec2.InstanceArgs{
 		Ami:                 pulumi.String(args.AMI),

@@ -11,6 +11,7 @@ type bootArgs struct {
 	VolumeID    string // the data volume (box only)
 	ParamPrefix string // where the app reads its settings
 	LogPrefix   string // log group prefix, /llama/<stack>
+	SlowQueryMs int    // the box's log_min_duration_statement
 }
 
 // bootScript prepares an Amazon Linux 2023 instance: nginx answers /health and serves the
@@ -34,7 +35,7 @@ mount -a && chown postgres:postgres /var/lib/pgsql
 [ -f /var/lib/pgsql/data/PG_VERSION ] || postgresql-setup --initdb
 cat >> /var/lib/pgsql/data/postgresql.conf <<'PG'
 listen_addresses = 'localhost'
-log_min_duration_statement = 500
+log_min_duration_statement = {{.SlowQueryMs}}
 log_lock_waits = on
 log_connections = on
 ssl = off
