@@ -81,16 +81,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		proxySG = sg.ID()
 		sources = append(append([]Source{}, sources...), Source{Name: "proxy", Group: proxySG})
 	}
-	sg, err := admit(ctx, name, args.VpcID, sources, a)
+	b, err := newBase(ctx, name, "cluster", args.Identifier, args.VpcID, args.SubnetIDs, sources, args.LogRetentionDays, a)
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
-		SubnetIds: args.SubnetIDs, Description: pulumi.String("Isolated database subnets"),
-	}, child)
-	if err != nil {
-		return nil, fmt.Errorf("db subnet group: %w", err)
-	}
+	sg, subnets, role, creds, logs := b.sg, b.subnets, b.role, b.creds, b.logs
 	var cps rds.ClusterParameterGroupParameterArray
 	ps := pgParameters(args.SlowQueryMs)
 	for _, k := range sortedKeys(ps) {
@@ -103,18 +98,6 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("cluster parameter group: %w", err)
-	}
-	role, err := monitoringRole(ctx, name, a)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := newCredentials(ctx, name, args.Identifier, a)
-	if err != nil {
-		return nil, err
-	}
-	logs, err := logGroup(ctx, name, "cluster", args.Identifier, args.LogRetentionDays, a)
-	if err != nil {
-		return nil, err
 	}
 	clusterArgs := &rds.ClusterArgs{
 		ClusterIdentifier:                pulumi.String(args.Identifier),

@@ -190,3 +190,39 @@ func parameterList(ps map[string]string) rds.ParameterGroupParameterArray {
 	}
 	return out
 }
+
+// base is what every database stands on: its security group, subnet group, Enhanced
+// Monitoring role, master credentials and the log group it exports to.
+type base struct {
+	sg      pulumi.IDOutput
+	subnets *rds.SubnetGroup
+	role    *iam.Role
+	creds   *credentials
+	logs    *cloudwatch.LogGroup
+}
+
+// newBase creates the base of a database. kind is "instance" or "cluster", as RDS names its log
+// groups.
+func newBase(ctx *pulumi.Context, name, kind, identifier string, vpcID pulumi.StringInput, subnetIDs pulumi.StringArrayInput,
+	sources []Source, retention int, parent pulumi.Resource) (*base, error) {
+	b := &base{}
+	var err error
+	if b.sg, err = admit(ctx, name, vpcID, sources, parent); err != nil {
+		return nil, err
+	}
+	if b.subnets, err = rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
+		SubnetIds: subnetIDs, Description: pulumi.String("Isolated database subnets"),
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, fmt.Errorf("db subnet group: %w", err)
+	}
+	if b.role, err = monitoringRole(ctx, name, parent); err != nil {
+		return nil, err
+	}
+	if b.creds, err = newCredentials(ctx, name, identifier, parent); err != nil {
+		return nil, err
+	}
+	if b.logs, err = logGroup(ctx, name, kind, identifier, retention, parent); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

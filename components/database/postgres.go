@@ -53,15 +53,9 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		return nil, err
 	}
 	child := pulumi.Parent(p)
-	sg, err := admit(ctx, name, args.VpcID, args.AllowFrom, p)
+	b, err := newBase(ctx, name, "instance", args.Identifier, args.VpcID, args.SubnetIDs, args.AllowFrom, args.LogRetentionDays, p)
 	if err != nil {
 		return nil, err
-	}
-	subnets, err := rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
-		SubnetIds: args.SubnetIDs, Description: pulumi.String("Isolated database subnets"),
-	}, child)
-	if err != nil {
-		return nil, fmt.Errorf("db subnet group: %w", err)
 	}
 	pg, err := rds.NewParameterGroup(ctx, name+"-params", &rds.ParameterGroupArgs{
 		Family:      pulumi.String("postgres" + majorOf(args.EngineVersion)),
@@ -71,18 +65,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("db parameter group: %w", err)
 	}
-	role, err := monitoringRole(ctx, name, p)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := newCredentials(ctx, name, args.Identifier, p)
-	if err != nil {
-		return nil, err
-	}
-	logs, err := logGroup(ctx, name, "instance", args.Identifier, args.LogRetentionDays, p)
-	if err != nil {
-		return nil, err
-	}
+	sg, subnets, role, creds, logs := b.sg, b.subnets, b.role, b.creds, b.logs
 	common := func(a *rds.InstanceArgs) *rds.InstanceArgs {
 		a.InstanceClass = pulumi.String(args.InstanceClass)
 		a.StorageEncrypted = pulumi.Bool(true)
