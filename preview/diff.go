@@ -77,7 +77,11 @@ func Diff(a, b *offline.Plan) *Result {
 		c.Stateful = c.Stateful || prev.Stateful
 		if Replaces(res.Type, prev.Inputs, res.Inputs) {
 			r.Replaces = append(r.Replaces, c)
-			if c.Stateful {
+			switch {
+			case c.Stateful && prev.RetainOnDelete:
+				// The old one is retained: its data stays in the account, outside the stack.
+				r.Retained = append(r.Retained, c)
+			case c.Stateful:
 				r.DataLoss = append(r.DataLoss, c)
 			}
 		} else {

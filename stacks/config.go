@@ -85,6 +85,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s is not set; allowed: %s", e.Key, e.Allowed)
+	}
 	return fmt.Sprintf("%s: %q is not valid; allowed: %s", e.Key, e.Value, e.Allowed)
 }
 

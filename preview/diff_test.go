@@ -1,0 +1,53 @@
+package preview
+
+import (
+	"testing"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+func res(typ, name string, retain bool, inputs map[string]any) *offline.Resource {
+	return &offline.Resource{URN: "urn:" + typ + "::" + name, Type: typ, Name: name, Custom: true, Inputs: inputs,
+		RetainOnDelete: retain, Stateful: offline.Stateful(typ, inputs)}
+}
+
+func TestDiffClassifies(t *testing.T) {
+	vol := "aws:ebs/volume:Volume"
+	db := "aws:rds/instance:Instance"
+	cases := []struct {
+		name                                      string
+		before, after                             *offline.Resource // nil: absent
+		creates, updates, replaces, deletes, kept int
+		retained, dataLoss                        int
+	}{
+		{"create", nil, res(db, "d", false, map[string]any{"identifier": "a"}), 1, 0, 0, 0, 0, 0, 0},
+		{"in-place update", res(db, "d", false, map[string]any{"identifier": "a", "instanceClass": "x"}),
+			res(db, "d", false, map[string]any{"identifier": "a", "instanceClass": "y"}), 0, 1, 0, 0, 1, 0, 0},
+		{"replace a database", res(db, "d", false, map[string]any{"identifier": "a"}),
+			res(db, "d", false, map[string]any{"identifier": "b"}), 0, 0, 1, 0, 0, 0, 1},
+		{"replace a retained volume", res(vol, "v", true, map[string]any{"availabilityZone": "a"}),
+			res(vol, "v", true, map[string]any{"availabilityZone": "b"}), 0, 0, 1, 0, 0, 1, 0},
+		{"delete a database", res(db, "d", false, map[string]any{"identifier": "a"}), nil, 0, 0, 0, 1, 0, 0, 1},
+		{"delete a retained volume", res(vol, "v", true, map[string]any{}), nil, 0, 0, 0, 0, 0, 1, 0},
+		{"delete a replica", res(db, "r", false, map[string]any{"replicateSourceDb": "a"}), nil, 0, 0, 0, 1, 0, 0, 0},
+		{"unchanged", res(db, "d", false, map[string]any{"identifier": "a"}), res(db, "d", false, map[string]any{"identifier": "a"}), 0, 0, 0, 0, 1, 0, 0},
+	}
+	for _, c := range cases {
+		a, b := &offline.Plan{}, &offline.Plan{}
+		if c.before != nil {
+			a.Resources = append(a.Resources, c.before)
+		}
+		if c.after != nil {
+			b.Resources = append(b.Resources, c.after)
+		}
+		d := Diff(a, b)
+		got := []int{len(d.Creates), len(d.Updates), len(d.Replaces), len(d.Deletes), len(d.Kept), len(d.Retained), len(d.DataLoss)}
+		want := []int{c.creates, c.updates, c.replaces, c.deletes, c.kept, c.retained, c.dataLoss}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: creates/updates/replaces/deletes/kept/retained/dataLoss = %v, want %v", c.name, got, want)
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package stacks
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func get(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := ParseConfig(get(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Stage != "single-box" || c.Platform != Servers || !c.Protect || !c.DBMultiAz || c.AzCount != 2 || !c.NatPerAz ||
+		c.Replicas != 2 || c.Shards != 2 || c.MinAcu != 0.5 || c.MaxAcu != 8 || c.CacheEngine != "valkey" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if len(c.Tables) != 1 || c.Tables[0] != (Table{"activity", "userId", "createdAt", "expiresAt"}) {
+		t.Errorf("default tables %+v", c.Tables)
+	}
+	if !c.Has(Box) || c.Has(Database) {
+		t.Errorf("single-box layers %v", c.Layers)
+	}
+}
+
+func TestMultiAzFollowsProtect(t *testing.T) {
+	for _, tc := range []struct {
+		protect, multiAz string
+		want             bool
+	}{{"true", "", true}, {"false", "", false}, {"false", "true", true}, {"true", "false", false}} {
+		c, err := ParseConfig(get(map[string]string{"llama:protect": tc.protect, "llama:dbMultiAz": tc.multiAz}))
+		if err != nil || c.DBMultiAz != tc.want {
+			t.Errorf("protect=%s dbMultiAz=%q: got %v, %v", tc.protect, tc.multiAz, c, err)
+		}
+	}
+}
+
+func TestEveryMistakeIsReported(t *testing.T) {
+	_, err := ParseConfig(get(map[string]string{"llama:replicas": "16", "llama:shards": "0", "llama:lambdaTimeout": "60"}))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("not a ConfigError: %v", err)
+	}
+	for _, k := range []string{"llama:replicas", "llama:shards", "llama:lambdaTimeout"} {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("%s not reported in %v", k, err)
+		}
+	}
+}
+
+func TestLayers(t *testing.T) {
+	cases := []struct {
+		p       Platform
+		stage   string
+		has     []Layer
+		hasNot  []Layer
+		retired []Layer
+	}{
+		{Servers, "single-box", []Layer{Network, Monitoring, Box}, []Layer{Database, Fleet}, nil},
+		{Servers, "load-balanced", []Layer{Database, Fleet}, []Layer{Box, Replicas}, []Layer{Box}},
+		{Servers, "nosql", []Layer{Database, Fleet, Replicas, Cache, CDN, Shards, Tables}, []Layer{Box, Functions}, []Layer{Box}},
+		{Serverless, "serverless", []Layer{Functions, ServerlessD, SPA}, []Layer{Box, Database, Replicas}, nil},
+		{Serverless, "nosql", []Layer{Functions, Replicas, Cache, CDN, Shards, Tables}, []Layer{Fleet}, nil},
+	}
+	for _, c := range cases {
+		ls, err := LayersOf(c.p, c.stage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range c.has {
+			if !ls[l] {
+				t.Errorf("%s/%s lacks %s", c.p, c.stage, l)
+			}
+		}
+		for _, l := range c.hasNot {
+			if ls[l] {
+				t.Errorf("%s/%s has %s", c.p, c.stage, l)
+			}
+		}
+		for _, l := range c.retired {
+			if !Retired(c.p, c.stage, l) {
+				t.Errorf("%s/%s: %s not retired", c.p, c.stage, l)
+			}
+		}
+	}
+	if _, err := LayersOf(Serverless, "single-box"); err == nil {
+		t.Error("single-box found on the serverless ladder")
+	}
+}
