@@ -276,7 +276,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 
 	if len(secrets) > 0 {
-		if err := app.Grant(ctx, "app-secrets", access.ReadSecrets(secrets)); err != nil {
+		if err := app.Grant(ctx, "secrets", access.ReadSecrets(secrets)); err != nil {
 			return nil, err
 		}
 	}

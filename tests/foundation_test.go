@@ -190,6 +190,11 @@ func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 				t.Errorf("%s is not under a component (parent %q)", r.URN, r.Parent)
 			}
 		}
+		// URNs carry the parent's type, not its name: children are prefixed with their
+		// component's name so two components of one type cannot collide.
+		if parent, ok := all[r.Parent]; ok && !strings.HasPrefix(r.Name, parent.Name) {
+			t.Errorf("%s is not prefixed with its component's name %s", r.URN, parent.Name)
+		}
 		if r.Stateful && r.Protect != protect {
 			t.Errorf("%s holds data: protect=%v with llama:protect=%v", r.URN, r.Protect, protect)
 		}

@@ -472,7 +472,7 @@ func TestShardGrowthAndShrink(t *testing.T) {
 	}
 	for _, u := range grow.Updates {
 		// The dashboard, the shard map and the app's secret grant take in the new shards.
-		if u.Type != "aws:cloudwatch/dashboard:Dashboard" && u.Type != "aws:ssm/parameter:Parameter" && u.Name != "app-secrets" {
+		if u.Type != "aws:cloudwatch/dashboard:Dashboard" && u.Type != "aws:ssm/parameter:Parameter" && u.Name != "app-role-secrets" {
 			t.Errorf("growing shards updates %s %s %v", u.Type, u.Name, u.Keys)
 		}
 	}

@@ -70,7 +70,8 @@ func NewServiceRole(ctx *pulumi.Context, name, service string, managed []string,
 	return role, nil
 }
 
-// Grantee is an identity the app runs as that can be granted access.
+// Grantee is an identity the app runs as that can be granted access. Grant names the policy
+// after the grantee, so the name passed is a suffix.
 type Grantee interface {
 	Grant(ctx *pulumi.Context, name string, stmts []Statement) error
 }

@@ -50,12 +50,13 @@ type AppRole struct {
 
 	Role            *iam.Role
 	RoleName        pulumi.StringOutput `pulumi:"roleName"`
+	name            string
 	InstanceProfile pulumi.StringOutput `pulumi:"instanceProfile"`
 }
 
 // NewAppRole creates the app role.
 func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pulumi.ResourceOption) (*AppRole, error) {
-	a := &AppRole{}
+	a := &AppRole{name: name}
 	if err := ctx.RegisterComponentResource("llama:compute:AppRole", name, a, opts...); err != nil {
 		return nil, err
 	}
@@ -83,8 +84,8 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 	return a, nil
 }
 
-// Grant attaches an inline policy of statements to the app role.
+// Grant attaches an inline policy of statements, named <role>-<name>, to the app role.
 func (a *AppRole) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
-	_, err := access.NewRolePolicy(ctx, name, a.Role.Name, stmts, pulumi.Parent(a))
+	_, err := access.NewRolePolicy(ctx, a.name+"-"+name, a.Role.Name, stmts, pulumi.Parent(a))
 	return err
 }

@@ -45,6 +45,7 @@ type API struct {
 
 	URL          pulumi.StringOutput `pulumi:"url"`
 	role         *iam.Role
+	name         string
 	RoleName     pulumi.StringOutput `pulumi:"roleName"`
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// DomainTarget is the custom domain's regional target, for a CNAME; empty without Domain.
@@ -56,7 +57,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	if args.TimeoutSeconds < 1 || args.TimeoutSeconds > 29 {
 		return nil, fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", args.TimeoutSeconds)
 	}
-	a := &API{}
+	a := &API{name: name}
 	if err := ctx.RegisterComponentResource("llama:functions:API", name, a, opts...); err != nil {
 		return nil, err
 	}
@@ -219,8 +220,8 @@ func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName stri
 	return nil
 }
 
-// Grant attaches an inline policy of statements to the function's role.
+// Grant attaches an inline policy of statements, named <api>-<name>, to the function's role.
 func (a *API) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
-	_, err := access.NewRolePolicy(ctx, name, a.role.Name, stmts, pulumi.Parent(a))
+	_, err := access.NewRolePolicy(ctx, a.name+"-"+name, a.role.Name, stmts, pulumi.Parent(a))
 	return err
 }
