@@ -229,8 +229,16 @@ func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 		}
 	}
 	for _, tb := range ofType(p, typTable) {
-		if in(tb, "serverSideEncryption", "enabled") != true {
-			t.Errorf("table %s not encrypted", tb.Name)
+		if in(tb, "serverSideEncryption", "enabled") != true || in(tb, "pointInTimeRecovery", "enabled") != true {
+			t.Errorf("table %s not encrypted or without point-in-time recovery", tb.Name)
+		}
+		if in(tb, "deletionProtectionEnabled") != protect {
+			t.Errorf("table %s deletion protection %v with llama:protect=%v", tb.Name, in(tb, "deletionProtectionEnabled"), protect)
+		}
+	}
+	for _, db := range ofType(p, typRDS) {
+		if in(db, "replicateSourceDb") == nil && (in(db, "deletionProtection") != protect || in(db, "skipFinalSnapshot") != false) {
+			t.Errorf("RDS %s deletion protection %v, skip final snapshot %v", db.Name, in(db, "deletionProtection"), in(db, "skipFinalSnapshot"))
 		}
 	}
 	checkBuckets(t, p)

@@ -25,7 +25,7 @@ type Table struct {
 type TablesArgs struct {
 	Prefix  string // physical name prefix, llama-<stack>
 	Tables  []Table
-	Protect bool                 // pulumi protect; deletion protection is always on
+	Protect bool                 // pulumi protect and deletion protection
 	Roles   []pulumi.StringInput // role names granted item access to these tables only
 	Monitor *monitor.Monitor
 }
@@ -54,7 +54,7 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 			HashKey:                   pulumi.String(spec.PartitionKey),
 			PointInTimeRecovery:       dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
 			ServerSideEncryption:      dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true)},
-			DeletionProtectionEnabled: pulumi.Bool(true),
+			DeletionProtectionEnabled: pulumi.Bool(args.Protect),
 			TableClass:                pulumi.String("STANDARD"),
 		}
 		if spec.SortKey != "" {
