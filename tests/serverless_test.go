@@ -240,8 +240,6 @@ func TestLambdaBuild(t *testing.T) {
 	}
 }
 
-var _ = offline.Project
-
 // TestSPABehindCloudflareWhenZoneSet: with a zone configured, Cloudflare serves the SPA from the
 // first serverless rung, its bucket admits only Cloudflare, and client-side routes load
 // /index.html; the API joins at the cdn rung without touching the SPA's record.

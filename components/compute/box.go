@@ -91,7 +91,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	userData := vol.ID().ToStringOutput().ApplyT(func(id string) string {
+	userData := vol.ID().ToStringOutput().ApplyT(func(id string) (string, error) {
 		slow := args.SlowQueryMs
 		if slow == 0 {
 			slow = 500

@@ -139,7 +139,11 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	userData := base64.StdEncoding.EncodeToString([]byte(boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet"})))
+	script, err := boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet"})
+	if err != nil {
+		return nil, err
+	}
+	userData := base64.StdEncoding.EncodeToString([]byte(script))
 	if _, err := monitor.NewLogGroup(ctx, name+"-nginx-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/nginx", RetentionDays: args.LogRetentionDays}, child); err != nil {
 		return nil, err
 	}

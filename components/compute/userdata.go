@@ -2,6 +2,7 @@ package compute
 
 import (
 	"bytes"
+	"fmt"
 	"text/template"
 )
 
@@ -67,10 +68,10 @@ CWA
 echo "LLAMA_PARAMS={{.ParamPrefix}}" > /etc/llama.env
 `))
 
-func boot(a bootArgs) string {
+func boot(a bootArgs) (string, error) {
 	var b bytes.Buffer
 	if err := bootScript.Execute(&b, a); err != nil {
-		panic(err) // the template is fixed at compile time; its data are plain strings
+		return "", fmt.Errorf("rendering the boot script: %w", err)
 	}
-	return b.String()
+	return b.String(), nil
 }
