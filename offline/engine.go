@@ -36,6 +36,9 @@ type Resource struct {
 	Aliases        []string       `json:"aliases"`
 	Stateful       bool           `json:"stateful"`
 
+	// IgnoreChanges are the inputs whose changes the engine ignores (ignoreChanges option).
+	IgnoreChanges []string `json:"-"`
+
 	fromOutputs []string // inputs that depend on other resources' outputs
 }
 
@@ -161,6 +164,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.Protect = req.GetProtect()
 		rec.RetainOnDelete = req.GetRetainOnDelete()
 		rec.DependsOn = append([]string(nil), req.GetDependencies()...)
+		rec.IgnoreChanges = append([]string(nil), req.GetIgnoreChanges()...)
 		rec.Aliases = append([]string(nil), req.GetAliasURNs()...)
 		for _, a := range req.GetAliases() {
 			if u := a.GetUrn(); u != "" {

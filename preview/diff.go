@@ -61,8 +61,9 @@ func Diff(a, b *offline.Plan) *Result {
 			r.Creates = append(r.Creates, change(res))
 			continue
 		}
-		keys := changedKeys(prev.Inputs, res.Inputs)
-		if res.Stateful && !Replaces(res.Type, prev.Inputs, res.Inputs) {
+		keys := changedKeys(prev.Inputs, res.Inputs, res.IgnoreChanges)
+		replaced := Replaces(res.Type, prev.Inputs, res.Inputs, res.IgnoreChanges...)
+		if res.Stateful && !replaced {
 			r.Kept = append(r.Kept, change(res))
 		}
 		if len(keys) == 0 {
@@ -75,7 +76,7 @@ func Diff(a, b *offline.Plan) *Result {
 			c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
 		}
 		c.Stateful = c.Stateful || prev.Stateful
-		if Replaces(res.Type, prev.Inputs, res.Inputs) {
+		if replaced {
 			r.Replaces = append(r.Replaces, c)
 			switch {
 			case c.Stateful && prev.RetainOnDelete:
@@ -135,8 +136,8 @@ func components(ps ...*offline.Plan) map[string]string {
 	return m
 }
 
-// changedKeys lists the top-level inputs that differ.
-func changedKeys(a, b map[string]any) []string {
+// changedKeys lists the top-level inputs that differ, less those the resource ignores.
+func changedKeys(a, b map[string]any, ignore []string) []string {
 	var keys []string
 	seen := map[string]bool{}
 	for k := range a {
@@ -144,6 +145,9 @@ func changedKeys(a, b map[string]any) []string {
 	}
 	for k := range b {
 		seen[k] = true
+	}
+	for _, k := range ignore {
+		delete(seen, k)
 	}
 	for k := range seen {
 		if !reflect.DeepEqual(a[k], b[k]) {
@@ -155,10 +159,13 @@ func changedKeys(a, b map[string]any) []string {
 }
 
 // Replaces reports whether changing a resource's inputs from a to b needs a new resource: one
-// of its ForceNew inputs (or nested input, as a.b) changed.
-func Replaces(typ string, a, b map[string]any) bool {
+// of its ForceNew inputs (or nested input, as a.b) changed, and is not among those ignored.
+func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 	for _, key := range ForceNew[typ] {
 		top, sub, nested := strings.Cut(key, ".")
+		if contains(ignore, top) {
+			continue
+		}
 		va, vb := a[top], b[top]
 		if nested {
 			va, vb = field(va, sub), field(vb, sub)
@@ -250,4 +257,13 @@ func brief(v any) string {
 		s = s[:97] + "..."
 	}
 	return s
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,8 @@ func res(typ, name string, retain bool, inputs map[string]any) *offline.Resource
 		RetainOnDelete: retain, Stateful: offline.Stateful(typ, inputs)}
 }
 
+func ignoring(r *offline.Resource) *offline.Resource { r.IgnoreChanges = []string{"ami"}; return r }
+
 func TestDiffClassifies(t *testing.T) {
 	vol := "aws:ebs/volume:Volume"
 	db := "aws:rds/instance:Instance"
@@ -30,6 +32,8 @@ func TestDiffClassifies(t *testing.T) {
 		{"delete a database", res(db, "d", false, map[string]any{"identifier": "a"}), nil, 0, 0, 0, 1, 0, 0, 1},
 		{"delete a retained volume", res(vol, "v", true, map[string]any{}), nil, 0, 0, 0, 0, 0, 1, 0},
 		{"delete a replica", res(db, "r", false, map[string]any{"replicateSourceDb": "a"}), nil, 0, 0, 0, 1, 0, 0, 0},
+		{"ignored AMI change", ignoring(res("aws:ec2/instance:Instance", "box", false, map[string]any{"ami": "ami-1"})),
+			ignoring(res("aws:ec2/instance:Instance", "box", false, map[string]any{"ami": "ami-2"})), 0, 0, 0, 0, 0, 0, 0},
 		{"unchanged", res(db, "d", false, map[string]any{"identifier": "a"}), res(db, "d", false, map[string]any{"identifier": "a"}), 0, 0, 0, 0, 1, 0, 0},
 	}
 	for _, c := range cases {

@@ -65,6 +65,9 @@ func TestSingleBox(t *testing.T) {
 	if !strings.HasPrefix(str(in(box, "ami")), "ami-") {
 		t.Errorf("box AMI %v was not looked up", in(box, "ami"))
 	}
+	if !contains(box.IgnoreChanges, "ami") {
+		t.Error("a newer AMI would replace the box: its ami input is not ignored")
+	}
 	if slow := plan(t, stacks.Servers, "single-box", map[string]string{"slowQueryMs": "250"}); !strings.Contains(str(in(ofType(slow, typInstance)[0], "userData")), "log_min_duration_statement = 250") {
 		t.Error("the box's PostgreSQL does not log statements slower than llama:slowQueryMs")
 	}

@@ -117,7 +117,10 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		},
 		UserData: userData,
 		Tags:     pulumi.StringMap{"Name": pulumi.String(name)},
-	}, child)
+	}, child,
+		// The AMI is looked up afresh on every run: a newer one must not replace the box
+		// (patch it in place with dnf); the fleet takes new AMIs through instance refresh.
+		pulumi.IgnoreChanges([]string{"ami"}))
 	if err != nil {
 		return nil, fmt.Errorf("box instance: %w", err)
 	}
