@@ -65,6 +65,30 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 		prefix: fmt.Sprintf("/%s/%s", ctx.Project(), ctx.Stack()), base: fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())}, nil
 }
 
+// builder assembles one stage. Each step adds the layers it owns when the stage has them.
+type builder struct {
+	ctx  *pulumi.Context
+	cfg  *Config
+	env  *env
+	opts Options
+
+	mon      *monitor.Monitor
+	net      *network.Network
+	settings params.Values // published as SSM parameters for the app
+	outs     pulumi.Map    // the stack outputs
+
+	app      access.Grantee     // the identity the app runs as: the app role or the function's role
+	secrets  pulumi.StringArray // credentials the app is pointed at, and so may read
+	grants   []grant            // further access the app needs
+	cert     pulumi.StringInput // the origin certificate, when there is one
+	cfRanges []string           // Cloudflare's ranges, when Cloudflare fronts a bucket
+}
+
+type grant struct {
+	name  string
+	stmts []access.Statement
+}
+
 // Build assembles the stage the config names and returns the stack outputs.
 func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
@@ -75,243 +99,236 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	outs := pulumi.Map{"stage": pulumi.String(cfg.Stage), "platform": pulumi.String(string(cfg.Platform))}
+	b := &builder{ctx: ctx, cfg: cfg, env: e, opts: opts, settings: params.Values{},
+		outs: pulumi.Map{"stage": pulumi.String(cfg.Stage), "platform": pulumi.String(string(cfg.Platform))}}
+	ladder := b.servers
+	if cfg.Platform == Serverless {
+		ladder = b.serverless
+	}
+	for _, step := range []func() error{b.foundation, b.edgeInputs, ladder, b.cache, b.shards, b.tables, b.finish} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return b.outs, nil
+}
 
-	mon, err := monitor.NewMonitor(ctx, "monitor", &monitor.MonitorArgs{
+// foundation: monitoring and the network every stage has.
+func (b *builder) foundation() error {
+	cfg, e := b.cfg, b.env
+	mon, err := monitor.NewMonitor(b.ctx, "monitor", &monitor.MonitorArgs{
 		Region: e.region, AccountID: e.account, AlertEmail: cfg.AlertEmail,
 		Thresholds: monitor.Thresholds{LatencyP95Ms: cfg.LatencyP95Ms, ErrorRatePercent: cfg.ErrorRatePercent,
-			DBConnectionsPercent: cfg.DBConnectionsPercent, DBLatencyP95Ms: cfg.DBLatencyP95Ms, ReplicaLagSeconds: cfg.ReplicaLagSeconds, CacheMemoryPercent: cfg.CacheMemoryPercent},
+			DBConnectionsPercent: cfg.DBConnectionsPercent, DBLatencyP95Ms: cfg.DBLatencyP95Ms,
+			ReplicaLagSeconds: cfg.ReplicaLagSeconds, CacheMemoryPercent: cfg.CacheMemoryPercent},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	outs["alarmTopicArn"] = mon.TopicArn
-
-	net, err := network.NewNetwork(ctx, "network", &network.NetworkArgs{
+	b.mon, b.outs["alarmTopicArn"] = mon, mon.TopicArn
+	b.net, err = network.NewNetwork(b.ctx, "network", &network.NetworkArgs{
 		Cidr: cfg.VpcCidr, AZs: e.azs, Region: e.region, NatPerAz: cfg.NatPerAz, LogRetentionDays: cfg.LogRetentionDays,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	outs["vpcId"] = net.VpcID
-	settings := params.Values{}
-
-	var appRoles []pulumi.StringInput // roles the app runs as: granted access to tables
-	var app access.Grantee            // the identity the app runs as
-	var secrets pulumi.StringArray    // secrets the app reads: database and cache credentials
-	var cert pulumi.StringInput
-	if cfg.CertificateArn != "" {
-		cert = pulumi.String(cfg.CertificateArn)
-	}
-	if cfg.Has(CDN) && cert == nil {
-		c, err := cdn.NewCertificate(ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, Platform: string(cfg.Platform)})
-		if err != nil {
-			return nil, err
-		}
-		cert = c.Arn
-	}
-	var cfRanges []string
-	if cfg.Has(CDN) || (cfg.Platform == Serverless && cfg.CloudflareZoneID != "" && cfg.Domain != "") {
-		if cfRanges, err = cdn.IPRanges(ctx); err != nil {
-			return nil, err
-		}
-	}
-
-	// The servers ladder.
-	if cfg.Platform == Servers {
-		ami, err := compute.LatestAL2023(ctx, "x86_64")
-		if err != nil {
-			return nil, err
-		}
-		role, err := compute.NewAppRole(ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account})
-		if err != nil {
-			return nil, err
-		}
-		appRoles, app = append(appRoles, role.RoleName), role
-		box, err := compute.NewBox(ctx, "box", &compute.BoxArgs{
-			VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
-			AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
-			LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect, Retired: !cfg.Has(Box), Monitor: mon,
-			SlowQueryMs: cfg.SlowQueryMs,
-		})
-		if err != nil {
-			return nil, err
-		}
-		outs["boxDataVolumeId"] = box.DataVolumeID
-		if cfg.Has(Box) {
-			outs["boxInstanceId"], outs["boxPublicIp"], outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
-		}
-		if cfg.Has(Database) {
-			db, err := database.NewPostgres(ctx, "database", &database.PostgresArgs{
-				Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
-				AllowFrom:     []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
-				EngineVersion: cfg.DBEngineVersion, InstanceClass: cfg.DBInstanceClass, StorageGb: cfg.DBStorageGb,
-				MaxStorageGb: cfg.DBMaxStorageGb, MultiAz: cfg.DBMultiAz, BackupRetentionDays: cfg.BackupRetentionDays,
-				SlowQueryMs: cfg.SlowQueryMs, Replicas: replicas(cfg), Protect: cfg.Protect,
-				LogRetentionDays: cfg.LogRetentionDays, Monitor: mon,
-			})
-			if err != nil {
-				return nil, err
-			}
-			db.Publish(settings, outs)
-			secrets = append(secrets, db.SecretArn)
-		}
-		if cfg.Has(Fleet) {
-			fleet, err := compute.NewFleet(ctx, "fleet", &compute.FleetArgs{
-				VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
-				AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.InstanceType,
-				InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
-				MinSize: cfg.MinServers, DesiredSize: cfg.DesiredServers, MaxSize: cfg.MaxServers,
-				CertificateArn: cert, Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
-				Region: e.region, AccountID: e.account, Monitor: mon,
-			})
-			if err != nil {
-				return nil, err
-			}
-			outs["loadBalancerDns"] = fleet.LoadBalancerDNS
-			static, err := storage.NewBucket(ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: cfRanges})
-			if err != nil {
-				return nil, err
-			}
-			outs["staticBucket"] = static.Name
-			settings["static/bucket"] = static.Name
-			if cfg.Has(CDN) {
-				edge, err := cdn.NewEdge(ctx, "cdn", &cdn.EdgeArgs{ZoneID: cfg.CloudflareZoneID, Hosts: []cdn.Host{
-					{Name: cfg.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
-					{Name: "static." + cfg.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static},
-				}})
-				if err != nil {
-					return nil, err
-				}
-				edge.Publish(outs)
-			}
-		}
-	}
-
-	// The serverless ladder.
-	if cfg.Platform == Serverless {
-		spa, err := storage.NewBucket(ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: cfRanges})
-		if err != nil {
-			return nil, err
-		}
-		outs["spaBucket"] = spa.Name
-		db, err := database.NewAurora(ctx, "database", &database.AuroraArgs{
-			Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
-			// The functions reach the writer through RDS Proxy only.
-			Serverless: true, MinAcu: cfg.MinAcu, MaxAcu: cfg.MaxAcu, Readers: replicas(cfg),
-			Proxy:               &database.ProxyArgs{SubnetIDs: net.PrivateSubnetIDs, ClientGroup: net.AppSecurityGroupID},
-			BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,
-			LogRetentionDays: cfg.LogRetentionDays, Monitor: mon,
-		})
-		if err != nil {
-			return nil, err
-		}
-		db.Publish("db", settings, outs)
-		code := opts.LambdaCode
-		if code == nil {
-			code = functions.Build
-		}
-		archive, err := code()
-		if err != nil {
-			return nil, err
-		}
-		var domain string
-		if cfg.Has(CDN) {
-			domain = "api." + cfg.Domain
-		}
-		api, err := functions.NewAPI(ctx, "api", &functions.APIArgs{
-			Code: archive, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
-			MemoryMb: cfg.LambdaMemory, TimeoutSeconds: cfg.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
-			Database: db, LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account,
-			Domain: domain, CertificateArn: cert, Monitor: mon,
-		})
-		if err != nil {
-			return nil, err
-		}
-		appRoles, app = append(appRoles, api.RoleName), api
-		outs["apiUrl"] = api.URL
-		// Cloudflare serves the SPA wherever a zone is configured; from the cdn rung on it
-		// fronts the API too.
-		if cfg.CloudflareZoneID != "" && cfg.Domain != "" {
-			hosts := []cdn.Host{{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
-			if cfg.Has(CDN) {
-				hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API})
-			}
-			edge, err := cdn.NewEdge(ctx, "cdn", &cdn.EdgeArgs{ZoneID: cfg.CloudflareZoneID, Hosts: hosts})
-			if err != nil {
-				return nil, err
-			}
-			edge.Publish(outs)
-		}
-	}
-
-	// Rungs both ladders share.
-	if cfg.Has(Cache) {
-		c, err := cache.NewCache(ctx, "cache", &cache.CacheArgs{
-			ID: e.base + "-cache", VpcID: net.VpcID, SubnetIDs: net.PrivateSubnetIDs, AZs: e.azs,
-			ClientGroup: net.AppSecurityGroupID, Engine: cfg.CacheEngine, NodeType: cfg.CacheNodeType, Nodes: cfg.CacheNodes,
-			Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays, Monitor: mon,
-		})
-		if err != nil {
-			return nil, err
-		}
-		c.Publish(settings, outs)
-		secrets = append(secrets, c.SecretArn)
-	}
-	if cfg.Has(Shards) {
-		arns, err := shards(ctx, cfg, e, net, mon, settings, outs)
-		if err != nil {
-			return nil, err
-		}
-		secrets = append(secrets, arns...)
-	}
-	if cfg.Has(Tables) {
-		t, err := nosql.NewTables(ctx, "tables", &nosql.TablesArgs{
-			Prefix: e.base, Tables: toTables(cfg.Tables), Protect: cfg.Protect, Roles: appRoles, Monitor: mon,
-		})
-		if err != nil {
-			return nil, err
-		}
-		t.Publish(settings, outs)
-	}
-
-	if len(secrets) > 0 {
-		if err := app.Grant(ctx, "secrets", access.ReadSecrets(secrets)); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := params.NewParameters(ctx, "params", &params.ParametersArgs{Prefix: e.prefix, Values: settings}); err != nil {
-		return nil, err
-	}
-	outs["parameterPrefix"] = pulumi.String(e.prefix)
-	if err := mon.Finish(ctx); err != nil {
-		return nil, err
-	}
-	outs["dashboard"] = mon.DashboardName
-	return outs, nil
+	b.outs["vpcId"] = b.net.VpcID
+	return nil
 }
 
-func replicas(cfg *Config) int {
-	if cfg.Has(Replicas) {
-		return cfg.Replicas
+// zoneSet reports whether the stack has a Cloudflare zone and hostname.
+func (b *builder) zoneSet() bool { return b.cfg.CloudflareZoneID != "" && b.cfg.Domain != "" }
+
+// edgeInputs: the origin certificate (from cdn on, unless one is configured) and Cloudflare's
+// ranges (wherever Cloudflare fronts a bucket).
+func (b *builder) edgeInputs() error {
+	cfg := b.cfg
+	if cfg.CertificateArn != "" {
+		b.cert = pulumi.String(cfg.CertificateArn)
+	} else if cfg.Has(CDN) {
+		c, err := cdn.NewCertificate(b.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, Platform: string(cfg.Platform)})
+		if err != nil {
+			return err
+		}
+		b.cert = c.Arn
+	}
+	if cfg.Has(CDN) || (cfg.Platform == Serverless && b.zoneSet()) {
+		var err error
+		if b.cfRanges, err = cdn.IPRanges(b.ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// servers: Llama 1.0 to 5.0's CDN, the traditional build-out.
+func (b *builder) servers() error {
+	ctx, cfg, e, net := b.ctx, b.cfg, b.env, b.net
+	ami, err := compute.LatestAL2023(ctx, "x86_64")
+	if err != nil {
+		return err
+	}
+	role, err := compute.NewAppRole(ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account})
+	if err != nil {
+		return err
+	}
+	b.app = role
+	box, err := compute.NewBox(ctx, "box", &compute.BoxArgs{
+		VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
+		AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
+		SlowQueryMs: cfg.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
+		Retired: !cfg.Has(Box), Monitor: b.mon,
+	})
+	if err != nil {
+		return err
+	}
+	b.outs["boxDataVolumeId"] = box.DataVolumeID
+	if cfg.Has(Box) {
+		b.outs["boxInstanceId"], b.outs["boxPublicIp"], b.outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
+	}
+	if cfg.Has(Database) {
+		db, err := database.NewPostgres(ctx, "database", &database.PostgresArgs{
+			Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
+			AllowFrom:     []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
+			EngineVersion: cfg.DBEngineVersion, InstanceClass: cfg.DBInstanceClass, StorageGb: cfg.DBStorageGb,
+			MaxStorageGb: cfg.DBMaxStorageGb, MultiAz: cfg.DBMultiAz, BackupRetentionDays: cfg.BackupRetentionDays,
+			SlowQueryMs: cfg.SlowQueryMs, Replicas: b.replicas(), Protect: cfg.Protect,
+			LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
+		})
+		if err != nil {
+			return err
+		}
+		db.Publish(b.settings, b.outs)
+		b.secrets = append(b.secrets, db.SecretArn)
+	}
+	if !cfg.Has(Fleet) {
+		return nil
+	}
+	fleet, err := compute.NewFleet(ctx, "fleet", &compute.FleetArgs{
+		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
+		AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.InstanceType,
+		InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
+		MinSize: cfg.MinServers, DesiredSize: cfg.DesiredServers, MaxSize: cfg.MaxServers,
+		CertificateArn: b.cert, Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
+		Region: e.region, AccountID: e.account, Monitor: b.mon,
+	})
+	if err != nil {
+		return err
+	}
+	b.outs["loadBalancerDns"] = fleet.LoadBalancerDNS
+	static, err := storage.NewBucket(ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges})
+	if err != nil {
+		return err
+	}
+	b.outs["staticBucket"], b.settings["static/bucket"] = static.Name, static.Name
+	if !cfg.Has(CDN) {
+		return nil
+	}
+	return b.edge([]cdn.Host{
+		{Name: cfg.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
+		{Name: "static." + cfg.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static},
+	})
+}
+
+// serverless: the modern stack of the guide's part 3.
+func (b *builder) serverless() error {
+	ctx, cfg, e, net := b.ctx, b.cfg, b.env, b.net
+	spa, err := storage.NewBucket(ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges})
+	if err != nil {
+		return err
+	}
+	b.outs["spaBucket"] = spa.Name
+	db, err := database.NewAurora(ctx, "database", &database.AuroraArgs{
+		Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
+		// The functions reach the writer through RDS Proxy only.
+		Serverless: true, MinAcu: cfg.MinAcu, MaxAcu: cfg.MaxAcu, Readers: b.replicas(),
+		Proxy:               &database.ProxyArgs{SubnetIDs: net.PrivateSubnetIDs, ClientGroup: net.AppSecurityGroupID},
+		BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,
+		LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
+	})
+	if err != nil {
+		return err
+	}
+	db.Publish("db", b.settings, b.outs)
+	code := b.opts.LambdaCode
+	if code == nil {
+		code = functions.Build
+	}
+	archive, err := code()
+	if err != nil {
+		return err
+	}
+	var domain string
+	if cfg.Has(CDN) {
+		domain = "api." + cfg.Domain
+	}
+	api, err := functions.NewAPI(ctx, "api", &functions.APIArgs{
+		Code: archive, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
+		MemoryMb: cfg.LambdaMemory, TimeoutSeconds: cfg.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
+		Database: db, LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account,
+		Domain: domain, CertificateArn: b.cert, Monitor: b.mon,
+	})
+	if err != nil {
+		return err
+	}
+	b.app, b.outs["apiUrl"] = api, api.URL
+	// Cloudflare serves the SPA wherever a zone is configured; from the cdn rung on it fronts
+	// the API too.
+	if !b.zoneSet() {
+		return nil
+	}
+	hosts := []cdn.Host{{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
+	if cfg.Has(CDN) {
+		hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API})
+	}
+	return b.edge(hosts)
+}
+
+func (b *builder) edge(hosts []cdn.Host) error {
+	edge, err := cdn.NewEdge(b.ctx, "cdn", &cdn.EdgeArgs{ZoneID: b.cfg.CloudflareZoneID, Hosts: hosts})
+	if err != nil {
+		return err
+	}
+	edge.Publish(b.outs)
+	return nil
+}
+
+func (b *builder) replicas() int {
+	if b.cfg.Has(Replicas) {
+		return b.cfg.Replicas
 	}
 	return 0
 }
 
-func toTables(ts []Table) []nosql.Table {
-	out := make([]nosql.Table, len(ts))
-	for i, t := range ts {
-		out[i] = nosql.Table(t)
+// cache: Llama 5.0's read-through cache, on either ladder.
+func (b *builder) cache() error {
+	if !b.cfg.Has(Cache) {
+		return nil
 	}
-	return out
+	cfg, e, net := b.cfg, b.env, b.net
+	c, err := cache.NewCache(b.ctx, "cache", &cache.CacheArgs{
+		ID: e.base + "-cache", VpcID: net.VpcID, SubnetIDs: net.PrivateSubnetIDs, AZs: e.azs,
+		ClientGroup: net.AppSecurityGroupID, Engine: cfg.CacheEngine, NodeType: cfg.CacheNodeType, Nodes: cfg.CacheNodes,
+		Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
+	})
+	if err != nil {
+		return err
+	}
+	c.Publish(b.settings, b.outs)
+	b.secrets = append(b.secrets, c.SecretArn)
+	return nil
 }
 
 // ShardRule is how the app maps a user to a shard.
 const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); growing shardCount means moving the rows whose shard changes"
 
-// shards creates one Aurora cluster a shard, each its own component named shard-<i> so that
-// growing the count only creates, and publishes the shard map.
-func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon *monitor.Monitor, settings params.Values, outs pulumi.Map) (pulumi.StringArray, error) {
+// shards: Llama 6.0. One Aurora cluster a shard, each its own component named shard-<i> so that
+// growing the count only creates; the shard map is published for the app.
+func (b *builder) shards() error {
+	if !b.cfg.Has(Shards) {
+		return nil
+	}
+	cfg, e, net := b.cfg, b.env, b.net
 	type entry struct {
 		Index  int    `json:"index"`
 		Writer string `json:"writer"`
@@ -319,25 +336,24 @@ func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon 
 		Secret string `json:"secretArn"`
 	}
 	var ends []any
-	var secrets pulumi.StringArray
 	for i := 0; i < cfg.Shards; i++ {
 		args := &database.AuroraArgs{
 			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
 			AllowFrom: []database.Source{{Name: "app", Group: net.AppSecurityGroupID}}, Readers: cfg.ShardReaders,
 			BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,
-			LogRetentionDays: cfg.LogRetentionDays, Monitor: mon, FirstAZ: i,
+			LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon, FirstAZ: i,
 		}
 		if cfg.Platform == Serverless {
 			args.Serverless, args.MinAcu, args.MaxAcu = true, cfg.MinAcu, cfg.MaxAcu
 		} else {
 			args.InstanceClass = cfg.ShardInstanceClass
 		}
-		s, err := database.NewAurora(ctx, fmt.Sprintf("shard-%d", i), args)
+		s, err := database.NewAurora(b.ctx, fmt.Sprintf("shard-%d", i), args)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
-		secrets = append(secrets, s.SecretArn)
+		b.secrets = append(b.secrets, s.SecretArn)
 	}
 	shardMap := pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
 		m := struct {
@@ -348,10 +364,49 @@ func shards(ctx *pulumi.Context, cfg *Config, e *env, net *network.Network, mon 
 		for i := 0; i < len(v); i += 3 {
 			m.Shards = append(m.Shards, entry{Index: i / 3, Writer: fmt.Sprint(v[i]), Reader: fmt.Sprint(v[i+1]), Secret: fmt.Sprint(v[i+2])})
 		}
-		b, err := json.Marshal(m)
-		return string(b), err
+		out, err := json.Marshal(m)
+		return string(out), err
 	}).(pulumi.StringOutput)
-	outs["shardMap"] = shardMap
-	settings["shards/map"] = shardMap
-	return secrets, nil
+	b.outs["shardMap"], b.settings["shards/map"] = shardMap, shardMap
+	return nil
+}
+
+// tables: the final part's DynamoDB offload; the app may use these tables and no others.
+func (b *builder) tables() error {
+	if !b.cfg.Has(Tables) {
+		return nil
+	}
+	specs := make([]nosql.Table, len(b.cfg.Tables))
+	for i, t := range b.cfg.Tables {
+		specs[i] = nosql.Table(t)
+	}
+	t, err := nosql.NewTables(b.ctx, "tables", &nosql.TablesArgs{Prefix: b.env.base, Tables: specs, Protect: b.cfg.Protect, Monitor: b.mon})
+	if err != nil {
+		return err
+	}
+	t.Publish(b.settings, b.outs)
+	b.grants = append(b.grants, grant{"tables", t.Access()})
+	return nil
+}
+
+// finish grants the app what it was pointed at, publishes the parameters and writes the
+// dashboard.
+func (b *builder) finish() error {
+	if len(b.secrets) > 0 {
+		b.grants = append(b.grants, grant{"secrets", access.ReadSecrets(b.secrets)})
+	}
+	for _, g := range b.grants {
+		if err := b.app.Grant(b.ctx, g.name, g.stmts); err != nil {
+			return err
+		}
+	}
+	if _, err := params.NewParameters(b.ctx, "params", &params.ParametersArgs{Prefix: b.env.prefix, Values: b.settings}); err != nil {
+		return err
+	}
+	b.outs["parameterPrefix"] = pulumi.String(b.env.prefix)
+	if err := b.mon.Finish(b.ctx); err != nil {
+		return err
+	}
+	b.outs["dashboard"] = b.mon.DashboardName
+	return nil
 }

@@ -178,7 +178,7 @@ func TestServerlessRungs(t *testing.T) {
 	role := named(t, ns, "aws:iam/role:Role", "api-role")
 	granted := false
 	for _, rp := range ofType(ns, "aws:iam/rolePolicy:RolePolicy") {
-		if strings.HasPrefix(rp.Name, "tables-") && in(rp, "role") == role.ID {
+		if rp.Name == "api-tables" && in(rp, "role") == role.ID {
 			granted = strings.Contains(str(in(rp, "policy")), "table/llama-dev-activity")
 		}
 	}

@@ -520,7 +520,7 @@ func TestNoSQL(t *testing.T) {
 	role := named(t, p, "aws:iam/role:Role", "app-role-role")
 	granted := false
 	for _, rp := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
-		if !strings.HasPrefix(rp.Name, "tables-") {
+		if rp.Name != "app-role-tables" {
 			continue
 		}
 		granted = granted || in(rp, "role") == role.ID

@@ -25,20 +25,20 @@ type Table struct {
 type TablesArgs struct {
 	Prefix  string // physical name prefix, llama-<stack>
 	Tables  []Table
-	Protect bool                 // pulumi protect and deletion protection
-	Roles   []pulumi.StringInput // role names granted item access to these tables only
+	Protect bool // pulumi protect and deletion protection
 	Monitor *monitor.Monitor
 }
 
 // Tables are on-demand DynamoDB tables with point-in-time recovery, encryption and deletion
-// protection, and the app's access to them.
+// protection.
 type Tables struct {
 	pulumi.ResourceState
 
 	Names pulumi.StringArrayOutput `pulumi:"names"`
+	arns  pulumi.StringArray
 }
 
-// NewTables creates the tables and grants the roles access to them.
+// NewTables creates the tables.
 func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulumi.ResourceOption) (*Tables, error) {
 	t := &Tables{}
 	if err := ctx.RegisterComponentResource("llama:nosql:Tables", name, t, opts...); err != nil {
@@ -75,16 +75,16 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	t.Names = names.ToStringArrayOutput()
-	grant := []access.Statement{{Sid: "LlamaTablesItems", Resources: arns, Actions: []string{
+	t.Names, t.arns = names.ToStringArrayOutput(), arns
+	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"names": t.Names})
+}
+
+// Access is the item access the app needs to these tables and their indexes, and to no
+// other table.
+func (t *Tables) Access() []access.Statement {
+	return []access.Statement{{Sid: "LlamaTablesItems", Resources: t.arns, Actions: []string{
 		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
 		"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}}}
-	for i, r := range args.Roles {
-		if _, err := access.NewRolePolicy(ctx, fmt.Sprintf("%s-access-%d", name, i), r, grant, child); err != nil {
-			return nil, err
-		}
-	}
-	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"names": t.Names})
 }
 
 func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *monitor.Monitor) error {
