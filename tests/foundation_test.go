@@ -271,6 +271,22 @@ func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 			t.Errorf("launch template %s allows IMDSv1", lt.Name)
 		}
 	}
+	// Every log RDS exports goes to a group the stack created first, with a retention.
+	groups := map[string]bool{}
+	for _, lg := range ofType(p, "aws:cloudwatch/logGroup:LogGroup") {
+		groups[str(in(lg, "name"))] = true
+	}
+	for _, db := range append(ofType(p, typRDS), ofType(p, typCluster)...) {
+		kind, id := "instance", str(in(db, "identifier"))
+		if db.Type == typCluster {
+			kind, id = "cluster", str(in(db, "clusterIdentifier"))
+		}
+		for _, log := range strs(in(db, "enabledCloudwatchLogsExports")) {
+			if !groups[fmt.Sprintf("/aws/rds/%s/%s/%s", kind, id, log)] {
+				t.Errorf("%s exports its %s log to a group the stack does not create", db.Name, log)
+			}
+		}
+	}
 	// Every log group has a retention.
 	for _, lg := range ofType(p, "aws:cloudwatch/logGroup:LogGroup") {
 		if num(in(lg, "retentionInDays")) <= 0 {

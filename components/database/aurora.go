@@ -119,7 +119,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		SkipFinalSnapshot:                pulumi.Bool(false),
 		FinalSnapshotIdentifier:          pulumi.String(args.Identifier + "-final"),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
-		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("postgresql")},
+		EnabledCloudwatchLogsExports:     exportList("cluster"),
 	}
 	if args.Serverless {
 		clusterArgs.Serverlessv2ScalingConfiguration = rds.ClusterServerlessv2ScalingConfigurationArgs{
@@ -127,7 +127,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		}
 	}
 	cluster, err := rds.NewCluster(ctx, name+"-cluster", clusterArgs, child, pulumi.Protect(args.Protect),
-		pulumi.DependsOn([]pulumi.Resource{logs}))
+		pulumi.DependsOn(b.logDeps))
 	if err != nil {
 		return nil, fmt.Errorf("aurora cluster: %w", err)
 	}

@@ -117,12 +117,40 @@ func monitoringRole(ctx *pulumi.Context, name string, parent pulumi.Resource) (*
 		[]string{"service-role/AmazonRDSEnhancedMonitoringRole"}, pulumi.Parent(parent))
 }
 
-// logGroup creates the group RDS exports PostgreSQL's log to, before the database does, so
-// it has a retention; and counts slow statements and lock waits from it.
-func logGroup(ctx *pulumi.Context, name, kind, identifier string, retention int, parent pulumi.Resource) (*cloudwatch.LogGroup, error) {
-	return monitor.NewLogGroup(ctx, name+"-log", monitor.LogGroupArgs{
-		Name: fmt.Sprintf("/aws/rds/%s/%s/postgresql", kind, identifier), RetentionDays: retention,
-	}, pulumi.Parent(parent))
+// exports are the logs RDS exports to CloudWatch, by kind of database ("instance", "cluster").
+var exports = map[string][]string{"instance": {"postgresql", "upgrade"}, "cluster": {"postgresql"}}
+
+func exportList(kind string) pulumi.StringArray {
+	var out pulumi.StringArray
+	for _, e := range exports[kind] {
+		out = append(out, pulumi.String(e))
+	}
+	return out
+}
+
+// logGroups creates the groups RDS exports to, before the database does, so that each has a
+// retention (RDS would create them keeping logs forever). It returns PostgreSQL's, where slow
+// statements and lock waits are counted, and all of them, for the database to depend on.
+func logGroups(ctx *pulumi.Context, name, kind, identifier string, retention int, parent pulumi.Resource) (*cloudwatch.LogGroup, []pulumi.Resource, error) {
+	var pg *cloudwatch.LogGroup
+	var all []pulumi.Resource
+	for _, log := range exports[kind] {
+		key := name + "-" + log + "-log"
+		if log == "postgresql" {
+			key = name + "-log"
+		}
+		g, err := monitor.NewLogGroup(ctx, key, monitor.LogGroupArgs{
+			Name: fmt.Sprintf("/aws/rds/%s/%s/%s", kind, identifier, log), RetentionDays: retention,
+		}, pulumi.Parent(parent))
+		if err != nil {
+			return nil, nil, err
+		}
+		if log == "postgresql" {
+			pg = g
+		}
+		all = append(all, g)
+	}
+	return pg, all, nil
 }
 
 var reClass = regexp.MustCompile(`^db\.([a-z]+)([0-9]+)[a-z]*\.([a-z0-9]+)$`)
@@ -198,7 +226,8 @@ type base struct {
 	subnets *rds.SubnetGroup
 	role    *iam.Role
 	creds   *credentials
-	logs    *cloudwatch.LogGroup
+	logs    *cloudwatch.LogGroup // PostgreSQL's log
+	logDeps []pulumi.Resource    // every exported log's group
 }
 
 // newBase creates the base of a database. kind is "instance" or "cluster", as RDS names its log
@@ -221,7 +250,7 @@ func newBase(ctx *pulumi.Context, name, kind, identifier string, vpcID pulumi.St
 	if b.creds, err = newCredentials(ctx, name, identifier, parent); err != nil {
 		return nil, err
 	}
-	if b.logs, err = logGroup(ctx, name, kind, identifier, retention, parent); err != nil {
+	if b.logs, b.logDeps, err = logGroups(ctx, name, kind, identifier, retention, parent); err != nil {
 		return nil, err
 	}
 	return b, nil

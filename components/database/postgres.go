@@ -79,7 +79,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		a.PerformanceInsightsRetentionPeriod = pulumi.Int(insightsRetention)
 		a.MonitoringInterval = pulumi.Int(monitoringInterval)
 		a.MonitoringRoleArn = role.Arn
-		a.EnabledCloudwatchLogsExports = pulumi.StringArray{pulumi.String("postgresql"), pulumi.String("upgrade")}
+		a.EnabledCloudwatchLogsExports = exportList("instance")
 		a.AutoMinorVersionUpgrade = pulumi.Bool(true)
 		a.CopyTagsToSnapshot = pulumi.Bool(true)
 		a.CaCertIdentifier = pulumi.String("rds-ca-rsa2048-g1")
@@ -108,7 +108,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		primaryArgs.AvailabilityZone = pulumi.String(args.AZs[0])
 	}
 	primary, err := rds.NewInstance(ctx, name+"-primary", primaryArgs, child, pulumi.Protect(args.Protect),
-		pulumi.DependsOn([]pulumi.Resource{logs}))
+		pulumi.DependsOn(b.logDeps))
 	if err != nil {
 		return nil, fmt.Errorf("db primary: %w", err)
 	}
@@ -124,7 +124,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	var readers pulumi.StringArray
 	for i := 0; i < args.Replicas; i++ {
 		id := fmt.Sprintf("%s-replica-%d", args.Identifier, i)
-		rlogs, err := logGroup(ctx, fmt.Sprintf("%s-replica-%d", name, i), "instance", id, args.LogRetentionDays, p)
+		rlogs, rdeps, err := logGroups(ctx, fmt.Sprintf("%s-replica-%d", name, i), "instance", id, args.LogRetentionDays, p)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +133,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 			ReplicateSourceDb: primary.Identifier,
 			AvailabilityZone:  pulumi.String(args.AZs[(i+1)%len(args.AZs)]),
 			SkipFinalSnapshot: pulumi.Bool(true), // a replica holds a copy: its source keeps the data
-		}), child, pulumi.DependsOn([]pulumi.Resource{rlogs}))
+		}), child, pulumi.DependsOn(rdeps))
 		if err != nil {
 			return nil, fmt.Errorf("db replica %d: %w", i, err)
 		}
