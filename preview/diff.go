@@ -160,6 +160,9 @@ func changedKeys(a, b map[string]any, ignore []string) []string {
 
 // Replaces reports whether changing a resource's inputs from a to b needs a new resource: one
 // of its ForceNew inputs (or nested input, as a.b) changed, and is not among those ignored.
+// A ForceNew input the program stops setting does not replace: those the program leaves unset
+// are optional and computed (an RDS instance's availabilityZone once it is Multi-AZ), and the
+// provider keeps the value it has.
 func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 	for _, key := range ForceNew[typ] {
 		top, sub, nested := strings.Cut(key, ".")
@@ -169,6 +172,9 @@ func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 		va, vb := a[top], b[top]
 		if nested {
 			va, vb = field(va, sub), field(vb, sub)
+		}
+		if vb == nil {
+			continue
 		}
 		if !reflect.DeepEqual(va, vb) {
 			return true

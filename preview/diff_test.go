@@ -34,6 +34,8 @@ func TestDiffClassifies(t *testing.T) {
 		{"delete a replica", res(db, "r", false, map[string]any{"replicateSourceDb": "a"}), nil, 0, 0, 0, 1, 0, 0, 0},
 		{"ignored AMI change", ignoring(res("aws:ec2/instance:Instance", "box", false, map[string]any{"ami": "ami-1"})),
 			ignoring(res("aws:ec2/instance:Instance", "box", false, map[string]any{"ami": "ami-2"})), 0, 0, 0, 0, 0, 0, 0},
+		{"Multi-AZ leaves the AZ to AWS", res(db, "d", false, map[string]any{"availabilityZone": "a", "multiAz": false}),
+			res(db, "d", false, map[string]any{"multiAz": true}), 0, 1, 0, 0, 1, 0, 0},
 		{"unchanged", res(db, "d", false, map[string]any{"identifier": "a"}), res(db, "d", false, map[string]any{"identifier": "a"}), 0, 0, 0, 0, 1, 0, 0},
 	}
 	for _, c := range cases {

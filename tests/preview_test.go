@@ -155,3 +155,36 @@ func TestReadmeDiagrams(t *testing.T) {
 		t.Error("README.md's diagrams differ from what `llama plan --format mermaid` prints; run go test ./tests -run TestReadmeDiagrams -update")
 	}
 }
+
+// TestDayTwoChanges: changes a team makes on a running stage keep its data.
+func TestDayTwoChanges(t *testing.T) {
+	cases := []struct {
+		name     string
+		stage    string
+		from, to map[string]string
+	}{
+		{"Multi-AZ on", "replicas", map[string]string{"dbMultiAz": "false"}, map[string]string{"dbMultiAz": "true"}},
+		{"a third AZ", "nosql", map[string]string{"azCount": "2"}, map[string]string{"azCount": "3"}},
+		{"NAT per AZ", "cache", map[string]string{"natMode": "single"}, map[string]string{"natMode": "per-az"}},
+		{"bigger database", "sharded", map[string]string{"dbInstanceClass": "db.t4g.micro"}, map[string]string{"dbInstanceClass": "db.r6g.large"}},
+		{"more replicas and readers", "sharded", map[string]string{"replicas": "2", "shardReaders": "1"}, map[string]string{"replicas": "5", "shardReaders": "2"}},
+		{"more cache nodes", "cache", map[string]string{"cacheNodes": "2"}, map[string]string{"cacheNodes": "3"}},
+		{"another table", "nosql", map[string]string{"tables": "activity:userId:createdAt"}, map[string]string{"tables": "activity:userId:createdAt,feed:id"}},
+		{"serverless capacity", "nosql", map[string]string{"maxAcu": "2"}, map[string]string{"maxAcu": "16"}},
+	}
+	for _, c := range cases {
+		platform := stacks.Servers
+		if c.name == "serverless capacity" {
+			platform = stacks.Serverless
+		}
+		d := preview.Diff(plan(t, platform, c.stage, c.from), plan(t, platform, c.stage, c.to))
+		if len(d.DataLoss) > 0 {
+			t.Errorf("%s loses %v", c.name, names(d.DataLoss))
+		}
+		for _, r := range d.Replaces {
+			if r.Stateful {
+				t.Errorf("%s replaces %s", c.name, r.Name)
+			}
+		}
+	}
+}
