@@ -60,7 +60,11 @@ func Mermaid(p *offline.Plan) string {
 		buckets-- // the access-log bucket
 	}
 	if buckets > 0 {
-		node("static", "S3 static assets")
+		label := "S3 static assets"
+		if has("aws:apigatewayv2/api:Api") {
+			label = "S3 single-page app"
+		}
+		node("static", label)
 		edge(front, "static")
 	}
 	if has("aws:elasticache/replicationGroup:ReplicationGroup") {

@@ -132,12 +132,15 @@ func TestUpdatesShowOldAndNew(t *testing.T) {
 
 var diagramBlock = regexp.MustCompile("(?s)<!-- diagrams:begin -->.*<!-- diagrams:end -->")
 
-// TestReadmeDiagrams: the README shows each servers rung's diagram as the command prints it.
+// TestReadmeDiagrams: the README shows each rung's diagram as the command prints it.
 func TestReadmeDiagrams(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("<!-- diagrams:begin -->\n")
-	for _, r := range stacks.Rungs(stacks.Servers) {
-		fmt.Fprintf(&b, "**%s** (%s)\n\n```mermaid\n%s```\n\n", r.Stage, r.Guide, preview.Mermaid(plan(t, stacks.Servers, r.Stage, nil)))
+	for _, p := range stacks.Platforms {
+		fmt.Fprintf(&b, "### The %s ladder\n\n", p)
+		for _, r := range stacks.Rungs(p) {
+			fmt.Fprintf(&b, "**%s** (%s)\n\n```mermaid\n%s```\n\n", r.Stage, r.Guide, preview.Mermaid(plan(t, p, r.Stage, nil)))
+		}
 	}
 	b.WriteString("<!-- diagrams:end -->")
 	readme, err := os.ReadFile("../README.md")
