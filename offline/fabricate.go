@@ -103,6 +103,11 @@ func (s *state) fill() string {
 		id := "vpce-" + s.hex(17)
 		s.set("prefixListId", "pl-"+s.hex(8))
 		return id
+	case "aws:ec2/managedPrefixList:ManagedPrefixList":
+		id := "pl-" + s.hex(17)
+		s.set("arn", s.arn("ec2", "prefix-list/"+id))
+		s.set("version", 1)
+		return id
 	case "aws:ec2/flowLog:FlowLog":
 		return "fl-" + s.hex(17)
 	case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/securityGroup:SecurityGroup":

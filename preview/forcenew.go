@@ -14,6 +14,7 @@ var ForceNew = map[string][]string{
 	"aws:ec2/routeTable:RouteTable":                             {"vpcId"},
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":       {"subnetId", "gatewayId"},
 	"aws:ec2/vpcEndpoint:VpcEndpoint":                           {"vpcId", "serviceName", "vpcEndpointType"},
+	"aws:ec2/managedPrefixList:ManagedPrefixList":               {"addressFamily"},
 	"aws:ec2/flowLog:FlowLog":                                   {"vpcId", "trafficType", "logDestination", "logDestinationType", "iamRoleArn", "maxAggregationInterval", "logFormat"},
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":         {"vpcId"},
 	"aws:ec2/securityGroup:SecurityGroup":                       {"name", "namePrefix", "vpcId", "description"},

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -209,7 +210,7 @@ func (b *builder) servers() error {
 		AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.InstanceType,
 		InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
 		MinSize: cfg.MinServers, DesiredSize: cfg.DesiredServers, MaxSize: cfg.MaxServers,
-		CertificateArn: b.cert, Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
+		CertificateArn: b.cert, OriginCidrs: ipv4(b.cfRanges), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
 		Region: e.region, AccountID: e.account, Monitor: b.mon,
 	})
 	if err != nil {
@@ -282,6 +283,17 @@ func (b *builder) serverless() error {
 		hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API})
 	}
 	return b.edge(hosts)
+}
+
+// ipv4 keeps the IPv4 ranges: the load balancer is IPv4 only.
+func ipv4(cidrs []string) []string {
+	var out []string
+	for _, c := range cidrs {
+		if !strings.Contains(c, ":") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (b *builder) edge(hosts []cdn.Host) error {

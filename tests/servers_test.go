@@ -327,8 +327,17 @@ func TestCache(t *testing.T) {
 	}
 }
 
+func names2(rs []*offline.Resource) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
 func TestCDN(t *testing.T) {
 	p := plan(t, stacks.Servers, "cdn", nil)
+	lb := ofType(p, "aws:lb/loadBalancer:LoadBalancer")[0]
 	recs := ofType(p, "cloudflare:index/record:Record")
 	proxied := map[string]string{}
 	for _, r := range recs {
@@ -336,7 +345,6 @@ func TestCDN(t *testing.T) {
 			proxied[str(in(r, "name"))] = str(in(r, "content"))
 		}
 	}
-	lb := ofType(p, "aws:lb/loadBalancer:LoadBalancer")[0]
 	if proxied["llama.example.com"] != lb.Outputs["dnsName"] {
 		t.Errorf("the app record points at %q, not the load balancer", proxied["llama.example.com"])
 	}
@@ -388,6 +396,20 @@ func TestCDN(t *testing.T) {
 	}
 	if len(ips) != len(offline.CloudflareIPv4)+len(offline.CloudflareIPv6) || !contains(ips, "173.245.48.0/20") || !contains(ips, "2606:4700::/32") {
 		t.Errorf("static bucket admits %v", ips)
+	}
+	// The load balancer admits Cloudflare only: the CDN cannot be bypassed.
+	if open := openIngress(p); len(open) != 0 {
+		t.Errorf("open to the internet behind Cloudflare: %v", names2(open))
+	}
+	lbSG := strs(in(lb, "securityGroups"))[0]
+	pls := ofType(p, "aws:ec2/managedPrefixList:ManagedPrefixList")
+	if len(pls) != 1 || len(in(pls[0], "entries").([]any)) != len(offline.CloudflareIPv4) {
+		t.Fatal("no prefix list of Cloudflare's IPv4 ranges")
+	}
+	for _, r := range ofType(p, typIngress) {
+		if in(r, "securityGroupId") == lbSG && in(r, "prefixListId") != pls[0].ID {
+			t.Errorf("load balancer rule %s admits more than Cloudflare", r.Name)
+		}
 	}
 	// An origin certificate is issued and validated through the zone.
 	if len(ofType(p, "aws:acm/certificate:Certificate")) != 1 || len(ofType(p, "aws:acm/certificateValidation:CertificateValidation")) != 1 {
@@ -544,8 +566,9 @@ func TestNoSQL(t *testing.T) {
 // still has under its URN, and deletes or replaces nothing that holds data.
 func TestServersPromotionChain(t *testing.T) {
 	promotionChain(t, stacks.Servers, map[string]string{"protect": "true"}, map[string]bool{
-		// What a rung may leave behind: the box retires at load-balanced (its data volume stays).
-		"box": true,
+		// What a rung may leave behind: the box retires at load-balanced (its data volume stays);
+		// at cdn the load balancer stops admitting the internet, Cloudflare only.
+		"box": true, "fleet-lb-sg-in-http": true, "fleet-lb-sg-in-https": true,
 	})
 }
 

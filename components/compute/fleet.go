@@ -29,7 +29,10 @@ type FleetArgs struct {
 	MaxSize            int
 	// CertificateArn turns on the HTTPS listener (TLS 1.2+ policy) and makes HTTP redirect
 	// to HTTPS. Nil: HTTP only.
-	CertificateArn   pulumi.StringInput
+	CertificateArn pulumi.StringInput
+	// OriginCidrs, when set, are the only IPv4 ranges the load balancer admits (a CDN's, so
+	// that it cannot be bypassed). Empty: the internet.
+	OriginCidrs      []string
 	Protect          bool // load balancer deletion protection; protect the log bucket
 	LogRetentionDays int
 	Region           string
@@ -64,13 +67,30 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 	}
 	child := pulumi.Parent(f)
 
+	ingress := []network.Ingress{
+		{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
+		{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
+	}
+	if len(args.OriginCidrs) > 0 {
+		var entries ec2.ManagedPrefixListEntryTypeArray
+		for _, c := range args.OriginCidrs {
+			entries = append(entries, ec2.ManagedPrefixListEntryTypeArgs{Cidr: pulumi.String(c), Description: pulumi.String("CDN")})
+		}
+		origins, err := ec2.NewManagedPrefixList(ctx, name+"-origins", &ec2.ManagedPrefixListArgs{
+			AddressFamily: pulumi.String("IPv4"), MaxEntries: pulumi.Int(len(args.OriginCidrs) + 10), Entries: entries,
+			Name: pulumi.String(name + "-cdn-origins"),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("origin prefix list: %w", err)
+		}
+		ingress = []network.Ingress{
+			{Name: "http-cdn", Port: 80, PrefixList: origins.ID(), Description: "HTTP from the CDN only"},
+			{Name: "https-cdn", Port: 443, PrefixList: origins.ID(), Description: "HTTPS from the CDN only"},
+		}
+	}
 	lbSG, err := network.NewSecurityGroup(ctx, name+"-lb-sg", &network.SecurityGroupArgs{
-		VpcID: args.VpcID, Description: "The load balancer: HTTP and HTTPS from the internet",
-		Ingress: []network.Ingress{
-			{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
-			{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
-		},
-		EgressAll: true,
+		VpcID: args.VpcID, Description: "The load balancer: HTTP and HTTPS from the internet, or from the CDN only",
+		Ingress: ingress, EgressAll: true,
 	}, child)
 	if err != nil {
 		return nil, err

@@ -8,12 +8,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Ingress admits TCP traffic on one port, from a CIDR or from another security group.
+// Ingress admits TCP traffic on one port, from a CIDR, another security group or a prefix list.
 type Ingress struct {
 	Name        string // part of the rule's resource name: stable, so adding rules only creates
 	Port        int
 	Cidr        string             // IPv4 CIDR, or
 	CidrV6      string             // IPv6 CIDR, or
+	PrefixList  pulumi.StringInput // a managed prefix list ID, or
 	SourceGroup pulumi.StringInput // a security group ID
 	Description string
 }
@@ -63,6 +64,8 @@ func AddIngress(ctx *pulumi.Context, name string, sg *ec2.SecurityGroup, in Ingr
 		args.CidrIpv4 = pulumi.String(in.Cidr)
 	case in.CidrV6 != "":
 		args.CidrIpv6 = pulumi.String(in.CidrV6)
+	case in.PrefixList != nil:
+		args.PrefixListId = in.PrefixList
 	default:
 		args.ReferencedSecurityGroupId = in.SourceGroup
 	}
