@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -61,11 +62,7 @@ func TestEveryResourceIsMonitored(t *testing.T) {
 			if len(subs) != 1 || in(subs[0], "endpoint") != "ops@example.com" || in(subs[0], "topic") != topic {
 				t.Error("llama:alertEmail is not subscribed to the topic")
 			}
-			dashes := ofType(p, "aws:cloudwatch/dashboard:Dashboard")
-			if len(dashes) != 1 {
-				t.Fatal("no dashboard")
-			}
-			body := str(in(dashes[0], "dashboardBody"))
+			body := dashboards(t, p)
 			alarms := ofType(p, "aws:cloudwatch/metricAlarm:MetricAlarm")
 			for _, a := range alarms {
 				if strs(in(a, "alarmActions"))[0] != topic || strs(in(a, "okActions"))[0] != topic {
@@ -138,5 +135,58 @@ func TestThresholdsComeFromConfig(t *testing.T) {
 	}
 	if latency != 0.75 || errors != 3 {
 		t.Errorf("thresholds: latency %v s, error rate %v%%", latency, errors)
+	}
+}
+
+// dashboards returns the stage's dashboard bodies, joined, after checking each is within
+// CloudWatch's limits and lays its widgets out without overlap.
+func dashboards(t *testing.T, p *offline.Plan) string {
+	t.Helper()
+	dashes := ofType(p, "aws:cloudwatch/dashboard:Dashboard")
+	if len(dashes) == 0 {
+		t.Fatal("no dashboard")
+	}
+	var all strings.Builder
+	for _, d := range dashes {
+		body := str(in(d, "dashboardBody"))
+		var doc struct {
+			Widgets []struct{ X, Y, Width, Height int }
+		}
+		if err := json.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatalf("dashboard %s: %v", d.Name, err)
+		}
+		if len(doc.Widgets) > 500 || len(body) > 1<<20 {
+			t.Errorf("dashboard %s has %d widgets, %d bytes: over CloudWatch's limits", d.Name, len(doc.Widgets), len(body))
+		}
+		taken := map[[2]int]bool{}
+		for _, w := range doc.Widgets {
+			for x := w.X; x < w.X+w.Width; x++ {
+				for y := w.Y; y < w.Y+w.Height; y++ {
+					if taken[[2]int{x, y}] {
+						t.Fatalf("dashboard %s: widgets overlap at %d,%d", d.Name, x, y)
+					}
+					taken[[2]int{x, y}] = true
+				}
+			}
+		}
+		all.WriteString(body)
+	}
+	return all.String()
+}
+
+// TestLargeStageSplitsItsDashboard: 64 shards do not overflow one dashboard.
+func TestLargeStageSplitsItsDashboard(t *testing.T) {
+	p := plan(t, "servers", "sharded", map[string]string{"shards": "64", "shardReaders": "2", "replicas": "15"})
+	if n := len(ofType(p, "aws:cloudwatch/dashboard:Dashboard")); n < 2 {
+		t.Errorf("64 shards fit %d dashboard", n)
+	}
+	body := dashboards(t, p)
+	for i := 0; i < 64; i++ {
+		if !strings.Contains(body, fmt.Sprintf("llama-dev-shard-%d", i)) {
+			t.Errorf("shard %d is on no dashboard", i)
+		}
+	}
+	if named(t, p, "aws:cloudwatch/dashboard:Dashboard", "monitor-dashboard").URN == "" {
+		t.Error("the first dashboard changed its name")
 	}
 }

@@ -38,7 +38,7 @@ type Monitor struct {
 	pulumi.ResourceState
 
 	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
-	// DashboardName is set by Finish.
+	// DashboardName is set by Finish: the first dashboard's name.
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
 
 	Thresholds Thresholds
@@ -198,28 +198,79 @@ func dims(d map[string]pulumi.StringInput) pulumi.StringMap {
 	return out
 }
 
-// Finish writes the dashboard from the widgets the components added and registers the
+// MaxWidgets is how many widgets one dashboard holds here; CloudWatch allows 500. Larger
+// stages (many shards) get more dashboards, split between sections.
+const MaxWidgets = 400
+
+// pages splits the widgets into dashboards of at most MaxWidgets widgets (section headers
+// included), breaking only between sections.
+func pages(ws []Widget) [][]Widget {
+	var out [][]Widget
+	var page []Widget
+	count := 0
+	for start := 0; start < len(ws); {
+		end := start
+		for end < len(ws) && ws[end].Section == ws[start].Section {
+			end++
+		}
+		size := end - start + 1 // the section's widgets and its header
+		if count > 0 && count+size > MaxWidgets {
+			out, page, count = append(out, page), nil, 0
+		}
+		page, count = append(page, ws[start:end]...), count+size
+		start = end
+	}
+	if len(page) > 0 || len(out) == 0 {
+		out = append(out, page)
+	}
+	return out
+}
+
+// Finish writes the dashboards from the widgets the components added and registers the
 // monitor's outputs. Call it once, after every component.
 func (m *Monitor) Finish(ctx *pulumi.Context) error {
-	// Resolve every dimension value, then lay the widgets out two to a row.
+	var first pulumi.StringOutput
+	for i, page := range pages(m.widgets) {
+		name, title := m.name+"-dashboard", fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())
+		if i > 0 {
+			name, title = fmt.Sprintf("%s-%d", name, i+1), fmt.Sprintf("%s-%d", title, i+1)
+		}
+		dash, err := cloudwatch.NewDashboard(ctx, name, &cloudwatch.DashboardArgs{
+			DashboardName: pulumi.String(title),
+			DashboardBody: render(page, m.region),
+		}, pulumi.Parent(m))
+		if err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		if i == 0 {
+			first = dash.DashboardName
+		}
+	}
+	m.DashboardName = first
+	return ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": m.TopicArn, "dashboardName": first})
+}
+
+// render lays widgets out two to a row under a header per section, once every dimension
+// value is known.
+func render(widgets []Widget, region string) pulumi.StringOutput {
 	var inputs []any
-	for _, w := range m.widgets {
+	for _, w := range widgets {
 		for _, mt := range w.Metrics {
-			keys := sortedKeys(mt.Dimensions)
-			for _, k := range keys {
+			for _, k := range sortedKeys(mt.Dimensions) {
 				inputs = append(inputs, mt.Dimensions[k])
 			}
 		}
 	}
-	widgets, region := m.widgets, m.region
-	body := pulumi.All(inputs...).ApplyT(func(vals []any) (string, error) {
-		i := 0
-		var out []any
+	return pulumi.All(inputs...).ApplyT(func(vals []any) (string, error) {
+		i, y, col := 0, 0, 0
 		section := ""
-		y := 0
+		var out []any
 		for n, w := range widgets {
-			if w.Section != section {
-				section = w.Section
+			if n == 0 || w.Section != section {
+				if col == 1 {
+					y += 6
+				}
+				section, col = w.Section, 0
 				out = append(out, map[string]any{"type": "text", "x": 0, "y": y, "width": 24, "height": 1,
 					"properties": map[string]any{"markdown": "## " + section}})
 				y++
@@ -244,24 +295,16 @@ func (m *Monitor) Finish(ctx *pulumi.Context) error {
 			if w.Expression != "" {
 				metrics = append(metrics, []any{map[string]any{"expression": w.Expression, "label": w.Title, "id": "e1"}})
 			}
-			out = append(out, map[string]any{"type": "metric", "x": (n % 2) * 12, "y": y, "width": 12, "height": 6,
+			out = append(out, map[string]any{"type": "metric", "x": col * 12, "y": y, "width": 12, "height": 6,
 				"properties": map[string]any{"title": w.Title, "region": region, "view": "timeSeries", "period": 60, "metrics": metrics}})
-			if n%2 == 1 {
+			if col == 1 {
 				y += 6
 			}
+			col = 1 - col
 		}
 		b, err := json.Marshal(map[string]any{"widgets": out})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	dash, err := cloudwatch.NewDashboard(ctx, m.name+"-dashboard", &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.Sprintf("%s-%s", ctx.Project(), ctx.Stack()),
-		DashboardBody: body,
-	}, pulumi.Parent(m))
-	if err != nil {
-		return fmt.Errorf("dashboard: %w", err)
-	}
-	m.DashboardName = dash.DashboardName
-	return ctx.RegisterResourceOutputs(m, pulumi.Map{"topicArn": m.TopicArn, "dashboardName": dash.DashboardName})
 }
 
 func sortedKeys(m map[string]pulumi.StringInput) []string {
