@@ -634,3 +634,20 @@ func TestServersBadConfig(t *testing.T) {
 		{"cache engine memcached", stacks.Servers, "cache", map[string]string{"cacheEngine": "memcached"}, "llama:cacheEngine", "valkey"},
 	})
 }
+
+// TestInlinePoliciesFitIAM: IAM caps a role's inline policies at 10,240 characters in all; the
+// app's grants grow with the shards, so the largest stage must still fit.
+func TestInlinePoliciesFitIAM(t *testing.T) {
+	for _, platform := range []stacks.Platform{stacks.Servers, stacks.Serverless} {
+		p := plan(t, platform, "nosql", map[string]string{"shards": "64"})
+		size := map[string]int{}
+		for _, rp := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
+			size[str(in(rp, "role"))] += len(str(in(rp, "policy")))
+		}
+		for role, n := range size {
+			if n > 10240-1024 { // a margin for longer region names and ARNs
+				t.Errorf("%s: role %s carries %d characters of inline policy", platform, role, n)
+			}
+		}
+	}
+}
