@@ -347,12 +347,18 @@ func (b *builder) shards() error {
 		Reader string `json:"reader"`
 		Secret string `json:"secretArn"`
 	}
+	shared, err := database.NewShardBase(b.ctx, "shards", &database.ShardBaseArgs{
+		VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, SlowQueryMs: cfg.SlowQueryMs,
+		AllowFrom: []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
+	})
+	if err != nil {
+		return err
+	}
 	var ends []any
 	for i := 0; i < cfg.Shards; i++ {
 		args := &database.AuroraArgs{
-			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
-			AllowFrom: []database.Source{{Name: "app", Group: net.AppSecurityGroupID}}, Readers: cfg.ShardReaders,
-			BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,
+			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.ShardReaders,
+			BackupRetentionDays: cfg.BackupRetentionDays, Protect: cfg.Protect,
 			LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon, FirstAZ: i,
 		}
 		if cfg.Platform == Serverless {

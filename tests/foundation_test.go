@@ -256,7 +256,7 @@ func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 	}
 	for _, r := range ofType(p, typIngress) {
 		sg := byID(p, str(in(r, "securityGroupId")))
-		if sg != nil && hasPrefixAny(sg.Name, "database", "shard-", "cache") && in(r, "referencedSecurityGroupId") == nil {
+		if sg != nil && hasPrefixAny(sg.Name, "database", "shards-", "cache") && in(r, "referencedSecurityGroupId") == nil {
 			t.Errorf("data store rule %s admits a CIDR, not the app's group", r.Name)
 		}
 	}

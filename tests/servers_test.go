@@ -651,3 +651,25 @@ func TestInlinePoliciesFitIAM(t *testing.T) {
 		}
 	}
 }
+
+// TestShardsShareTheirBase: shards share one security group, subnet group, parameter group and
+// monitoring role, so their count does not run into RDS's per-region group quotas.
+func TestShardsShareTheirBase(t *testing.T) {
+	for _, n := range []string{"2", "64"} {
+		p := plan(t, stacks.Servers, "sharded", map[string]string{"shards": n})
+		if got := len(ofType(p, "aws:rds/subnetGroup:SubnetGroup")); got != 2 {
+			t.Errorf("%s shards: %d DB subnet groups, want the primary's and the shards'", n, got)
+		}
+		if got := len(ofType(p, "aws:rds/clusterParameterGroup:ClusterParameterGroup")); got != 1 {
+			t.Errorf("%s shards: %d cluster parameter groups, want one", n, got)
+		}
+		groups := map[any]bool{}
+		for _, c := range ofType(p, typCluster) {
+			groups[in(c, "dbSubnetGroupName")] = true
+			groups[strs(in(c, "vpcSecurityGroupIds"))[0]] = true
+		}
+		if len(groups) != 2 {
+			t.Errorf("%s shards use %d subnet and security groups, want one of each", n, len(groups))
+		}
+	}
+}

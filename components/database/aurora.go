@@ -25,17 +25,20 @@ type ProxyArgs struct {
 
 // AuroraArgs configures an Aurora PostgreSQL cluster.
 type AuroraArgs struct {
-	Identifier          string // cluster identifier; instances are <identifier>-<i>
-	VpcID               pulumi.StringInput
-	SubnetIDs           pulumi.StringArrayInput
-	AZs                 []string
-	FirstAZ             int // index into AZs of the writer's AZ, so shards spread their writers
-	AllowFrom           []Source
-	Serverless          bool    // db.serverless instances scaled between MinAcu and MaxAcu
-	MinAcu, MaxAcu      float64 // Serverless v2 capacity bounds
-	InstanceClass       string  // provisioned instance class
-	Readers             int     // reader instances, each in another AZ than the writer
-	Proxy               *ProxyArgs
+	Identifier     string // cluster identifier; instances are <identifier>-<i>
+	VpcID          pulumi.StringInput
+	SubnetIDs      pulumi.StringArrayInput
+	AZs            []string
+	FirstAZ        int // index into AZs of the writer's AZ, so shards spread their writers
+	AllowFrom      []Source
+	Serverless     bool    // db.serverless instances scaled between MinAcu and MaxAcu
+	MinAcu, MaxAcu float64 // Serverless v2 capacity bounds
+	InstanceClass  string  // provisioned instance class
+	Readers        int     // reader instances, each in another AZ than the writer
+	Proxy          *ProxyArgs
+	// Base, when set, is the security group, subnet group, parameter group and monitoring role
+	// the cluster shares with others (shards); AllowFrom and SlowQueryMs are then the base's.
+	Base                *ShardBase
 	BackupRetentionDays int
 	SlowQueryMs         int
 	Protect             bool
@@ -69,8 +72,9 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	child := pulumi.Parent(a)
 	sources := args.AllowFrom
 	var proxySG pulumi.IDOutput
+	var err error
 	if args.Proxy != nil {
-		sg, err := network.NewSecurityGroup(ctx, name+"-proxy-sg", &network.SecurityGroupArgs{
+		psg, err := network.NewSecurityGroup(ctx, name+"-proxy-sg", &network.SecurityGroupArgs{
 			VpcID: args.VpcID, Description: "RDS Proxy: admits the app only",
 			Ingress:   []network.Ingress{{Name: "app", Port: Port, SourceGroup: args.Proxy.ClientGroup, Description: "PostgreSQL from the app"}},
 			EgressAll: true,
@@ -78,27 +82,23 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		if err != nil {
 			return nil, err
 		}
-		proxySG = sg.ID()
+		proxySG = psg.ID()
 		sources = append(append([]Source{}, sources...), Source{Name: "proxy", Group: proxySG})
 	}
-	b, err := newBase(ctx, name, "cluster", args.Identifier, args.VpcID, args.SubnetIDs, sources, args.LogRetentionDays, a)
+	pl, cpg := args.Base.parts()
+	if args.Base == nil {
+		if pl, err = newPlacement(ctx, name, args.VpcID, args.SubnetIDs, sources, a); err != nil {
+			return nil, err
+		}
+		if cpg, err = clusterParams(ctx, name, args.SlowQueryMs, a); err != nil {
+			return nil, err
+		}
+	}
+	b, err := newOwn(ctx, name, "cluster", args.Identifier, args.LogRetentionDays, a)
 	if err != nil {
 		return nil, err
 	}
-	sg, subnets, role, creds, logs := b.sg, b.subnets, b.role, b.creds, b.logs
-	var cps rds.ClusterParameterGroupParameterArray
-	ps := pgParameters(args.SlowQueryMs)
-	for _, k := range sortedKeys(ps) {
-		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(ps[k]), ApplyMethod: pulumi.String("immediate")})
-	}
-	cpg, err := rds.NewClusterParameterGroup(ctx, name+"-params", &rds.ClusterParameterGroupArgs{
-		Family:      pulumi.String("aurora-postgresql" + majorOf(AuroraEngineVersion)),
-		Description: pulumi.String("Llama: TLS forced, slow statements and lock waits logged"),
-		Parameters:  cps,
-	}, child)
-	if err != nil {
-		return nil, fmt.Errorf("cluster parameter group: %w", err)
-	}
+	sg, subnets, role, creds, logs := pl.sg, pl.subnets, pl.role, b.creds, b.logs
 	clusterArgs := &rds.ClusterArgs{
 		ClusterIdentifier:                pulumi.String(args.Identifier),
 		Engine:                           pulumi.String("aurora-postgresql"),
@@ -260,4 +260,63 @@ func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
 		settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
 		outs["dbProxyEndpoint"], outs["dbProxyReadEndpoint"] = a.ProxyEndpoint, a.ProxyReadEndpoint
 	}
+}
+
+// clusterParams creates a cluster parameter group with the settings every database carries.
+func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pulumi.Resource) (*rds.ClusterParameterGroup, error) {
+	var cps rds.ClusterParameterGroupParameterArray
+	ps := pgParameters(slowQueryMs)
+	for _, k := range sortedKeys(ps) {
+		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(ps[k]), ApplyMethod: pulumi.String("immediate")})
+	}
+	cpg, err := rds.NewClusterParameterGroup(ctx, name+"-params", &rds.ClusterParameterGroupArgs{
+		Family:      pulumi.String("aurora-postgresql" + majorOf(AuroraEngineVersion)),
+		Description: pulumi.String("Llama: TLS forced, slow statements and lock waits logged"),
+		Parameters:  cps,
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return nil, fmt.Errorf("cluster parameter group: %w", err)
+	}
+	return cpg, nil
+}
+
+// ShardBaseArgs configures what the shards share.
+type ShardBaseArgs struct {
+	VpcID       pulumi.StringInput
+	SubnetIDs   pulumi.StringArrayInput
+	AllowFrom   []Source
+	SlowQueryMs int
+}
+
+// ShardBase is what every shard shares: one security group, subnet group, cluster parameter
+// group and monitoring role. Shared, 64 shards stay within RDS's per-region quotas of subnet
+// and parameter groups (50 each by default), and a setting changes once for all.
+type ShardBase struct {
+	pulumi.ResourceState
+
+	place  *placement
+	params *rds.ClusterParameterGroup
+}
+
+// NewShardBase creates the shared parts.
+func NewShardBase(ctx *pulumi.Context, name string, args *ShardBaseArgs, opts ...pulumi.ResourceOption) (*ShardBase, error) {
+	s := &ShardBase{}
+	if err := ctx.RegisterComponentResource("llama:database:ShardBase", name, s, opts...); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.place, err = newPlacement(ctx, name, args.VpcID, args.SubnetIDs, args.AllowFrom, s); err != nil {
+		return nil, err
+	}
+	if s.params, err = clusterParams(ctx, name, args.SlowQueryMs, s); err != nil {
+		return nil, err
+	}
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{"subnetGroup": s.place.subnets.Name, "parameterGroup": s.params.Name})
+}
+
+func (s *ShardBase) parts() (*placement, *rds.ClusterParameterGroup) {
+	if s == nil {
+		return nil, nil
+	}
+	return s.place, s.params
 }

@@ -219,39 +219,50 @@ func parameterList(ps map[string]string) rds.ParameterGroupParameterArray {
 	return out
 }
 
-// base is what every database stands on: its security group, subnet group, Enhanced
-// Monitoring role, master credentials and the log group it exports to.
-type base struct {
+// placement is where a database lives and who may reach it: its security group, subnet group
+// and Enhanced Monitoring role. Shards share one.
+type placement struct {
 	sg      pulumi.IDOutput
 	subnets *rds.SubnetGroup
 	role    *iam.Role
+}
+
+func newPlacement(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, subnetIDs pulumi.StringArrayInput,
+	sources []Source, parent pulumi.Resource) (*placement, error) {
+	pl := &placement{}
+	var err error
+	if pl.sg, err = admit(ctx, name, vpcID, sources, parent); err != nil {
+		return nil, err
+	}
+	if pl.subnets, err = rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
+		SubnetIds: subnetIDs, Description: pulumi.String("Isolated database subnets"),
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, fmt.Errorf("db subnet group: %w", err)
+	}
+	if pl.role, err = monitoringRole(ctx, name, parent); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// own is what each database has to itself: its master credentials and the log groups it
+// exports to.
+type own struct {
 	creds   *credentials
 	logs    *cloudwatch.LogGroup // PostgreSQL's log
 	logDeps []pulumi.Resource    // every exported log's group
 }
 
-// newBase creates the base of a database. kind is "instance" or "cluster", as RDS names its log
+// newOwn creates a database's own parts. kind is "instance" or "cluster", as RDS names its log
 // groups.
-func newBase(ctx *pulumi.Context, name, kind, identifier string, vpcID pulumi.StringInput, subnetIDs pulumi.StringArrayInput,
-	sources []Source, retention int, parent pulumi.Resource) (*base, error) {
-	b := &base{}
+func newOwn(ctx *pulumi.Context, name, kind, identifier string, retention int, parent pulumi.Resource) (*own, error) {
+	o := &own{}
 	var err error
-	if b.sg, err = admit(ctx, name, vpcID, sources, parent); err != nil {
+	if o.creds, err = newCredentials(ctx, name, identifier, parent); err != nil {
 		return nil, err
 	}
-	if b.subnets, err = rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
-		SubnetIds: subnetIDs, Description: pulumi.String("Isolated database subnets"),
-	}, pulumi.Parent(parent)); err != nil {
-		return nil, fmt.Errorf("db subnet group: %w", err)
-	}
-	if b.role, err = monitoringRole(ctx, name, parent); err != nil {
+	if o.logs, o.logDeps, err = logGroups(ctx, name, kind, identifier, retention, parent); err != nil {
 		return nil, err
 	}
-	if b.creds, err = newCredentials(ctx, name, identifier, parent); err != nil {
-		return nil, err
-	}
-	if b.logs, b.logDeps, err = logGroups(ctx, name, kind, identifier, retention, parent); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return o, nil
 }

@@ -53,7 +53,11 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		return nil, err
 	}
 	child := pulumi.Parent(p)
-	b, err := newBase(ctx, name, "instance", args.Identifier, args.VpcID, args.SubnetIDs, args.AllowFrom, args.LogRetentionDays, p)
+	pl, err := newPlacement(ctx, name, args.VpcID, args.SubnetIDs, args.AllowFrom, p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newOwn(ctx, name, "instance", args.Identifier, args.LogRetentionDays, p)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("db parameter group: %w", err)
 	}
-	sg, subnets, role, creds, logs := b.sg, b.subnets, b.role, b.creds, b.logs
+	sg, subnets, role, creds, logs := pl.sg, pl.subnets, pl.role, b.creds, b.logs
 	common := func(a *rds.InstanceArgs) *rds.InstanceArgs {
 		a.InstanceClass = pulumi.String(args.InstanceClass)
 		a.StorageEncrypted = pulumi.Bool(true)
