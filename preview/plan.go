@@ -141,6 +141,15 @@ func Tree(p *offline.Plan) string {
 	for _, t := range types {
 		fmt.Fprintf(&b, "  %3d %s\n", counts[t], t)
 	}
+	keys := make([]string, 0, len(p.Outputs))
+	for k := range p.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteString("\nOutputs:\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-20s %s\n", k, brief(p.Outputs[k]))
+	}
 	return b.String()
 }
 
