@@ -217,11 +217,13 @@ func (b *builder) servers() error {
 		return err
 	}
 	b.outs["loadBalancerDns"] = fleet.LoadBalancerDNS
-	static, err := storage.NewBucket(ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges})
+	// Cloudflare reads the static assets anonymously from the cdn rung on: SSE-S3 from the start.
+	static, err := storage.NewBucket(ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges, S3ManagedKeys: true})
 	if err != nil {
 		return err
 	}
 	b.outs["staticBucket"], b.settings["static/bucket"] = static.Name, static.Name
+	b.grants = append(b.grants, grant{"static", static.ReadWrite()})
 	if !cfg.Has(CDN) {
 		return nil
 	}
@@ -234,7 +236,8 @@ func (b *builder) servers() error {
 // serverless: the modern stack of the guide's part 3.
 func (b *builder) serverless() error {
 	ctx, cfg, e, net := b.ctx, b.cfg, b.env, b.net
-	spa, err := storage.NewBucket(ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges})
+	// Cloudflare reads the SPA anonymously wherever a zone is set: SSE-S3 from the start.
+	spa, err := storage.NewBucket(ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: b.cfRanges, S3ManagedKeys: true})
 	if err != nil {
 		return err
 	}

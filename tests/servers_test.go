@@ -222,6 +222,11 @@ func TestLoadBalanced(t *testing.T) {
 	if len(ofType(p, typBucket)) != 2 {
 		t.Errorf("%d buckets, want static assets and access logs", len(ofType(p, typBucket)))
 	}
+	static := named(t, p, typBucket, "static")
+	grant := named(t, p, "aws:iam/rolePolicy:RolePolicy", "app-role-static")
+	if pol := str(in(grant, "policy")); !strings.Contains(pol, str(static.Outputs["arn"])+"/*") || !strings.Contains(pol, "s3:PutObject") {
+		t.Errorf("the app may not read and write the static bucket: %s", pol)
+	}
 	if len(ofType(p, typInstance)) != 0 {
 		t.Error("the box still runs at load-balanced")
 	}
@@ -396,6 +401,12 @@ func TestCDN(t *testing.T) {
 	}
 	if len(ips) != len(offline.CloudflareIPv4)+len(offline.CloudflareIPv6) || !contains(ips, "173.245.48.0/20") || !contains(ips, "2606:4700::/32") {
 		t.Errorf("static bucket admits %v", ips)
+	}
+	// Anonymous reads cannot decrypt SSE-KMS objects: the bucket Cloudflare reads is SSE-S3.
+	for _, r := range ofType(p, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2") {
+		if in(r, "bucket") == static.ID && !strings.Contains(fmt.Sprint(in(r, "rules")), "AES256") {
+			t.Error("the static bucket Cloudflare reads is under SSE-KMS")
+		}
 	}
 	// The load balancer admits Cloudflare only: the CDN cannot be bypassed.
 	if open := openIngress(p); len(open) != 0 {

@@ -7,14 +7,18 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
 )
 
 // BucketArgs configures a bucket. The zero value is the safe default: private, SSE-KMS with a
 // bucket key, versioned, old versions expire after 90 days, TLS-only, owner-enforced.
 type BucketArgs struct {
 	Protect bool // protect the bucket (pulumi protect)
-	// S3ManagedKeys encrypts with SSE-S3 instead of SSE-KMS: load balancer access logs
-	// support only SSE-S3.
+	// S3ManagedKeys encrypts with SSE-S3 instead of SSE-KMS. Load balancer access logs support
+	// only SSE-S3, and objects a CDN reads anonymously must not be under KMS (anonymous
+	// requests cannot decrypt): set it at creation for such buckets, since objects keep the
+	// encryption they were written with.
 	S3ManagedKeys bool
 	// NoncurrentDays is how long old object versions live; default 90.
 	NoncurrentDays int
@@ -42,6 +46,9 @@ type Bucket struct {
 
 // NewBucket creates the bucket and its configuration.
 func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulumi.ResourceOption) (*Bucket, error) {
+	if len(args.ReadFromCidrs) > 0 && !args.S3ManagedKeys {
+		return nil, fmt.Errorf("bucket %s: objects read anonymously from a CDN cannot be under SSE-KMS; use S3ManagedKeys", name)
+	}
 	b := &Bucket{}
 	if err := ctx.RegisterComponentResource("llama:storage:Bucket", name, b, opts...); err != nil {
 		return nil, err
@@ -136,4 +143,14 @@ func policyFor(arn string, args *BucketArgs) (string, error) {
 	}
 	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
 	return string(b), err
+}
+
+// ReadWrite is the object access an app needs to a bucket: read, write and delete objects, and
+// list the bucket.
+func (b *Bucket) ReadWrite() []access.Statement {
+	return []access.Statement{
+		{Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{b.Arn}},
+		{Sid: "ObjectsReadWrite", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+			Resources: pulumi.StringArray{pulumi.Sprintf("%s/*", b.Arn)}},
+	}
 }
