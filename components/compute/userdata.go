@@ -46,8 +46,11 @@ systemctl enable --now postgresql
 
 cat > /etc/nginx/conf.d/llama.conf <<'NGINX'
 log_format llama_json escape=json '{"time":"$time_iso8601","status":$status,"request_time":$request_time,"bytes":$body_bytes_sent,"uri":"$uri"}';
+# conf.d is included before nginx.conf's own server block, so this one answers first on port 80;
+# a second default_server on the port would stop nginx from starting.
 server {
-  listen 80 default_server;
+  listen 80;
+  server_name _;
   access_log /var/log/nginx/llama.json llama_json;
   location = /health { return 200 "ok\n"; }
   location /static/ { root /srv/llama; }
