@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -118,11 +119,12 @@ func Run(program Program, opts Options) (*Plan, error) {
 // unwrapProgramError strips the SDK's multierror framing so a config error reads as one line
 // per mistake.
 func unwrapProgramError(err error) error {
-	msg := err.Error()
-	msg = strings.ReplaceAll(msg, "\n\t* ", "\n")
-	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(msg), "1 error occurred:"))
-	return errors.New(msg)
+	msg := strings.ReplaceAll(err.Error(), "\n\t* ", "\n")
+	msg = errorsOccurred.ReplaceAllString(strings.TrimSpace(msg), "")
+	return errors.New(strings.TrimSpace(msg))
 }
+
+var errorsOccurred = regexp.MustCompile(`^[0-9]+ errors? occurred:`)
 
 const secretMark = "[secret]"
 
