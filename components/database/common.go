@@ -200,7 +200,7 @@ func memoryGiB(class string) float64 {
 	}
 }
 
-// engineFamily returns the parameter group family for a version ("16.4" -> postgres16).
+// majorOf returns a version's major ("16.4" -> "16"), which names parameter group families.
 func majorOf(version string) string {
 	for i, c := range version {
 		if c == '.' {
