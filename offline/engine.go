@@ -157,6 +157,8 @@ func (m *mocks) urn(parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(typ), name))
 }
 
+// NewResource records a registered resource and fabricates its id and outputs; a duplicate
+// URN fails.
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	req := args.RegisterRPC
 	parent := ""
@@ -218,6 +220,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, state, nil
 }
 
+// Call answers an invoke the program makes; one nobody mocked fails the run.
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	out, err := invoke(m, args.Token, args.Args)
 	if err != nil {

@@ -84,6 +84,7 @@ type ConfigError struct {
 	Allowed string
 }
 
+// Error names the key, the value and what is allowed.
 func (e *ConfigError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("%s is not set; allowed: %s", e.Key, e.Allowed)

@@ -56,8 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 // kv collects repeated -c key=value flags.
 type kv map[string]string
 
+// String renders the overrides (flag.Value).
 func (m kv) String() string { return fmt.Sprint(map[string]string(m)) }
 
+// Set records one key=value override (flag.Value).
 func (m kv) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" {
