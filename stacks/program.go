@@ -283,7 +283,8 @@ func (b *builder) serverless() error {
 	}
 	hosts := []cdn.Host{{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
 	if cfg.Has(CDN) {
-		hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API})
+		hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
+			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
 	}
 	return b.edge(hosts)
 }

@@ -275,3 +275,35 @@ func TestSPABehindCloudflareWhenZoneSet(t *testing.T) {
 		t.Error("the SPA's record changes URN at the cdn rung")
 	}
 }
+
+// TestAPIOnlyThroughCloudflare: behind the CDN the function refuses requests without the secret
+// header Cloudflare adds, so the custom domain cannot be used around Cloudflare.
+func TestAPIOnlyThroughCloudflare(t *testing.T) {
+	p := plan(t, stacks.Serverless, "cdn", nil)
+	var rs *offline.Resource
+	for _, r := range ofType(p, "cloudflare:index/ruleset:Ruleset") {
+		if in(r, "phase") == "http_request_late_transform" {
+			rs = r
+		}
+	}
+	if rs == nil {
+		t.Fatal("no origin header rule")
+	}
+	rules := in(rs, "rules").([]any)
+	rule := rules[0].(map[string]any)
+	header := rule["actionParameters"].(map[string]any)["headers"].([]any)[0].(map[string]any)
+	if len(rules) != 1 || !strings.Contains(str(rule["expression"]), "api.llama.example.com") ||
+		header["name"] != functions.OriginHeader || header["operation"] != "set" || header["value"] != "[secret]" {
+		t.Errorf("origin header rule %v", rule)
+	}
+	if in(ofType(p, typFunction)[0], "environment", "variables", "ORIGIN_VERIFY") != "[secret]" {
+		t.Error("the function's origin secret is missing or not secret")
+	}
+	src, err := os.ReadFile("../lambda/api/main.go")
+	if err != nil || !strings.Contains(string(src), fmt.Sprintf("OriginHeader = %q", functions.OriginHeader)) {
+		t.Error("the handler checks another header than the one Cloudflare sets")
+	}
+	if len(ofType(plan(t, stacks.Serverless, "cache", nil), "random:index/randomPassword:RandomPassword")) != 2 {
+		t.Error("an origin secret exists before the API is behind Cloudflare")
+	}
+}

@@ -107,6 +107,15 @@ type Host struct {
 	// SPA serves /index.html for every path without a file extension, so the single-page
 	// app's client-side routes load from the bucket.
 	SPA bool
+	// OriginHeader, when set, is added to every request forwarded to the origin, so the
+	// origin can refuse requests that did not come through the CDN.
+	OriginHeader *Header
+}
+
+// Header is one request header.
+type Header struct {
+	Name  string
+	Value pulumi.StringInput
 }
 
 // EdgeArgs configures the edge.
@@ -262,6 +271,28 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			Rules: spaRules,
 		}, child); err != nil {
 			return nil, fmt.Errorf("SPA ruleset: %w", err)
+		}
+	}
+	var headerRules cloudflare.RulesetRuleArray
+	for i, h := range args.Hosts {
+		if h.OriginHeader == nil {
+			continue
+		}
+		headerRules = append(headerRules, cloudflare.RulesetRuleArgs{
+			Ref: pulumi.Sprintf("origin_verify_%d", i), Description: pulumi.String("Proves to " + h.Name + "'s origin that the request came through Cloudflare"),
+			Expression: pulumi.String(fmt.Sprintf("http.host eq %q", h.Name)), Action: pulumi.String("rewrite"),
+			ActionParameters: cloudflare.RulesetRuleActionParametersArgs{Headers: cloudflare.RulesetRuleActionParametersHeaderArray{
+				cloudflare.RulesetRuleActionParametersHeaderArgs{Name: pulumi.String(h.OriginHeader.Name), Operation: pulumi.String("set"), Value: h.OriginHeader.Value},
+			}},
+		})
+	}
+	if len(headerRules) > 0 {
+		if _, err := cloudflare.NewRuleset(ctx, name+"-origin-headers", &cloudflare.RulesetArgs{
+			ZoneId: pulumi.String(args.ZoneID), Name: pulumi.String("Llama origin verification"), Kind: pulumi.String("zone"),
+			Phase: pulumi.String("http_request_late_transform"), Description: pulumi.String("Headers the Llama origins check"),
+			Rules: headerRules,
+		}, child); err != nil {
+			return nil, fmt.Errorf("origin header ruleset: %w", err)
 		}
 	}
 	e.Hostnames = names.ToStringArrayOutput()

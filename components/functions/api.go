@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llama-stages/llama/components/access"
@@ -50,6 +51,8 @@ type API struct {
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// DomainTarget is the custom domain's regional target, for a CNAME; empty without Domain.
 	DomainTarget pulumi.StringOutput `pulumi:"domainTarget"`
+	// OriginSecret is the value the CDN must send in OriginHeader; without Domain, none.
+	OriginSecret pulumi.StringOutput `pulumi:"originSecret"`
 }
 
 // NewAPI creates the function, the API and their logs.
@@ -79,6 +82,24 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
+	env := pulumi.StringMap{
+		"DB_PROXY_ENDPOINT": args.Database.ProxyEndpoint,
+		"DB_NAME":           pulumi.String(database.DatabaseName),
+		"DB_USER":           pulumi.String(database.MasterUser),
+		"LLAMA_PARAMS":      pulumi.String(args.ParamPrefix),
+	}
+	a.OriginSecret = pulumi.String("").ToStringOutput()
+	if args.Domain != "" {
+		// Behind the CDN, the function answers only requests that carry the secret the CDN
+		// adds: the custom domain cannot be used around it.
+		secret, err := random.NewRandomPassword(ctx, name+"-origin-secret", &random.RandomPasswordArgs{
+			Length: pulumi.Int(48), Special: pulumi.Bool(false),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("origin secret: %w", err)
+		}
+		env["ORIGIN_VERIFY"], a.OriginSecret = secret.Result, secret.Result
+	}
 	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + fnName, RetentionDays: args.LogRetentionDays}, child)
 	if err != nil {
 		return nil, err
@@ -97,12 +118,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		},
 		TracingConfig: lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
-		Environment: lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{
-			"DB_PROXY_ENDPOINT": args.Database.ProxyEndpoint,
-			"DB_NAME":           pulumi.String(database.DatabaseName),
-			"DB_USER":           pulumi.String(database.MasterUser),
-			"LLAMA_PARAMS":      pulumi.String(args.ParamPrefix),
-		}},
+		Environment:   lambda.FunctionEnvironmentArgs{Variables: env},
 	}, child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)

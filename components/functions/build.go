@@ -14,6 +14,10 @@ import (
 // Source is the API's Go package, relative to the module root.
 const Source = "./lambda/api"
 
+// OriginHeader is the request header the API checks when it sits behind a CDN; it matches
+// the handler's in lambda/api.
+const OriginHeader = "x-llama-origin-verify"
+
 // Build compiles the API for Lambda (linux/arm64, static) with the Go toolchain and returns its
 // deployment package: a zip holding one executable, bootstrap. It runs from the module root,
 // where `pulumi up` runs the program.

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -20,9 +21,14 @@ import (
 	_ "github.com/lib/pq"
 )
 
+// OriginHeader carries the secret Cloudflare adds to every API request it forwards; with
+// ORIGIN_VERIFY set, a request without it came around the CDN and is refused.
+const OriginHeader = "x-llama-origin-verify"
+
 // request is the part of an HTTP API payload 2.0 event the handler reads.
 type request struct {
-	RawPath        string `json:"rawPath"`
+	RawPath        string            `json:"rawPath"`
+	Headers        map[string]string `json:"headers"`
 	RequestContext struct {
 		HTTP struct {
 			Method string `json:"method"`
@@ -40,10 +46,13 @@ type response struct {
 // reader reads rows for /items.
 type reader func(ctx context.Context) ([]string, error)
 
-func handle(ctx context.Context, req request, read reader) response {
+func handle(ctx context.Context, req request, read reader, originSecret string) response {
 	reply := func(code int, v any) response {
 		b, _ := json.Marshal(v)
 		return response{StatusCode: code, Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}
+	}
+	if originSecret != "" && subtle.ConstantTimeCompare([]byte(req.Headers[OriginHeader]), []byte(originSecret)) != 1 {
+		return reply(http.StatusForbidden, map[string]string{"error": "use the public hostname"})
 	}
 	if req.RequestContext.HTTP.Method != http.MethodGet {
 		return reply(http.StatusMethodNotAllowed, map[string]string{"error": "only GET"})
@@ -98,7 +107,7 @@ func dbReader() reader {
 // main runs the Lambda runtime API loop.
 func main() {
 	base := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
-	read := dbReader()
+	read, secret := dbReader(), os.Getenv("ORIGIN_VERIFY")
 	for {
 		res, err := http.Get(base + "next")
 		if err != nil {
@@ -111,7 +120,7 @@ func main() {
 		out := response{StatusCode: http.StatusBadRequest, Body: `{"error":"bad event"}`}
 		if json.Unmarshal(body, &req) == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-			out = handle(ctx, req, read)
+			out = handle(ctx, req, read, secret)
 			cancel()
 		}
 		b, _ := json.Marshal(out)

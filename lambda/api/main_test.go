@@ -26,9 +26,24 @@ func TestRoutes(t *testing.T) {
 	for _, c := range cases {
 		var req request
 		req.RawPath, req.RequestContext.HTTP.Method = c.path, c.method
-		got := handle(context.Background(), req, c.read)
+		got := handle(context.Background(), req, c.read, "")
 		if got.StatusCode != c.code || !strings.Contains(got.Body, c.body) {
 			t.Errorf("%s %s: got %d %s, want %d containing %s", c.method, c.path, got.StatusCode, got.Body, c.code, c.body)
+		}
+	}
+}
+
+func TestOriginVerify(t *testing.T) {
+	ok := func(context.Context) ([]string, error) { return nil, nil }
+	var req request
+	req.RawPath, req.RequestContext.HTTP.Method = "/health", "GET"
+	for _, c := range []struct {
+		header string
+		code   int
+	}{{"", 403}, {"wrong", 403}, {"s3cret", 200}} {
+		req.Headers = map[string]string{OriginHeader: c.header}
+		if got := handle(context.Background(), req, ok, "s3cret"); got.StatusCode != c.code {
+			t.Errorf("header %q: %d, want %d", c.header, got.StatusCode, c.code)
 		}
 	}
 }
