@@ -153,18 +153,13 @@ func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 			monitor.Widget{Section: section, Title: node + ": CPU and memory (%)", Metrics: []monitor.Metric{ec("EngineCPUUtilization", "Average"), ec("DatabaseMemoryUsagePercentage", "Maximum")}},
 			monitor.Widget{Section: section, Title: node + ": hit rate (%) and evictions", Metrics: []monitor.Metric{ec("CacheHitRate", "Average"), ec("Evictions", "Sum")}},
 		)
-		alarms := []struct {
-			key string
-			a   monitor.Alarm
-		}{
-			{"memory", monitor.Alarm{Description: fmt.Sprintf("%s: memory above %d%%", node, m.Thresholds.CacheMemoryPercent), Metric: ec("DatabaseMemoryUsagePercentage", "Maximum"), Threshold: float64(m.Thresholds.CacheMemoryPercent)}},
-			{"evictions", monitor.Alarm{Description: node + ": evicting keys (memory pressure)", Metric: ec("Evictions", "Sum"), Threshold: 100}},
-			{"cpu", monitor.Alarm{Description: node + ": engine CPU above 80%", Metric: ec("EngineCPUUtilization", "Average"), Threshold: 80}},
+		alarms := []monitor.NamedAlarm{
+			{Key: "memory", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: memory above %d%%", node, m.Thresholds.CacheMemoryPercent), Metric: ec("DatabaseMemoryUsagePercentage", "Maximum"), Threshold: float64(m.Thresholds.CacheMemoryPercent)}},
+			{Key: "evictions", Alarm: monitor.Alarm{Description: node + ": evicting keys (memory pressure)", Metric: ec("Evictions", "Sum"), Threshold: 100}},
+			{Key: "cpu", Alarm: monitor.Alarm{Description: node + ": engine CPU above 80%", Metric: ec("EngineCPUUtilization", "Average"), Threshold: 80}},
 		}
-		for _, a := range alarms {
-			if _, err := m.NewAlarm(ctx, c, fmt.Sprintf("%s-node-%d-%s", name, i, a.key), a.a); err != nil {
-				return err
-			}
+		if err := m.NewAlarms(ctx, c, fmt.Sprintf("%s-node-%d", name, i), alarms); err != nil {
+			return err
 		}
 	}
 	return nil

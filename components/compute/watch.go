@@ -57,22 +57,17 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 		monitor.Widget{Section: db, Title: "Slow queries, lock waits, new connections", Metrics: []monitor.Metric{mt["slow-queries"], mt["lock-waits"], mt["connections"]}},
 	)
 	th := m.Thresholds
-	alarms := []struct {
-		key string
-		a   monitor.Alarm
-	}{
-		{"status-check", monitor.Alarm{Description: "The box fails its status checks", Metric: ec2m("StatusCheckFailed", "Maximum"),
+	alarms := []monitor.NamedAlarm{
+		{Key: "status-check", Alarm: monitor.Alarm{Description: "The box fails its status checks", Metric: ec2m("StatusCheckFailed", "Maximum"),
 			Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, Evaluation: 2, Datapoints: 2, Missing: "breaching"}},
-		{"cpu", monitor.Alarm{Description: "The box's CPU stays above 80%: time for the next rung", Metric: ec2m("CPUUtilization", "Average"), Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
-		{"latency-p95", monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
-		{"error-rate", monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),
+		{Key: "cpu", Alarm: monitor.Alarm{Description: "The box's CPU stays above 80%: time for the next rung", Metric: ec2m("CPUUtilization", "Average"), Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
+		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
+		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),
 			Metrics: []monitor.Metric{mt["errors"], mt["requests"]}, Expression: "IF(m1 > 0, 100*m0/m1, 0)", Threshold: float64(th.ErrorRatePercent)}},
-		{"slow-queries", monitor.Alarm{Description: "PostgreSQL on the box logs more than 10 slow statements a minute", Metric: mt["slow-queries"], Threshold: 10}},
+		{Key: "slow-queries", Alarm: monitor.Alarm{Description: "PostgreSQL on the box logs more than 10 slow statements a minute", Metric: mt["slow-queries"], Threshold: 10}},
 	}
-	for _, a := range alarms {
-		if _, err := m.NewAlarm(ctx, b, name+"-"+a.key, a.a); err != nil {
-			return err
-		}
+	if err := m.NewAlarms(ctx, b, name, alarms); err != nil {
+		return err
 	}
 	return nil
 }
@@ -100,24 +95,19 @@ func (f *Fleet) watch(ctx *pulumi.Context, name string, m *monitor.Monitor, alb 
 			{Namespace: "AWS/EC2", Name: "CPUUtilization", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Average", Label: "CPU"}}},
 	)
 	th := m.Thresholds
-	alarms := []struct {
-		key string
-		a   monitor.Alarm
-	}{
-		{"latency-p95", monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
-		{"error-rate", monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),
+	alarms := []monitor.NamedAlarm{
+		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
+		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),
 			Metrics: []monitor.Metric{errors, elb5xx, requests}, Expression: "IF(m2 > 0, 100*(m0+m1)/m2, 0)", Threshold: float64(th.ErrorRatePercent)}},
-		{"unhealthy-hosts", monitor.Alarm{Description: "Instances fail the load balancer's health check",
+		{Key: "unhealthy-hosts", Alarm: monitor.Alarm{Description: "Instances fail the load balancer's health check",
 			Metric:    monitor.Metric{Namespace: "AWS/ApplicationELB", Name: "UnHealthyHostCount", Dimensions: tgDim, Stat: "Maximum"},
 			Threshold: 0}},
-		{"status-check", monitor.Alarm{Description: "Fleet instances fail their status checks",
+		{Key: "status-check", Alarm: monitor.Alarm{Description: "Fleet instances fail their status checks",
 			Metric:     monitor.Metric{Namespace: "AWS/EC2", Name: "StatusCheckFailed", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Maximum"},
 			Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, Evaluation: 3, Datapoints: 2}},
 	}
-	for _, a := range alarms {
-		if _, err := m.NewAlarm(ctx, f, name+"-"+a.key, a.a); err != nil {
-			return err
-		}
+	if err := m.NewAlarms(ctx, f, name, alarms); err != nil {
+		return err
 	}
 	return nil
 }

@@ -94,28 +94,20 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 
 	th := m.Thresholds
 	latency := float64(th.DBLatencyP95Ms) / 1000
-	alarms := []struct {
-		key string
-		a   monitor.Alarm
-	}{
-		{"cpu", monitor.Alarm{Description: identifier + ": CPU above 80%", Metric: rds("CPUUtilization", "Average", ""), Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
-		{"connections", monitor.Alarm{Description: fmt.Sprintf("%s: connections above %d%% of about %d", identifier, th.DBConnectionsPercent, maxConn),
+	alarms := []monitor.NamedAlarm{
+		{Key: "cpu", Alarm: monitor.Alarm{Description: identifier + ": CPU above 80%", Metric: rds("CPUUtilization", "Average", ""), Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
+		{Key: "connections", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: connections above %d%% of about %d", identifier, th.DBConnectionsPercent, maxConn),
 			Metric: rds("DatabaseConnections", "Maximum", ""), Threshold: float64(maxConn * th.DBConnectionsPercent / 100)}},
-		{"read-latency", monitor.Alarm{Description: fmt.Sprintf("%s: p95 read latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("ReadLatency", "p95", ""), Threshold: latency}},
-		{"write-latency", monitor.Alarm{Description: fmt.Sprintf("%s: p95 write latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("WriteLatency", "p95", ""), Threshold: latency}},
-		{"slow-queries", monitor.Alarm{Description: identifier + ": more than 10 slow statements a minute", Metric: slow, Threshold: 10}},
+		{Key: "read-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 read latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("ReadLatency", "p95", ""), Threshold: latency}},
+		{Key: "write-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 write latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("WriteLatency", "p95", ""), Threshold: latency}},
+		{Key: "slow-queries", Alarm: monitor.Alarm{Description: identifier + ": more than 10 slow statements a minute", Metric: slow, Threshold: 10}},
 	}
 	if s.replicaLag != "" {
-		alarms = append(alarms, struct {
-			key string
-			a   monitor.Alarm
-		}{"replica-lag", monitor.Alarm{Description: fmt.Sprintf("%s: replica lag above %d s", identifier, th.ReplicaLagSeconds),
+		alarms = append(alarms, monitor.NamedAlarm{Key: "replica-lag", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: replica lag above %d s", identifier, th.ReplicaLagSeconds),
 			Metric: rds(s.replicaLag, "Maximum", ""), Threshold: float64(th.ReplicaLagSeconds) * s.lagSeconds}})
 	}
-	for _, a := range alarms {
-		if _, err := m.NewAlarm(ctx, w.parent, key+"-"+a.key, a.a); err != nil {
-			return err
-		}
+	if err := m.NewAlarms(ctx, w.parent, key, alarms); err != nil {
+		return err
 	}
 	return nil
 }

@@ -217,21 +217,16 @@ func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName stri
 		monitor.Widget{Section: section, Title: "Function errors, throttles, concurrency", Metrics: []monitor.Metric{fn("Errors", "Sum"), fn("Throttles", "Sum"), fn("ConcurrentExecutions", "Maximum")}},
 	)
 	th := m.Thresholds
-	alarms := []struct {
-		key string
-		a   monitor.Alarm
-	}{
-		{"latency-p95", monitor.Alarm{Description: fmt.Sprintf("API p95 response time above %d ms", th.LatencyP95Ms), Metric: api("Latency", "p95"), Threshold: float64(th.LatencyP95Ms)}},
-		{"error-rate", monitor.Alarm{Description: fmt.Sprintf("API 5xx error rate above %d%%", th.ErrorRatePercent),
+	alarms := []monitor.NamedAlarm{
+		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("API p95 response time above %d ms", th.LatencyP95Ms), Metric: api("Latency", "p95"), Threshold: float64(th.LatencyP95Ms)}},
+		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("API 5xx error rate above %d%%", th.ErrorRatePercent),
 			Metrics: []monitor.Metric{api("5xx", "Sum"), api("Count", "Sum")}, Expression: "IF(m1 > 0, 100*m0/m1, 0)", Threshold: float64(th.ErrorRatePercent)}},
-		{"function-errors", monitor.Alarm{Description: fnName + ": function errors", Metric: fn("Errors", "Sum"), Threshold: 5}},
-		{"throttles", monitor.Alarm{Description: fnName + ": invocations throttled", Metric: fn("Throttles", "Sum"), Threshold: 0}},
-		{"duration-p95", monitor.Alarm{Description: fnName + ": p95 duration above 80% of the timeout", Metric: fn("Duration", "p95"), Threshold: float64(args.TimeoutSeconds) * 800}},
+		{Key: "function-errors", Alarm: monitor.Alarm{Description: fnName + ": function errors", Metric: fn("Errors", "Sum"), Threshold: 5}},
+		{Key: "throttles", Alarm: monitor.Alarm{Description: fnName + ": invocations throttled", Metric: fn("Throttles", "Sum"), Threshold: 0}},
+		{Key: "duration-p95", Alarm: monitor.Alarm{Description: fnName + ": p95 duration above 80% of the timeout", Metric: fn("Duration", "p95"), Threshold: float64(args.TimeoutSeconds) * 800}},
 	}
-	for _, al := range alarms {
-		if _, err := m.NewAlarm(ctx, a, name+"-"+al.key, al.a); err != nil {
-			return err
-		}
+	if err := m.NewAlarms(ctx, a, name, alarms); err != nil {
+		return err
 	}
 	return nil
 }

@@ -127,6 +127,22 @@ type Alarm struct {
 	Missing     string  // treatMissingData, default notBreaching
 }
 
+// NamedAlarm is an alarm and the suffix of its resource name.
+type NamedAlarm struct {
+	Key   string
+	Alarm Alarm
+}
+
+// NewAlarms creates alarms named <prefix>-<key> under parent.
+func (m *Monitor) NewAlarms(ctx *pulumi.Context, parent pulumi.Resource, prefix string, alarms []NamedAlarm) error {
+	for _, a := range alarms {
+		if _, err := m.NewAlarm(ctx, parent, prefix+"-"+a.Key, a.Alarm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // NewAlarm creates an alarm under parent, acting on the topic on alarm and on OK.
 func (m *Monitor) NewAlarm(ctx *pulumi.Context, parent pulumi.Resource, name string, a Alarm) (*cloudwatch.MetricAlarm, error) {
 	if a.Comparison == "" {

@@ -100,17 +100,12 @@ func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *mo
 			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("GetItem")}, Stat: "p95", Label: "GetItem p95"},
 			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("PutItem")}, Stat: "p95", Label: "PutItem p95"}}},
 	)
-	alarms := []struct {
-		key string
-		a   monitor.Alarm
-	}{
-		{"throttles", monitor.Alarm{Description: table + ": requests throttled", Metric: ddb("ThrottledRequests", "Sum"), Threshold: 0}},
-		{"system-errors", monitor.Alarm{Description: table + ": DynamoDB system errors", Metric: ddb("SystemErrors", "Sum"), Threshold: 0}},
+	alarms := []monitor.NamedAlarm{
+		{Key: "throttles", Alarm: monitor.Alarm{Description: table + ": requests throttled", Metric: ddb("ThrottledRequests", "Sum"), Threshold: 0}},
+		{Key: "system-errors", Alarm: monitor.Alarm{Description: table + ": DynamoDB system errors", Metric: ddb("SystemErrors", "Sum"), Threshold: 0}},
 	}
-	for _, a := range alarms {
-		if _, err := m.NewAlarm(ctx, parent, key+"-"+a.key, a.a); err != nil {
-			return err
-		}
+	if err := m.NewAlarms(ctx, parent, key, alarms); err != nil {
+		return err
 	}
 	return nil
 }
