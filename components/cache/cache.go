@@ -5,13 +5,12 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
 	"github.com/llama-stages/llama/components/params"
+	"github.com/llama-stages/llama/components/secret"
 )
 
 // Port is the cache's port.
@@ -68,22 +67,12 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if err != nil {
 		return nil, fmt.Errorf("cache subnet group: %w", err)
 	}
-	token, err := random.NewRandomPassword(ctx, name+"-auth-token", &random.RandomPasswordArgs{
-		Length: pulumi.Int(64), Special: pulumi.Bool(false),
-	}, child)
+	token, err := secret.New(ctx, name+"-auth", secret.Args{Description: fmt.Sprintf("Auth token of the %s cache", args.ID), Length: 64}, c)
 	if err != nil {
-		return nil, fmt.Errorf("cache auth token: %w", err)
+		return nil, err
 	}
-	secret, err := secretsmanager.NewSecret(ctx, name+"-auth", &secretsmanager.SecretArgs{
-		Description: pulumi.Sprintf("Auth token of the %s cache", args.ID), RecoveryWindowInDays: pulumi.Int(30),
-	}, child)
-	if err != nil {
-		return nil, fmt.Errorf("cache secret: %w", err)
-	}
-	if _, err := secretsmanager.NewSecretVersion(ctx, name+"-auth-value", &secretsmanager.SecretVersionArgs{
-		SecretId: secret.ID(), SecretString: token.Result,
-	}, child); err != nil {
-		return nil, fmt.Errorf("cache secret value: %w", err)
+	if err := token.Store(ctx, token.Password); err != nil {
+		return nil, err
 	}
 	var logs elasticache.ReplicationGroupLogDeliveryConfigurationArray
 	for _, kind := range []string{"slow-log", "engine-log"} {
@@ -120,7 +109,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		MultiAzEnabled:            pulumi.Bool(true),
 		AtRestEncryptionEnabled:   pulumi.Bool(true),
 		TransitEncryptionEnabled:  pulumi.Bool(true),
-		AuthToken:                 token.Result,
+		AuthToken:                 token.Password,
 		SnapshotRetentionLimit:    pulumi.Int(7),
 		SnapshotWindow:            pulumi.String("02:00-03:00"),
 		MaintenanceWindow:         pulumi.String("sun:05:30-sun:06:30"),
@@ -131,7 +120,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if err != nil {
 		return nil, fmt.Errorf("cache replication group: %w", err)
 	}
-	c.PrimaryEndpoint, c.ReaderEndpoint, c.SecretArn = rg.PrimaryEndpointAddress, rg.ReaderEndpointAddress, secret.Arn
+	c.PrimaryEndpoint, c.ReaderEndpoint, c.SecretArn = rg.PrimaryEndpointAddress, rg.ReaderEndpointAddress, token.Arn
 	if err := c.watch(ctx, name, args); err != nil {
 		return nil, err
 	}

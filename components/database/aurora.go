@@ -105,7 +105,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		EngineVersion:                    pulumi.String(AuroraEngineVersion),
 		DatabaseName:                     pulumi.String(DatabaseName),
 		MasterUsername:                   pulumi.String(MasterUser),
-		MasterPassword:                   creds.password,
+		MasterPassword:                   creds.Password,
 		Port:                             pulumi.Int(Port),
 		DbSubnetGroupName:                subnets.Name,
 		DbClusterParameterGroupName:      cpg.Name,
@@ -131,7 +131,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	if err != nil {
 		return nil, fmt.Errorf("aurora cluster: %w", err)
 	}
-	if err := creds.store(ctx, name, cluster.Endpoint, "postgres", a); err != nil {
+	if err := creds.store(ctx, cluster.Endpoint, "postgres"); err != nil {
 		return nil, err
 	}
 	class := args.InstanceClass
@@ -161,7 +161,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 			return nil, fmt.Errorf("aurora instance %d: %w", i, err)
 		}
 	}
-	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, creds.secret.Arn
+	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, creds.Arn
 	maxConn := MaxConnections(class)
 	if args.Serverless {
 		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
@@ -190,7 +190,7 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 	}
 	if _, err := access.NewRolePolicy(ctx, name+"-proxy-secret", role.Name, []access.Statement{{
 		Sid: "ReadMasterSecret", Actions: []string{"secretsmanager:GetSecretValue"},
-		Resources: pulumi.StringArray{creds.secret.Arn},
+		Resources: pulumi.StringArray{creds.Arn},
 	}}, child); err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 		VpcSubnetIds:        args.Proxy.SubnetIDs,
 		VpcSecurityGroupIds: pulumi.StringArray{sg},
 		Auths: rds.ProxyAuthArray{rds.ProxyAuthArgs{
-			AuthScheme: pulumi.String("SECRETS"), SecretArn: creds.secret.Arn, IamAuth: pulumi.String("REQUIRED"),
+			AuthScheme: pulumi.String("SECRETS"), SecretArn: creds.Arn, IamAuth: pulumi.String("REQUIRED"),
 			Description: pulumi.String("master credentials; clients authenticate with IAM"),
 		}},
 	}, child)

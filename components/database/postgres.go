@@ -97,7 +97,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		AllocatedStorage:        pulumi.Int(args.StorageGb),
 		DbName:                  pulumi.String(DatabaseName),
 		Username:                pulumi.String(MasterUser),
-		Password:                creds.password,
+		Password:                creds.Password,
 		Port:                    pulumi.Int(Port),
 		DbSubnetGroupName:       subnets.Name,
 		MultiAz:                 pulumi.Bool(args.MultiAz),
@@ -116,10 +116,10 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("db primary: %w", err)
 	}
-	if err := creds.store(ctx, name, primary.Address, "postgres", p); err != nil {
+	if err := creds.store(ctx, primary.Address, "postgres"); err != nil {
 		return nil, err
 	}
-	p.Address, p.Port, p.SecretArn = primary.Address, primary.Port, creds.secret.Arn
+	p.Address, p.Port, p.SecretArn = primary.Address, primary.Port, creds.Arn
 	w := &watcher{m: args.Monitor, parent: p, name: name}
 	if err := w.instance(ctx, name+"-primary", args.Identifier, MaxConnections(args.InstanceClass), logs, false); err != nil {
 		return nil, err
