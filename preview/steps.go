@@ -33,7 +33,7 @@ var stepFor = map[stacks.Layer]string{
 	stacks.Replicas: "Send lag-tolerant reads to the replica endpoints (db/replicas/* or the reader endpoint); keep reads that cannot tolerate replication lag on the primary.",
 	stacks.Cache:    "Implement read-through in the app: read the cache, fall back to the database, store with a TTL; connect with TLS and the auth token from cache/authSecretArn, and invalidate on writes.",
 	stacks.CDN:      "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys. From here the load balancer admits Cloudflare's ranges only: clients that called it directly must use the domain.",
-	stacks.Shards:   "Move rows to their shards by user ID as the shard map (shards/map) says before the app routes to them; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes.",
+	stacks.Shards:   "Move rows to their shards by user ID as the shard map (the shardMap output, or the shards/ parameters) says before the app routes to them; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes.",
 	stacks.Tables:   "Migrate the high-write, non-relational subset to DynamoDB (dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost.",
 }
 

@@ -339,7 +339,8 @@ func (b *builder) cache() error {
 const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); growing shardCount means moving the rows whose shard changes"
 
 // shards: Llama 6.0. One Aurora cluster a shard, each its own component named shard-<i> so that
-// growing the count only creates; the shard map is published for the app.
+// growing the count only creates; the shard map is published for the app, as a stack output
+// and as parameters under shards/.
 func (b *builder) shards() error {
 	if !b.cfg.Has(Shards) {
 		return nil
@@ -376,7 +377,13 @@ func (b *builder) shards() error {
 		}
 		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
 		b.secrets = append(b.secrets, s.SecretArn)
+		// One parameter per entry: the whole map outgrows SSM's 8 KB past about 30 shards.
+		b.settings[fmt.Sprintf("shards/%d/writer", i)] = s.Endpoint
+		b.settings[fmt.Sprintf("shards/%d/reader", i)] = s.ReaderEndpoint
+		b.settings[fmt.Sprintf("shards/%d/secretArn", i)] = s.SecretArn
 	}
+	b.settings["shards/count"] = pulumi.String(fmt.Sprint(cfg.Shards))
+	b.settings["shards/rule"] = pulumi.String(ShardRule)
 	shardMap := pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
 		m := struct {
 			Rule   string  `json:"rule"`
@@ -389,7 +396,7 @@ func (b *builder) shards() error {
 		out, err := json.Marshal(m)
 		return string(out), err
 	}).(pulumi.StringOutput)
-	b.outs["shardMap"], b.settings["shards/map"] = shardMap, shardMap
+	b.outs["shardMap"] = shardMap
 	return nil
 }
 

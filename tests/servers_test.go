@@ -483,6 +483,15 @@ func TestSharded(t *testing.T) {
 	if m.Count != 2 || len(m.Shards) != 2 || !strings.Contains(m.Rule, "userId") || m.Shards[1].Writer != clusters[1].Outputs["endpoint"] {
 		t.Errorf("shard map %+v", m)
 	}
+	params := map[string]bool{}
+	for _, prm := range ofType(p, "aws:ssm/parameter:Parameter") {
+		params[str(in(prm, "name"))] = true
+	}
+	for _, k := range []string{"count", "rule", "0/writer", "0/reader", "0/secretArn", "1/writer", "1/reader", "1/secretArn"} {
+		if !params["/llama/dev/shards/"+k] {
+			t.Errorf("the shard map's %s is not a parameter", k)
+		}
+	}
 }
 
 // TestShardGrowthAndShrink: growing only creates; shrinking deletes protected shards and is
