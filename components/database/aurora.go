@@ -265,9 +265,8 @@ func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
 // clusterParams creates a cluster parameter group with the settings every database carries.
 func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pulumi.Resource) (*rds.ClusterParameterGroup, error) {
 	var cps rds.ClusterParameterGroupParameterArray
-	ps := pgParameters(slowQueryMs)
-	for _, k := range sortedKeys(ps) {
-		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(ps[k]), ApplyMethod: pulumi.String("immediate")})
+	for _, p := range pgParameters(slowQueryMs) {
+		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(p.name), Value: pulumi.String(p.value), ApplyMethod: pulumi.String("immediate")})
 	}
 	cpg, err := rds.NewClusterParameterGroup(ctx, name+"-params", &rds.ClusterParameterGroupArgs{
 		Family:      pulumi.String("aurora-postgresql" + majorOf(AuroraEngineVersion)),

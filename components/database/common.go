@@ -85,13 +85,16 @@ func admit(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, sources [
 	return sg.ID(), nil
 }
 
-// pgParameters are the settings every database carries: TLS forced, slow statements and
-// lock waits logged.
-func pgParameters(slowQueryMs int) map[string]string {
-	return map[string]string{
-		"rds.force_ssl":              "1",
-		"log_min_duration_statement": strconv.Itoa(slowQueryMs),
-		"log_lock_waits":             "1",
+// parameter is one PostgreSQL setting.
+type parameter struct{ name, value string }
+
+// pgParameters are the settings every database carries, in a stable order: TLS forced, slow
+// statements and lock waits logged. All apply without a reboot.
+func pgParameters(slowQueryMs int) []parameter {
+	return []parameter{
+		{"log_lock_waits", "1"},
+		{"log_min_duration_statement", strconv.Itoa(slowQueryMs)},
+		{"rds.force_ssl", "1"},
 	}
 }
 
@@ -194,11 +197,10 @@ func majorOf(version string) string {
 	return version
 }
 
-func parameterList(ps map[string]string) rds.ParameterGroupParameterArray {
+func parameterList(slowQueryMs int) rds.ParameterGroupParameterArray {
 	var out rds.ParameterGroupParameterArray
-	for _, k := range sortedKeys(ps) {
-		method := "immediate"
-		out = append(out, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(ps[k]), ApplyMethod: pulumi.String(method)})
+	for _, p := range pgParameters(slowQueryMs) {
+		out = append(out, rds.ParameterGroupParameterArgs{Name: pulumi.String(p.name), Value: pulumi.String(p.value), ApplyMethod: pulumi.String("immediate")})
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package database
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -64,7 +63,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	pg, err := rds.NewParameterGroup(ctx, name+"-params", &rds.ParameterGroupArgs{
 		Family:      pulumi.String("postgres" + majorOf(args.EngineVersion)),
 		Description: pulumi.String("Llama: TLS forced, slow statements and lock waits logged"),
-		Parameters:  parameterList(pgParameters(args.SlowQueryMs)),
+		Parameters:  parameterList(args.SlowQueryMs),
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("db parameter group: %w", err)
@@ -166,13 +165,4 @@ func (p *Postgres) Publish(settings params.Values, outs pulumi.Map) {
 	}
 	outs["dbEndpoint"], outs["dbPort"], outs["dbName"], outs["dbSecretArn"] = p.Address, pulumi.Int(Port), pulumi.String(DatabaseName), p.SecretArn
 	outs["dbReaderEndpoints"] = p.ReaderEndpoints
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
