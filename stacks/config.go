@@ -147,15 +147,20 @@ func (r *reader) match(name string, re *regexp.Regexp, allowed string) string {
 	return v
 }
 
-func (r *reader) intIn(name string, lo, hi int) int {
+// intIn reads a whole number in lo..hi; why, when given, says why the range is what it is.
+func (r *reader) intIn(name string, lo, hi int, why ...string) int {
 	v := r.str(name)
+	allowed := fmt.Sprintf("a whole number from %d to %d", lo, hi)
+	if len(why) > 0 {
+		allowed += ": " + strings.Join(why, "; ")
+	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		r.fail(name, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		r.fail(name, v, allowed)
 		return lo
 	}
 	if n < lo || n > hi {
-		r.fail(name, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		r.fail(name, v, allowed)
 	}
 	return n
 }
@@ -241,10 +246,11 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 	}
 	c.DBMultiAz = r.boolean("dbMultiAz", c.Protect)
 	c.Replicas = r.intIn("replicas", 0, 15)
-	c.BackupRetentionDays = r.intIn("backupRetentionDays", 1, 35)
-	if c.BackupRetentionDays < 1 && c.Has(Replicas) {
-		r.fail("backupRetentionDays", r.str("backupRetentionDays"), "at least 1 day: read replicas need automated backups on their source")
+	var backupsWhy []string
+	if c.Has(Replicas) {
+		backupsWhy = append(backupsWhy, "read replicas need automated backups on their source")
 	}
+	c.BackupRetentionDays = r.intIn("backupRetentionDays", 1, 35, backupsWhy...)
 	c.SlowQueryMs = r.intIn("slowQueryMs", 1, 600000)
 
 	c.CacheEngine = r.oneOf("cacheEngine", "valkey", "redis")

@@ -332,7 +332,7 @@ func TestCache(t *testing.T) {
 	}
 }
 
-func names2(rs []*offline.Resource) []string {
+func resourceNames(rs []*offline.Resource) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Name)
@@ -410,7 +410,7 @@ func TestCDN(t *testing.T) {
 	}
 	// The load balancer admits Cloudflare only: the CDN cannot be bypassed.
 	if open := openIngress(p); len(open) != 0 {
-		t.Errorf("open to the internet behind Cloudflare: %v", names2(open))
+		t.Errorf("open to the internet behind Cloudflare: %v", resourceNames(open))
 	}
 	lbSG := strs(in(lb, "securityGroups"))[0]
 	pls := ofType(p, "aws:ec2/managedPrefixList:ManagedPrefixList")
