@@ -1,0 +1,174 @@
+// Package app is the Llama reference app: the one build every rung runs, on the box, on the
+// fleet and as the Lambda function. It reads the parameters the stack publishes and adapts to
+// what the rung has: a read-through cache when there is one, lag-tolerant reads on replicas
+// (and lag-intolerant ones on the primary), users sharded by ID, and the high-write activity
+// subset in DynamoDB.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	Env Env
+	// Refresh is how often the parameters are read again, so that a promotion reaches a
+	// running app without a redeploy; default one minute, negative never.
+	Refresh time.Duration
+	// CacheTTL is how long a user stays in the cache; default five minutes.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
+}
+
+// Server serves the Llama API over the tiers the current parameters name.
+type Server struct {
+	src   Source
+	opts  Options
+	log   *slog.Logger
+	tiers atomic.Pointer[tiers]
+	stats *Stats
+
+	// migrated holds, per database, the schema version applied; every database must be at
+	// the latest version before the app serves from it.
+	mu       sync.Mutex
+	migrated map[*pg]bool
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// New reads the parameters, connects (lazily) to the tiers they name, and starts applying the
+// schema and refreshing the parameters in the background. It fails only when the parameters
+// cannot be read or make no sense; a database that is down makes /health say 503 until it is
+// back.
+func New(ctx context.Context, src Source, opts Options) (*Server, error) {
+	if opts.Refresh == 0 {
+		opts.Refresh = time.Minute
+	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = 5 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	params, err := src.Params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := buildTiers(ctx, src, opts.Env, params)
+	if err != nil {
+		return nil, fmt.Errorf("the published parameters: %w", err)
+	}
+	bg, stop := context.WithCancel(context.Background())
+	s := &Server{src: src, opts: opts, log: opts.Logger, stats: newStats(), migrated: map[*pg]bool{}, stop: stop, done: make(chan struct{})}
+	s.tiers.Store(t)
+	go s.background(bg)
+	return s, nil
+}
+
+// Close stops the background work and closes every connection.
+func (s *Server) Close() {
+	s.stop()
+	<-s.done
+	s.tiers.Load().close()
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return s.stats }
+
+// background applies the schema until every database has it, and refreshes the parameters.
+func (s *Server) background(ctx context.Context) {
+	defer close(s.done)
+	refresh := s.opts.Refresh
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Now()
+	// Retry the schema with backoff, from half a second to half a minute.
+	retry, next := 500*time.Millisecond, time.Now()
+	for {
+		if time.Now().After(next) {
+			if s.MigrateAll(ctx) {
+				retry = 500 * time.Millisecond
+			} else {
+				retry = min(2*retry, 30*time.Second)
+			}
+			next = time.Now().Add(retry)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if refresh > 0 && time.Since(last) >= refresh {
+			last = time.Now()
+			if err := s.Refresh(ctx); err != nil {
+				s.log.Warn("refreshing parameters", "err", err)
+			}
+		}
+	}
+}
+
+// MigrateAll applies the schema to every database that does not have it yet and reports
+// whether all do.
+func (s *Server) MigrateAll(ctx context.Context) bool {
+	all := true
+	for _, db := range s.tiers.Load().writers() {
+		s.mu.Lock()
+		done := s.migrated[db]
+		s.mu.Unlock()
+		if done {
+			continue
+		}
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err := Migrate(mctx, db.db)
+		cancel()
+		if err != nil {
+			all = false
+			s.log.Warn("schema not applied yet", "database", db.name, "err", err)
+			continue
+		}
+		s.log.Info("schema applied", "database", db.name, "version", v)
+		s.mu.Lock()
+		s.migrated[db] = true
+		s.mu.Unlock()
+	}
+	return all
+}
+
+// Refresh reads the parameters again and, when they changed, moves to the tiers they name.
+// Connections to the old tiers close after a grace period for requests in flight.
+func (s *Server) Refresh(ctx context.Context) error {
+	params, err := s.src.Params(ctx)
+	if err != nil {
+		return err
+	}
+	old := s.tiers.Load()
+	if maps.Equal(params, old.params) {
+		return nil
+	}
+	t, err := buildTiers(ctx, s.src, s.opts.Env, params)
+	if err != nil {
+		return fmt.Errorf("the published parameters: %w", err)
+	}
+	s.tiers.Store(t)
+	s.log.Info("parameters changed: new tiers in use", "shards", len(t.shards), "cache", t.cache != nil, "dynamodb", t.table != nil)
+	s.MigrateAll(ctx)
+	time.AfterFunc(30*time.Second, func() {
+		s.mu.Lock()
+		for _, db := range old.writers() {
+			delete(s.migrated, db)
+		}
+		s.mu.Unlock()
+		old.close()
+	})
+	return nil
+}
+
+// errNotFound is an unknown user.
+var errNotFound = errors.New("not found")

@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what clients send.
+const (
+	maxBody     = 64 << 10 // bytes of a request body
+	maxName     = 200      // characters of a user's name
+	maxPostBody = 10000    // characters of a post
+	maxKind     = 64       // characters of an activity kind
+	postsLimit  = 50       // posts a listing returns
+)
+
+// Handler returns the HTTP API:
+//
+//	GET  /health                       200 when the primary database answers, else 503
+//	POST /users {"name"}               201 {"id"}
+//	GET  /users/{id}                   {"id", "name"}, read through the cache
+//	POST /users/{id}/posts {"body"}    201 {"id"}, on the user's writer
+//	GET  /users/{id}/posts             newest first, lag-tolerant; ?consistent=true: the writer
+//	POST /users/{id}/activity {"kind"} 202 {"id"}, DynamoDB when the rung has it
+//	GET  /stats                        counters since start
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", s.only(http.MethodGet, s.health))
+	mux.HandleFunc("/stats", s.only(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, s.stats.View())
+	}))
+	mux.HandleFunc("/users", s.only(http.MethodPost, s.postUser))
+	mux.HandleFunc("/users/{id}", s.only(http.MethodGet, s.withUser(s.getUserHandler)))
+	mux.HandleFunc("/users/{id}/posts", s.withUser(func(w http.ResponseWriter, r *http.Request, id int64) {
+		switch r.Method {
+		case http.MethodGet:
+			s.getPosts(w, r, id)
+		case http.MethodPost:
+			s.postPost(w, r, id)
+		default:
+			notAllowed(w, "GET, POST")
+		}
+	}))
+	mux.HandleFunc("/users/{id}/activity", s.only(http.MethodPost, s.withUser(s.postActivity)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fail(w, http.StatusNotFound, "no route "+r.URL.Path)
+	})
+	return mux
+}
+
+// RequireHeader refuses, with 403, requests that do not carry the header with the value: an
+// origin behind a CDN that adds it answers only requests that came through the CDN. An empty
+// value turns the check off.
+func RequireHeader(name, value string, next http.Handler) http.Handler {
+	if value == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get(name)), []byte(value)) != 1 {
+			fail(w, http.StatusForbidden, "use the public hostname")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, msg string) {
+	reply(w, code, map[string]string{"error": msg})
+}
+
+func notAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	fail(w, http.StatusMethodNotAllowed, "method not allowed; use "+allow)
+}
+
+func (s *Server) only(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			notAllowed(w, method)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// withUser parses the {id} path segment: a positive 64-bit integer, else 400.
+func (s *Server) withUser(h func(http.ResponseWriter, *http.Request, int64)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			fail(w, http.StatusBadRequest, "user id must be a positive 64-bit integer, got "+strconv.Quote(r.PathValue("id")))
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+// serverError answers a failed call: 404 for an unknown user, 503 when a tier is unavailable.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errNotFound):
+		fail(w, http.StatusNotFound, "no such user")
+	case errors.Is(err, context.Canceled):
+		// The client went away.
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		fail(w, http.StatusServiceUnavailable, "temporarily unavailable")
+	}
+}
+
+// decode reads a JSON object with one required, non-empty string field of at most max
+// characters.
+func decode(w http.ResponseWriter, r *http.Request, field string, max int) (string, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		fail(w, http.StatusBadRequest, "request body too large or unreadable")
+		return "", false
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
+		fail(w, http.StatusBadRequest, `request body must be a JSON object such as {"`+field+`": "..."}`)
+		return "", false
+	}
+	raw, ok := doc[field]
+	var v string
+	if !ok || json.Unmarshal(raw, &v) != nil {
+		fail(w, http.StatusBadRequest, field+" must be a string")
+		return "", false
+	}
+	v = strings.TrimSpace(v)
+	switch n := utf8.RuneCountInString(v); {
+	case n == 0:
+		fail(w, http.StatusBadRequest, field+" must not be empty")
+		return "", false
+	case n > max:
+		fail(w, http.StatusBadRequest, field+" is longer than "+strconv.Itoa(max)+" characters")
+		return "", false
+	}
+	return v, true
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.healthy(ctx); err != nil {
+		fail(w, http.StatusServiceUnavailable, "primary database unreachable")
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
+	name, ok := decode(w, r, "name", maxName)
+	if !ok {
+		return
+	}
+	id, err := s.createUser(r.Context(), name)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, map[string]int64{"id": id})
+}
+
+func (s *Server) getUserHandler(w http.ResponseWriter, r *http.Request, id int64) {
+	u, err := s.getUser(r.Context(), id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, u)
+}
+
+func (s *Server) postPost(w http.ResponseWriter, r *http.Request, id int64) {
+	body, ok := decode(w, r, "body", maxPostBody)
+	if !ok {
+		return
+	}
+	pid, err := s.createPost(r.Context(), id, body)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, map[string]int64{"id": pid})
+}
+
+func (s *Server) getPosts(w http.ResponseWriter, r *http.Request, id int64) {
+	consistent := false
+	if v := r.URL.Query().Get("consistent"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "consistent must be true or false")
+			return
+		}
+		consistent = b
+	}
+	posts, err := s.listPosts(r.Context(), id, consistent, postsLimit)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, map[string]any{"posts": posts})
+}
+
+func (s *Server) postActivity(w http.ResponseWriter, r *http.Request, id int64) {
+	kind, ok := decode(w, r, "kind", maxKind)
+	if !ok {
+		return
+	}
+	aid, err := s.recordActivity(r.Context(), id, kind)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]int64{"id": aid})
+}

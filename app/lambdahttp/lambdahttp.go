@@ -1,0 +1,89 @@
+// Package lambdahttp serves an http.Handler as an AWS Lambda function behind an API Gateway HTTP
+// API (payload format 2.0), so one build of an app runs on servers and on Lambda.
+package lambdahttp
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// OnLambda reports whether the process runs as a Lambda function.
+func OnLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
+
+// Start serves h on Lambda's runtime API; it does not return.
+func Start(h http.Handler) { lambda.Start(Handler(h)) }
+
+// Handler turns h into a Lambda handler of HTTP API events.
+func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		r, err := Request(ctx, ev)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Body: `{"error":"bad request"}`,
+				Headers: map[string]string{"content-type": "application/json"}}, nil
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return Response(rec), nil
+	}
+}
+
+// Request builds the http.Request an HTTP API event describes.
+func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
+	body := ev.Body
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = string(b)
+	}
+	path := ev.RawPath
+	if path == "" {
+		path = "/"
+	}
+	if ev.RawQueryString != "" {
+		path += "?" + ev.RawQueryString
+	}
+	r, err := http.NewRequestWithContext(ctx, ev.RequestContext.HTTP.Method, path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range ev.Headers {
+		// HTTP APIs join repeated headers with commas.
+		r.Header.Set(k, v)
+	}
+	if len(ev.Cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
+	r.Host = ev.RequestContext.DomainName
+	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
+	return r, nil
+}
+
+// Response turns a recorded response into the HTTP API's response; bodies that are not UTF-8
+// text travel base64-encoded.
+func Response(rec *httptest.ResponseRecorder) events.APIGatewayV2HTTPResponse {
+	out := events.APIGatewayV2HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
+	for k, vs := range rec.Header() {
+		if strings.EqualFold(k, "Set-Cookie") {
+			out.Cookies = append(out.Cookies, vs...)
+			continue
+		}
+		out.Headers[k] = strings.Join(vs, ", ")
+	}
+	b := rec.Body.Bytes()
+	if utf8.Valid(b) {
+		out.Body = string(b)
+	} else {
+		out.Body, out.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
+	}
+	return out
+}

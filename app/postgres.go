@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+	"github.com/lib/pq"
+)
+
+// endpoint is a host and port. A published endpoint may carry its own port
+// (127.0.0.1:55433), which wins over the port key.
+type endpoint struct {
+	Host string
+	Port int
+}
+
+func (e endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// loopback reports whether the endpoint is on this machine.
+func (e endpoint) loopback() bool {
+	if e.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(e.Host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseEndpoint reads host or host:port; defPort applies to a bare host.
+func parseEndpoint(s string, defPort int) (endpoint, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return endpoint{}, fmt.Errorf("empty endpoint")
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return endpoint{Host: strings.Trim(s, "[]"), Port: defPort}, nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return endpoint{}, fmt.Errorf("endpoint %q: bad port", s)
+	}
+	return endpoint{Host: host, Port: n}, nil
+}
+
+// dsn renders libpq key=value connection settings, each value single-quoted with \ and '
+// escaped: lib/pq reads values as they are, with no URL decoding, so an IAM token (which holds
+// &, = and %) or a password reaches PostgreSQL exactly as given.
+func dsn(kv map[string]string) string {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := strings.ReplaceAll(kv[k], `\`, `\\`)
+		v = strings.ReplaceAll(v, `'`, `\'`)
+		fmt.Fprintf(&b, "%s='%s'", k, v)
+	}
+	return b.String()
+}
+
+// pgTarget says how to reach one PostgreSQL server.
+type pgTarget struct {
+	Name     string // the stats name: primary, replica-0, shard-1-writer
+	Endpoint endpoint
+	Database string
+	User     string
+	Password string // empty with IAM
+	SSLMode  string
+	// IAM signs in with an RDS IAM authentication token, fresh for every connection (RDS
+	// Proxy requires it of clients); Region and AWS sign it.
+	IAM    bool
+	Region string
+	AWS    aws.Config
+}
+
+func (t pgTarget) settings(password string) map[string]string {
+	return map[string]string{
+		"host": t.Endpoint.Host, "port": strconv.Itoa(t.Endpoint.Port), "dbname": t.Database, "user": t.User,
+		"password": password, "sslmode": t.SSLMode, "connect_timeout": "3",
+		"application_name": "llama-app",
+	}
+}
+
+// connector opens connections to a target; with IAM, each with a new token.
+type connector struct{ t pgTarget }
+
+// Connect opens one connection.
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	password := c.t.Password
+	if c.t.IAM {
+		tok, err := auth.BuildAuthToken(ctx, c.t.Endpoint.String(), c.t.Region, c.t.User, c.t.AWS.Credentials)
+		if err != nil {
+			return nil, fmt.Errorf("signing an IAM token for %s: %w", c.t.Name, err)
+		}
+		password = tok
+	}
+	pc, err := pq.NewConnector(dsn(c.t.settings(password)))
+	if err != nil {
+		return nil, err
+	}
+	return pc.Connect(ctx)
+}
+
+// Driver returns lib/pq's driver.
+func (connector) Driver() driver.Driver { return &pq.Driver{} }
+
+// pg is one PostgreSQL server the app uses.
+type pg struct {
+	name string
+	db   *sql.DB
+}
+
+func openPG(t pgTarget) *pg {
+	db := sql.OpenDB(connector{t})
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxLifetime(10 * time.Minute) // an IAM token lives 15 minutes
+	db.SetConnMaxIdleTime(2 * time.Minute)
+	return &pg{name: t.Name, db: db}
+}
+
+func (p *pg) close() {
+	if p != nil {
+		p.db.Close()
+	}
+}
+
+// isUniqueViolation and isForeignKeyViolation read PostgreSQL's SQLSTATE.
+func isUniqueViolation(err error) bool     { return sqlState(err) == "23505" }
+func isForeignKeyViolation(err error) bool { return sqlState(err) == "23503" }
+
+func sqlState(err error) string {
+	if e, ok := err.(*pq.Error); ok {
+		return string(e.Code)
+	}
+	return ""
+}

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// Credentials are a database user and password, or a cache auth token (Password alone).
+type Credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Source is where the app finds what the stack published: parameters (keys relative to the
+// stack's prefix, db/primary/endpoint) and the secrets they point to.
+type Source interface {
+	// Params returns every published parameter.
+	Params(ctx context.Context) (map[string]string, error)
+	// Secret returns the credentials a secret ARN holds.
+	Secret(ctx context.Context, arn string) (Credentials, error)
+}
+
+// parseSecret reads a secret's value: a JSON object with username and password (the shape the
+// stack writes for databases and RDS Proxy reads), or a bare string (a cache auth token).
+func parseSecret(raw []byte) (Credentials, error) {
+	var c Credentials
+	trimmed := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(trimmed, "{") {
+		if err := json.Unmarshal([]byte(trimmed), &c); err != nil {
+			return Credentials{}, fmt.Errorf("secret is not a JSON object with username and password: %w", err)
+		}
+		return c, nil
+	}
+	var s string
+	if strings.HasPrefix(trimmed, `"`) && json.Unmarshal([]byte(trimmed), &s) == nil {
+		return Credentials{Password: s}, nil
+	}
+	return Credentials{Password: trimmed}, nil
+}
+
+// LocalFile is a Source read from a JSON file, for running the app without AWS:
+//
+//	{"params": {"db/primary/endpoint": "127.0.0.1:5432", ...},
+//	 "secrets": {"<secret ARN>": {"username": "...", "password": "..."}}}
+//
+// The file is read on every call, so editing it and waiting for a refresh moves a running app
+// to a new rung, as a promotion does.
+type LocalFile string
+
+type localDoc struct {
+	Params  map[string]string          `json:"params"`
+	Secrets map[string]json.RawMessage `json:"secrets"`
+}
+
+func (f LocalFile) read() (*localDoc, error) {
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		return nil, fmt.Errorf("reading LLAMA_LOCAL: %w", err)
+	}
+	var d localDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("LLAMA_LOCAL %s: %w", string(f), err)
+	}
+	if d.Params == nil {
+		return nil, fmt.Errorf("LLAMA_LOCAL %s has no \"params\" object", string(f))
+	}
+	return &d, nil
+}
+
+// Params returns the file's params.
+func (f LocalFile) Params(context.Context) (map[string]string, error) {
+	d, err := f.read()
+	if err != nil {
+		return nil, err
+	}
+	return d.Params, nil
+}
+
+// Secret returns one of the file's secrets.
+func (f LocalFile) Secret(_ context.Context, arn string) (Credentials, error) {
+	d, err := f.read()
+	if err != nil {
+		return Credentials{}, err
+	}
+	raw, ok := d.Secrets[arn]
+	if !ok {
+		return Credentials{}, fmt.Errorf("LLAMA_LOCAL %s has no secret %s", string(f), arn)
+	}
+	return parseSecret(raw)
+}
+
+// AWS is the Source of a deployed app: SSM parameters under Prefix (/llama/<stack>) and
+// Secrets Manager. Secrets are cached: the stack does not rotate them.
+type AWS struct {
+	Prefix  string
+	SSM     *ssm.Client
+	Secrets *secretsmanager.Client
+
+	mu    sync.Mutex
+	cache map[string]Credentials
+}
+
+// NewAWS returns the Source for parameters under prefix.
+func NewAWS(cfg aws.Config, prefix string) *AWS {
+	return &AWS{Prefix: strings.TrimSuffix(prefix, "/"), SSM: ssm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg)}
+}
+
+// Params reads every parameter under the prefix, however many pages.
+func (a *AWS) Params(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	p := ssm.NewGetParametersByPathPaginator(a.SSM, &ssm.GetParametersByPathInput{
+		Path: aws.String(a.Prefix + "/"), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading parameters under %s: %w", a.Prefix, err)
+		}
+		for _, prm := range page.Parameters {
+			out[strings.TrimPrefix(aws.ToString(prm.Name), a.Prefix+"/")] = aws.ToString(prm.Value)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no parameters under %s: is LLAMA_PARAMS the stack's parameterPrefix output?", a.Prefix)
+	}
+	return out, nil
+}
+
+// Secret reads a secret once.
+func (a *AWS) Secret(ctx context.Context, arn string) (Credentials, error) {
+	a.mu.Lock()
+	c, ok := a.cache[arn]
+	a.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	v, err := a.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return Credentials{}, fmt.Errorf("reading secret %s: %w", arn, err)
+	}
+	if v.SecretString == nil {
+		return Credentials{}, errors.New("secret " + arn + " holds no string")
+	}
+	c, err = parseSecret([]byte(*v.SecretString))
+	if err != nil {
+		return Credentials{}, fmt.Errorf("secret %s: %w", arn, err)
+	}
+	a.mu.Lock()
+	if a.cache == nil {
+		a.cache = map[string]Credentials{}
+	}
+	a.cache[arn] = c
+	a.mu.Unlock()
+	return c, nil
+}

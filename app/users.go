@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/redis/go-redis/v9"
+)
+
+// User is a Llama user.
+type User struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Post is one of a user's posts.
+type Post struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"userId"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// idEpoch is the start of ID time.
+var idEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// newID returns a 64-bit ID: milliseconds since 2024 shifted left 12 bits, plus 12 random bits.
+// IDs stay below 2^53 (JavaScript-safe) for about 69 years, sort by creation time, and spread
+// evenly over shards by id mod count. The database that owns an ID (its shard) holds it as a
+// primary key, so a collision is a unique violation there, and the caller draws again.
+func newID(now time.Time) int64 {
+	var b [2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // cannot happen on supported platforms
+	}
+	return now.Sub(idEpoch).Milliseconds()<<12 | int64(binary.BigEndian.Uint16(b[:])&0x0fff)
+}
+
+func cacheKey(id int64) string { return "llama:user:" + strconv.FormatInt(id, 10) }
+
+// createUser writes a user to its home's writer; it returns once the row is committed.
+func (s *Server) createUser(ctx context.Context, name string) (int64, error) {
+	t := s.tiers.Load()
+	for attempt := 0; ; attempt++ {
+		id := newID(time.Now())
+		w := t.homeOf(id).writer
+		_, err := w.db.ExecContext(ctx, `INSERT INTO users (id, name) VALUES ($1, $2)`, id, name)
+		if isUniqueViolation(err) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", w.name, err)
+		}
+		s.stats.write(w.name)
+		return id, nil
+	}
+}
+
+// getUser reads a user through the cache (read-through): on a miss, from a lag-tolerant reader
+// of the user's home; a reader that is down, or has not seen the user yet (replication lag),
+// sends the read to the writer.
+func (s *Server) getUser(ctx context.Context, id int64) (User, error) {
+	t := s.tiers.Load()
+	if t.cache != nil {
+		b, err := t.cache.Get(ctx, cacheKey(id)).Bytes()
+		var u User
+		if err == nil && json.Unmarshal(b, &u) == nil {
+			s.stats.hit()
+			return u, nil
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.log.Warn("cache read failed: reading the database", "err", err)
+		}
+		s.stats.miss()
+	}
+	h := t.homeOf(id)
+	db := h.reader()
+	u, err := s.queryUser(ctx, db, id)
+	if err != nil && db != h.writer {
+		u, err = s.queryUser(ctx, h.writer, id)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if t.cache != nil {
+		b, _ := json.Marshal(u)
+		if err := t.cache.Set(ctx, cacheKey(id), b, s.opts.CacheTTL).Err(); err != nil {
+			s.log.Warn("cache write failed", "err", err)
+		}
+	}
+	return u, nil
+}
+
+func (s *Server) queryUser(ctx context.Context, db *pg, id int64) (User, error) {
+	u := User{ID: id}
+	err := db.db.QueryRowContext(ctx, `SELECT name FROM users WHERE id = $1`, id).Scan(&u.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		s.stats.read(db.name)
+		return User{}, errNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("%s: %w", db.name, err)
+	}
+	s.stats.read(db.name)
+	return u, nil
+}
+
+// createPost writes a post to its user's home writer; an unknown user is errNotFound.
+func (s *Server) createPost(ctx context.Context, userID int64, body string) (int64, error) {
+	t := s.tiers.Load()
+	w := t.homeOf(userID).writer
+	for attempt := 0; ; attempt++ {
+		id := newID(time.Now())
+		_, err := w.db.ExecContext(ctx, `INSERT INTO posts (id, user_id, body) VALUES ($1, $2, $3)`, id, userID, body)
+		switch {
+		case isUniqueViolation(err) && attempt < 5:
+			continue
+		case isForeignKeyViolation(err):
+			return 0, errNotFound
+		case err != nil:
+			return 0, fmt.Errorf("%s: %w", w.name, err)
+		}
+		s.stats.write(w.name)
+		return id, nil
+	}
+}
+
+// listPosts returns a user's newest posts. Lag-tolerant reads go to a reader (falling back to
+// the writer when it is down); consistent reads go to the writer, so a client reads its own
+// writes.
+func (s *Server) listPosts(ctx context.Context, userID int64, consistent bool, limit int) ([]Post, error) {
+	h := s.tiers.Load().homeOf(userID)
+	db := h.writer
+	if !consistent {
+		db = h.reader()
+	}
+	posts, err := s.queryPosts(ctx, db, userID, limit)
+	if err != nil && db != h.writer {
+		s.log.Warn("reader failed: reading the writer", "reader", db.name, "err", err)
+		db = h.writer
+		posts, err = s.queryPosts(ctx, db, userID, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(posts) == 0 {
+		if _, err := s.getUser(ctx, userID); err != nil {
+			return nil, err
+		}
+	}
+	return posts, nil
+}
+
+func (s *Server) queryPosts(ctx context.Context, db *pg, userID int64, limit int) ([]Post, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, body, created_at FROM posts WHERE user_id = $1
+		ORDER BY created_at DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", db.name, err)
+	}
+	defer rows.Close()
+	posts := []Post{}
+	for rows.Next() {
+		p := Post{UserID: userID}
+		if err := rows.Scan(&p.ID, &p.Body, &p.CreatedAt); err != nil {
+			return nil, fmt.Errorf("%s: %w", db.name, err)
+		}
+		posts = append(posts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", db.name, err)
+	}
+	s.stats.read(db.name)
+	return posts, nil
+}
+
+// activityTTL is how long activity items live in DynamoDB before its TTL removes them.
+const activityTTL = 90 * 24 * time.Hour
+
+// recordActivity writes one activity item: to the DynamoDB table when the rung has one, else
+// to the user's home in PostgreSQL. It returns once the write is durable.
+func (s *Server) recordActivity(ctx context.Context, userID int64, kind string) (int64, error) {
+	if _, err := s.getUser(ctx, userID); err != nil {
+		return 0, err
+	}
+	t := s.tiers.Load()
+	id, now := newID(time.Now()), time.Now().UTC()
+	if tb := t.table; tb != nil {
+		item := map[string]types.AttributeValue{
+			tb.partition: &types.AttributeValueMemberS{Value: strconv.FormatInt(userID, 10)},
+			"id":         &types.AttributeValueMemberN{Value: strconv.FormatInt(id, 10)},
+			"kind":       &types.AttributeValueMemberS{Value: kind},
+		}
+		if tb.sort != "" {
+			// Time first, so a user's items sort by time; the ID keeps two in one instant apart.
+			item[tb.sort] = &types.AttributeValueMemberS{Value: now.Format(time.RFC3339Nano) + "#" + strconv.FormatInt(id, 10)}
+		}
+		if tb.ttl != "" {
+			item[tb.ttl] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(activityTTL).Unix(), 10)}
+		}
+		if _, err := tb.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tb.name), Item: item}); err != nil {
+			return 0, fmt.Errorf("dynamodb: %w", err)
+		}
+		s.stats.write("dynamodb")
+		return id, nil
+	}
+	w := t.homeOf(userID).writer
+	if _, err := w.db.ExecContext(ctx, `INSERT INTO activity (id, user_id, kind, created_at) VALUES ($1, $2, $3, $4)`, id, userID, kind, now); err != nil {
+		return 0, fmt.Errorf("%s: %w", w.name, err)
+	}
+	s.stats.write(w.name)
+	return id, nil
+}
+
+// healthy reports whether the primary database answers.
+func (s *Server) healthy(ctx context.Context) error {
+	return s.tiers.Load().primary.writer.db.PingContext(ctx)
+}

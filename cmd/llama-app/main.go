@@ -1,0 +1,103 @@
+// Command llama-app is the Llama reference app, the one build every rung runs: under systemd
+// behind nginx on the box and the fleet, and as the Lambda function on the serverless ladder.
+//
+// It reads the parameters the stack publishes under LLAMA_PARAMS in SSM (and the secrets they
+// point to), or, with LLAMA_LOCAL=<file>, a local JSON file of the same keys; it listens on
+// LLAMA_ADDR (default :8080) unless it runs on Lambda. LLAMA_REFRESH (a Go duration, default
+// 1m) is how often it reads the parameters again, so a promotion reaches it without a redeploy.
+// ORIGIN_VERIFY, when set, is the value of the x-llama-origin-verify header every request must
+// carry (the CDN adds it).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/llama-stages/llama/app"
+	"github.com/llama-stages/llama/app/lambdahttp"
+)
+
+// OriginHeader is the header the CDN adds and ORIGIN_VERIFY checks.
+const OriginHeader = "x-llama-origin-verify"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(log); err != nil {
+		log.Error("llama-app stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := app.Options{Logger: log}
+	if v := os.Getenv("LLAMA_REFRESH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("LLAMA_REFRESH %q: %w", v, err)
+		}
+		opts.Refresh = d
+	}
+	local, prefix := os.Getenv("LLAMA_LOCAL"), os.Getenv("LLAMA_PARAMS")
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err == nil && awsCfg.Region == "" {
+		if local != "" {
+			awsCfg.Region = "us-east-1" // only a local DynamoDB stand-in is reached
+		} else {
+			// On EC2 the region comes from the instance metadata.
+			awsCfg, err = config.LoadDefaultConfig(ctx, config.WithEC2IMDSRegion())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	opts.Env = app.Env{AWS: awsCfg, Region: awsCfg.Region}
+
+	var src app.Source
+	switch {
+	case local != "":
+		src = app.LocalFile(local)
+	case prefix != "":
+		src = app.NewAWS(awsCfg, prefix)
+	default:
+		return errors.New("set LLAMA_PARAMS to the stack's parameter prefix (/llama/<stack>), or LLAMA_LOCAL to a local parameter file")
+	}
+	srv, err := app.New(ctx, src, opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	h := app.RequireHeader(OriginHeader, os.Getenv("ORIGIN_VERIFY"), srv.Handler())
+
+	if lambdahttp.OnLambda() {
+		lambdahttp.Start(h)
+		return nil
+	}
+	addr := os.Getenv("LLAMA_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	hs := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
