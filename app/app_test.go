@@ -530,7 +530,7 @@ func TestPasswordsReachPostgresExactly(t *testing.T) {
 		if _, err := admin.Exec(fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, role, strings.ReplaceAll(pw, "'", "''"))); err != nil {
 			t.Fatal(err)
 		}
-		c := connector{pgTarget{Name: "primary", Endpoint: endpoint{"127.0.0.1", e.primary.port}, Database: "llama", User: role, Password: pw, SSLMode: "disable"}}
+		c := connector{pgTarget{Name: "primary", Endpoint: Endpoint{"127.0.0.1", e.primary.port}, Database: "llama", User: role, Password: pw, SSLMode: "disable"}}
 		conn, err := c.Connect(context.Background())
 		if err != nil {
 			t.Errorf("password %q: %v", pw, err)

@@ -16,17 +16,17 @@ import (
 	"github.com/lib/pq"
 )
 
-// endpoint is a host and port. A published endpoint may carry its own port
+// Endpoint is a host and port. A published endpoint may carry its own port
 // (127.0.0.1:55433), which wins over the port key.
-type endpoint struct {
+type Endpoint struct {
 	Host string
 	Port int
 }
 
-func (e endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+func (e Endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
 
 // loopback reports whether the endpoint is on this machine.
-func (e endpoint) loopback() bool {
+func (e Endpoint) loopback() bool {
 	if e.Host == "localhost" {
 		return true
 	}
@@ -35,20 +35,20 @@ func (e endpoint) loopback() bool {
 }
 
 // parseEndpoint reads host or host:port; defPort applies to a bare host.
-func parseEndpoint(s string, defPort int) (endpoint, error) {
+func parseEndpoint(s string, defPort int) (Endpoint, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return endpoint{}, fmt.Errorf("empty endpoint")
+		return Endpoint{}, fmt.Errorf("empty endpoint")
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return endpoint{Host: strings.Trim(s, "[]"), Port: defPort}, nil
+		return Endpoint{Host: strings.Trim(s, "[]"), Port: defPort}, nil
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return endpoint{}, fmt.Errorf("endpoint %q: bad port", s)
+		return Endpoint{}, fmt.Errorf("endpoint %q: bad port", s)
 	}
-	return endpoint{Host: host, Port: n}, nil
+	return Endpoint{Host: host, Port: n}, nil
 }
 
 // dsn renders libpq key=value connection settings, each value single-quoted with \ and '
@@ -75,7 +75,7 @@ func dsn(kv map[string]string) string {
 // pgTarget says how to reach one PostgreSQL server.
 type pgTarget struct {
 	Name     string // the stats name: primary, replica-0, shard-1-writer
-	Endpoint endpoint
+	Endpoint Endpoint
 	Database string
 	User     string
 	Password string // empty with IAM

@@ -90,116 +90,121 @@ func (p paramReader) get(key, def string) string {
 	return def
 }
 
-func (p paramReader) flag(key string, def bool) bool {
-	b, err := strconv.ParseBool(p.get(key, strconv.FormatBool(def)))
-	return err == nil && b
+// Layout is what the app makes of a rung's parameters: which databases, cache and table it
+// uses, and how it signs in to each. Describe computes it without connecting to anything.
+type Layout struct {
+	Primary  DB
+	Replicas []DB    // lag-tolerant readers of the primary
+	Shards   []Shard // shard i holds the users whose id mod len(Shards) is i
+	Cache    *Cache
+	Table    *Table
 }
 
-// buildTiers connects (lazily) to what the parameters name. Missing optional keys mean the
-// rung does not have that tier: no cache keys, no cache; no replicas, reads go to the primary.
-func buildTiers(ctx context.Context, src Source, env Env, params map[string]string) (*tiers, error) {
+// DB is one PostgreSQL endpoint and how the app signs in.
+type DB struct {
+	Name      string   // the stats target: primary, replica-0, shard-1-writer
+	Endpoint  Endpoint // host and port
+	Database  string
+	User      string
+	SSLMode   string
+	IAM       bool   // an RDS IAM token per connection (RDS Proxy)
+	SecretArn string // the credentials' secret, without IAM
+}
+
+// Shard is one shard's writer and, when it has one, its reader.
+type Shard struct {
+	Writer DB
+	Reader *DB
+}
+
+// Cache is the read-through cache.
+type Cache struct {
+	Endpoint      Endpoint
+	TLS           bool
+	AuthSecretArn string
+}
+
+// Table is the DynamoDB table of the high-write subset and its key schema.
+type Table struct {
+	Name, PartitionKey, SortKey, TTLAttribute string
+}
+
+// Describe reads a rung's parameters. Missing optional keys mean the rung does not have that
+// tier: no cache keys, no cache; no replicas, reads go to the primary.
+func Describe(params map[string]string) (*Layout, error) {
 	p := paramReader(params)
-	t := &tiers{params: params}
-	ok := false
-	defer func() {
-		if !ok {
-			t.close()
-		}
-	}()
 	port, err := strconv.Atoi(p.get("db/port", "5432"))
 	if err != nil {
 		return nil, fmt.Errorf("db/port %q: %w", p["db/port"], err)
 	}
-	base := func(name, ep, secretArn string, iam bool) (pgTarget, error) {
+	db := func(name, ep, secretArn string, iam bool) (DB, error) {
 		e, err := parseEndpoint(ep, port)
 		if err != nil {
-			return pgTarget{}, fmt.Errorf("%s: %w", name, err)
+			return DB{}, fmt.Errorf("%s: %w", name, err)
 		}
-		tg := pgTarget{Name: name, Endpoint: e, Database: p.get("db/name", "llama"), User: p.get("db/user", "llama"),
-			SSLMode: p.get("db/sslmode", "require"), IAM: iam, Region: env.Region, AWS: env.AWS}
+		d := DB{Name: name, Endpoint: e, Database: p.get("db/name", "llama"), User: p.get("db/user", "llama"),
+			SSLMode: p.get("db/sslmode", "require"), IAM: iam, SecretArn: secretArn}
 		if e.loopback() && p["db/sslmode"] == "" {
-			tg.SSLMode = "disable" // nothing to encrypt on loopback
+			d.SSLMode = "disable" // nothing to encrypt on loopback
 		}
-		if !iam {
-			if secretArn == "" {
-				return pgTarget{}, fmt.Errorf("%s: no secretArn parameter names its credentials", name)
-			}
-			c, err := src.Secret(ctx, secretArn)
-			if err != nil {
-				return pgTarget{}, fmt.Errorf("%s: %w", name, err)
-			}
-			tg.Password = c.Password
-			if c.Username != "" {
-				tg.User = c.Username
-			}
+		if !iam && secretArn == "" {
+			return DB{}, fmt.Errorf("%s: no secretArn parameter names its credentials", name)
 		}
-		return tg, nil
+		return d, nil
 	}
-	open := func(name, ep, secretArn string, iam bool) (*pg, error) {
-		tg, err := base(name, ep, secretArn, iam)
-		if err != nil {
-			return nil, err
-		}
-		return openPG(tg), nil
-	}
-
-	// The primary: through RDS Proxy where the stack has one (serverless: IAM required),
-	// else directly.
-	t.primary = &home{}
+	l := &Layout{}
 	secret := p["db/secretArn"]
+	// The primary: through RDS Proxy where the stack has one (it requires IAM), else directly.
 	if proxy := p["db/proxy/endpoint"]; proxy != "" {
-		if t.primary.writer, err = open("primary", proxy, "", true); err != nil {
+		if l.Primary, err = db("primary", proxy, "", true); err != nil {
 			return nil, err
 		}
 		if ro := p["db/proxy/readEndpoint"]; ro != "" {
-			r, err := open("replica-0", ro, "", true)
+			r, err := db("replica-0", ro, "", true)
 			if err != nil {
 				return nil, err
 			}
-			t.primary.readers = append(t.primary.readers, r)
+			l.Replicas = append(l.Replicas, r)
 		}
 	} else {
 		ep := p["db/primary/endpoint"]
 		if ep == "" {
 			return nil, fmt.Errorf("no db/primary/endpoint parameter: the stack publishes one on every rung")
 		}
-		if t.primary.writer, err = open("primary", ep, secret, false); err != nil {
+		if l.Primary, err = db("primary", ep, secret, false); err != nil {
 			return nil, err
 		}
-		for i := 0; ; i++ {
-			ep := p[fmt.Sprintf("db/replicas/%d/endpoint", i)]
-			if ep == "" {
-				break
-			}
-			r, err := open(fmt.Sprintf("replica-%d", i), ep, secret, false)
+		for i := 0; p[fmt.Sprintf("db/replicas/%d/endpoint", i)] != ""; i++ {
+			r, err := db(fmt.Sprintf("replica-%d", i), p[fmt.Sprintf("db/replicas/%d/endpoint", i)], secret, false)
 			if err != nil {
 				return nil, err
 			}
-			t.primary.readers = append(t.primary.readers, r)
+			l.Replicas = append(l.Replicas, r)
 		}
 	}
-
-	// Shards: shard i holds the users whose id mod count is i.
-	if n, _ := strconv.Atoi(p.get("shards/count", "0")); n > 0 {
-		for i := 0; i < n; i++ {
+	if n := p.get("shards/count", "0"); n != "0" {
+		count, err := strconv.Atoi(n)
+		if err != nil || count < 0 {
+			return nil, fmt.Errorf("shards/count %q is not a count", n)
+		}
+		for i := 0; i < count; i++ {
 			key := fmt.Sprintf("shards/%d/", i)
 			ss := p.get(key+"secretArn", secret)
-			w, err := open(fmt.Sprintf("shard-%d-writer", i), p[key+"writer"], ss, false)
+			w, err := db(fmt.Sprintf("shard-%d-writer", i), p[key+"writer"], ss, false)
 			if err != nil {
 				return nil, err
 			}
-			h := &home{writer: w}
-			t.shards = append(t.shards, h)
+			sh := Shard{Writer: w}
 			if ep := p[key+"reader"]; ep != "" {
-				r, err := open(fmt.Sprintf("shard-%d-reader", i), ep, ss, false)
+				r, err := db(fmt.Sprintf("shard-%d-reader", i), ep, ss, false)
 				if err != nil {
 					return nil, err
 				}
-				h.readers = []*pg{r}
+				sh.Reader = &r
 			}
+			l.Shards = append(l.Shards, sh)
 		}
 	}
-
 	if ep := p["cache/primary/endpoint"]; ep != "" {
 		cport, err := strconv.Atoi(p.get("cache/port", "6379"))
 		if err != nil {
@@ -209,24 +214,87 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 		if err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
-		opts := &redis.Options{Addr: e.String(), DialTimeout: 300 * time.Millisecond,
-			ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 20}
-		if p.flag("cache/tls", !e.loopback()) {
-			opts.TLSConfig = &tls.Config{ServerName: e.Host, MinVersion: tls.VersionTLS12}
+		tlsOn, err := strconv.ParseBool(p.get("cache/tls", strconv.FormatBool(!e.loopback())))
+		if err != nil {
+			return nil, fmt.Errorf("cache/tls %q: want true or false", p["cache/tls"])
 		}
-		if arn := p["cache/authSecretArn"]; arn != "" {
-			c, err := src.Secret(ctx, arn)
+		l.Cache = &Cache{Endpoint: e, TLS: tlsOn, AuthSecretArn: p["cache/authSecretArn"]}
+	}
+	l.Table = activityTable(p)
+	return l, nil
+}
+
+// buildTiers opens (lazily) what the parameters name, reading the secrets they point to.
+func buildTiers(ctx context.Context, src Source, env Env, params map[string]string) (*tiers, error) {
+	l, err := Describe(params)
+	if err != nil {
+		return nil, err
+	}
+	t := &tiers{params: params}
+	ok := false
+	defer func() {
+		if !ok {
+			t.close()
+		}
+	}()
+	open := func(d DB) (*pg, error) {
+		tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
+			IAM: d.IAM, Region: env.Region, AWS: env.AWS}
+		if !d.IAM {
+			c, err := src.Secret(ctx, d.SecretArn)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", d.Name, err)
+			}
+			tg.Password = c.Password
+			if c.Username != "" {
+				tg.User = c.Username
+			}
+		}
+		return openPG(tg), nil
+	}
+	t.primary = &home{}
+	if t.primary.writer, err = open(l.Primary); err != nil {
+		return nil, err
+	}
+	for _, r := range l.Replicas {
+		db, err := open(r)
+		if err != nil {
+			return nil, err
+		}
+		t.primary.readers = append(t.primary.readers, db)
+	}
+	for _, s := range l.Shards {
+		w, err := open(s.Writer)
+		if err != nil {
+			return nil, err
+		}
+		h := &home{writer: w}
+		t.shards = append(t.shards, h)
+		if s.Reader != nil {
+			r, err := open(*s.Reader)
+			if err != nil {
+				return nil, err
+			}
+			h.readers = []*pg{r}
+		}
+	}
+	if c := l.Cache; c != nil {
+		opts := &redis.Options{Addr: c.Endpoint.String(), DialTimeout: 300 * time.Millisecond,
+			ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 20}
+		if c.TLS {
+			opts.TLSConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
+		}
+		if c.AuthSecretArn != "" {
+			cred, err := src.Secret(ctx, c.AuthSecretArn)
 			if err != nil {
 				return nil, fmt.Errorf("cache: %w", err)
 			}
-			opts.Password = c.Password
+			opts.Password = cred.Password
 		}
 		t.cache = redis.NewClient(opts)
 	}
-
-	if tb := activityTable(p); tb != nil {
-		tb.client = dynamodb.NewFromConfig(env.AWS)
-		t.table = tb
+	if tb := l.Table; tb != nil {
+		t.table = &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}
 	}
 	ok = true
 	return t, nil
@@ -234,7 +302,7 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 
 // activityTable finds the high-write table: tables/activity/name (with its key schema under
 // tables/activity/), else the name in tables/names ending in "activity", else the first.
-func activityTable(p paramReader) *table {
+func activityTable(p paramReader) *Table {
 	name := p["tables/activity/name"]
 	if name == "" {
 		names := strings.Split(p["tables/names"], ",")
@@ -253,8 +321,8 @@ func activityTable(p paramReader) *table {
 	}
 	if p["tables/activity/name"] != "" {
 		// The stack published the key schema: an empty sort key or TTL attribute means none.
-		return &table{name: name, partition: p.get("tables/activity/partitionKey", "userId"),
-			sort: p["tables/activity/sortKey"], ttl: p["tables/activity/ttlAttribute"]}
+		return &Table{Name: name, PartitionKey: p.get("tables/activity/partitionKey", "userId"),
+			SortKey: p["tables/activity/sortKey"], TTLAttribute: p["tables/activity/ttlAttribute"]}
 	}
-	return &table{name: name, partition: "userId", sort: "createdAt", ttl: "expiresAt"}
+	return &Table{Name: name, PartitionKey: "userId", SortKey: "createdAt", TTLAttribute: "expiresAt"}
 }

@@ -235,6 +235,11 @@ func (s *state) fill() string {
 		"aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
 		"aws:s3/bucketPolicy:BucketPolicy":
 		return s.in("bucket")
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		s.set("etag", s.hex(32))
+		s.set("versionId", s.hex(32))
+		s.set("arn", "arn:aws:s3:::"+s.in("bucket")+"/"+s.in("key"))
+		return s.in("key")
 	case "aws:dynamodb/table:Table":
 		n := s.physical("name")
 		s.set("arn", s.arn("dynamodb", "table/"+n))

@@ -46,6 +46,7 @@ var ForceNew = map[string][]string{
 	// Storage.
 	"aws:s3/bucketV2:BucketV2":                                                                   {"bucket", "bucketPrefix", "objectLockEnabled"},
 	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":                                     {"bucket"},
+	"aws:s3/bucketObjectv2:BucketObjectv2":                                                       {"bucket", "key"},
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls":                                     {"bucket"},
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {"bucket", "expectedBucketOwner"},
 	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               {"bucket", "expectedBucketOwner"},

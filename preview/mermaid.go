@@ -55,11 +55,19 @@ func Mermaid(p *offline.Plan) string {
 		edge(front, "box")
 		app = "box"
 	}
-	buckets := count["aws:s3/bucketV2:BucketV2"]
-	if has("aws:lb/loadBalancer:LoadBalancer") {
-		buckets-- // the access-log bucket
+	bucket := func(name string) bool {
+		for _, r := range p.Resources {
+			if r.Type == "aws:s3/bucketV2:BucketV2" && r.Name == name {
+				return true
+			}
+		}
+		return false
 	}
-	if buckets > 0 {
+	if bucket("release-bucket") {
+		node("release", "S3 app builds")
+		edge("release", app)
+	}
+	if bucket("static") || bucket("spa") {
 		label := "S3 static assets"
 		if has("aws:apigatewayv2/api:Api") {
 			label = "S3 single-page app"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/release"
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/stacks"
 )
@@ -22,14 +23,6 @@ type Request struct {
 	Platform  string            // overrides llama:platform when set
 	Overrides map[string]string // -c key=value
 	DryRun    bool              // run as a preview (unknowns stay unknown)
-}
-
-// offlineCode stands in for the Lambda deployment package offline: building it needs nothing
-// but the Go toolchain, but a plan does not need the binary (see functions.Build).
-func offlineCode() (pulumi.Archive, error) {
-	return pulumi.NewAssetArchive(map[string]interface{}{
-		"bootstrap": pulumi.NewStringAsset("built from ./lambda/api by functions.Build at deployment"),
-	}), nil
 }
 
 // Plan runs the program offline for the requested stage.
@@ -55,7 +48,7 @@ func Plan(req Request) (*offline.Plan, error) {
 		return nil, err
 	}
 	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
-		return stacks.Build(ctx, stacks.Options{LambdaCode: offlineCode})
+		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder})
 	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/release"
 )
 
 // Namespace is the config namespace and the Pulumi project name.
@@ -35,6 +37,7 @@ type Config struct {
 	AzCount          int
 	NatPerAz         bool
 	InstanceType     string
+	AppPackage       string
 	LogRetentionDays int
 	CertificateArn   string
 
@@ -220,6 +223,10 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 	c.InstanceType = r.match("instanceType", reInstanceType, "an EC2 instance type such as t3.small")
 	if c.InstanceType == "" {
 		r.fail("instanceType", "", "an EC2 instance type such as t3.small")
+	}
+	c.AppPackage = r.str("appPackage")
+	if !release.ValidPackage(c.AppPackage) {
+		r.fail("appPackage", c.AppPackage, "a Go package path inside this module, such as ./cmd/llama-app")
 	}
 	c.LogRetentionDays = r.intIn("logRetentionDays", 1, 3653)
 	if !slices.Contains(LogRetentions, c.LogRetentionDays) {

@@ -18,14 +18,28 @@ import (
 	"github.com/llama-stages/llama/components/network"
 	"github.com/llama-stages/llama/components/nosql"
 	"github.com/llama-stages/llama/components/params"
+	"github.com/llama-stages/llama/components/release"
 	"github.com/llama-stages/llama/components/storage"
 )
 
 // Options are what the program needs beyond the stack's config.
 type Options struct {
-	// LambdaCode returns the API's deployment package. Nil builds it from lambda/api with the
-	// Go toolchain (see functions.Build).
-	LambdaCode func() (pulumi.Archive, error)
+	// Build builds the app (llama:appPackage) for an architecture. Nil compiles it with the
+	// Go toolchain in the working directory, where `pulumi up` runs (release.GoBuild).
+	Build release.Builder
+}
+
+// build builds the app for an architecture.
+func (b *builder) build(arch string) (*release.Artifact, error) {
+	build := b.opts.Build
+	if build == nil {
+		build = release.GoBuild(".")
+	}
+	art, err := build(b.cfg.AppPackage, arch)
+	if err != nil {
+		return nil, fmt.Errorf("llama:appPackage %s: %w", b.cfg.AppPackage, err)
+	}
+	return art, nil
 }
 
 // Program is the Pulumi program main.go runs.
@@ -165,7 +179,9 @@ func (b *builder) edgeInputs() error {
 // servers: Llama 1.0 to 5.0's CDN, the traditional build-out.
 func (b *builder) servers() error {
 	ctx, cfg, e, net := b.ctx, b.cfg, b.env, b.net
-	ami, err := compute.LatestAL2023(ctx, "x86_64")
+	// The instance type decides the architecture: the AMI and the app's build follow it.
+	arch := compute.Arch(cfg.InstanceType)
+	ami, err := compute.LatestAL2023(ctx, arch)
 	if err != nil {
 		return err
 	}
@@ -174,9 +190,21 @@ func (b *builder) servers() error {
 		return err
 	}
 	b.app = role
+	art, err := b.build(arch)
+	if err != nil {
+		return err
+	}
+	rel, err := release.NewRelease(ctx, "release", &release.ReleaseArgs{Artifact: art, Protect: cfg.Protect})
+	if err != nil {
+		return err
+	}
+	b.grants = append(b.grants, grant{"release", rel.ReadAccess()})
+	// The box deploys the build published here; the fleet's launch template names it.
+	b.settings["app/release/bucket"], b.settings["app/release/key"], b.settings["app/release/sha256"] = rel.Bucket, rel.Key, rel.SHA256
+	b.outs["appRelease"] = pulumi.Sprintf("s3://%s/%s", rel.Bucket, rel.Key)
 	box, err := compute.NewBox(ctx, "box", &compute.BoxArgs{
 		VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
-		AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
+		AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
 		SlowQueryMs: cfg.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
 		Retired: !cfg.Has(Box), Monitor: b.mon,
 	})
@@ -186,6 +214,11 @@ func (b *builder) servers() error {
 	b.outs["boxDataVolumeId"] = box.DataVolumeID
 	if cfg.Has(Box) {
 		b.outs["boxInstanceId"], b.outs["boxPublicIp"], b.outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
+		if !cfg.Has(Database) {
+			// Llama 1.0: the app's database is the box's own PostgreSQL.
+			box.Publish(b.settings)
+			b.secrets = append(b.secrets, box.DBSecretArn)
+		}
 	}
 	if cfg.Has(Database) {
 		db, err := database.NewPostgres(ctx, "database", &database.PostgresArgs{
@@ -209,6 +242,7 @@ func (b *builder) servers() error {
 		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
 		AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.InstanceType,
 		InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
+		ReleaseBucket: rel.Bucket, ReleaseKey: rel.Key, ReleaseSHA256: art.SHA256,
 		MinSize: cfg.MinServers, DesiredSize: cfg.DesiredServers, MaxSize: cfg.MaxServers,
 		CertificateArn: b.cert, OriginCidrs: ipv4(b.cfRanges), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
 		Region: e.region, AccountID: e.account, Monitor: b.mon,
@@ -254,11 +288,8 @@ func (b *builder) serverless() error {
 		return err
 	}
 	db.Publish("db", b.settings, b.outs)
-	code := b.opts.LambdaCode
-	if code == nil {
-		code = functions.Build
-	}
-	archive, err := code()
+	// Lambda runs the app on Graviton (arm64): the same code base, its Lambda entry point.
+	art, err := b.build("arm64")
 	if err != nil {
 		return err
 	}
@@ -267,9 +298,11 @@ func (b *builder) serverless() error {
 		domain = "api." + cfg.Domain
 	}
 	api, err := functions.NewAPI(ctx, "api", &functions.APIArgs{
-		Code: archive, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
+		Code: art.Lambda, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
 		MemoryMb: cfg.LambdaMemory, TimeoutSeconds: cfg.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
-		Database: db, LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account,
+		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
+		DBConnect:        pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", e.region, e.account, db.ProxyResourceID, database.MasterUser),
+		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account,
 		Domain: domain, CertificateArn: b.cert, Monitor: b.mon,
 	})
 	if err != nil {

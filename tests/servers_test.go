@@ -219,8 +219,8 @@ func TestLoadBalanced(t *testing.T) {
 		}
 	}
 	// The static bucket exists; the box retired, its data volume stays.
-	if len(ofType(p, typBucket)) != 2 {
-		t.Errorf("%d buckets, want static assets and access logs", len(ofType(p, typBucket)))
+	if len(ofType(p, typBucket)) != 3 {
+		t.Errorf("%d buckets, want the app's releases, static assets and access logs", len(ofType(p, typBucket)))
 	}
 	static := named(t, p, typBucket, "static")
 	grant := named(t, p, "aws:iam/rolePolicy:RolePolicy", "app-role-static")

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
+	"github.com/llama-stages/llama/components/params"
+	"github.com/llama-stages/llama/components/secret"
 )
 
 // BoxArgs configures the single box of Llama 1.0.
@@ -21,6 +24,7 @@ type BoxArgs struct {
 	InstanceType       string
 	InstanceProfile    pulumi.StringInput
 	ParamPrefix        string // /llama/<stack>
+	Region             string // the stack's region, for the instance's AWS CLI calls; required
 	DataVolumeGb       int    // PostgreSQL data volume size; default 50
 	SlowQueryMs        int    // statements slower than this are logged; default 500
 	LogRetentionDays   int
@@ -41,7 +45,18 @@ type Box struct {
 	PublicIP     pulumi.StringOutput `pulumi:"publicIp"`
 	PublicDNS    pulumi.StringOutput `pulumi:"publicDns"`
 	DataVolumeID pulumi.StringOutput `pulumi:"dataVolumeId"`
+	// DBSecretArn is the secret holding the credentials of the box's PostgreSQL: the app signs
+	// in with them, as it does with every later rung's database.
+	DBSecretArn pulumi.StringOutput `pulumi:"dbSecretArn"`
 }
+
+// Local database settings of the box, published like a managed database's.
+const (
+	localDBHost = "127.0.0.1"
+	localDBPort = 5432
+	localDBName = "llama"
+	localDBUser = "llama"
+)
 
 // NewBox creates the box, or (Retired) keeps only its data volume.
 func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.ResourceOption) (*Box, error) {
@@ -66,16 +81,30 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("box data volume: %w", err)
 	}
 	b.DataVolumeID = vol.ID().ToStringOutput()
-	outs := pulumi.Map{"dataVolumeId": b.DataVolumeID}
+	// The credentials stay with the volume when the box retires: they open the data on it.
+	creds, err := secret.New(ctx, name+"-db-credentials", secret.Args{Description: "Credentials of the box's PostgreSQL (user llama)"}, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := creds.Store(ctx, creds.Password.ApplyT(func(pw string) (string, error) {
+		v, err := json.Marshal(map[string]any{"username": localDBUser, "password": pw, "engine": "postgres",
+			"host": localDBHost, "port": localDBPort, "dbname": localDBName})
+		return string(v), err
+	}).(pulumi.StringOutput)); err != nil {
+		return nil, err
+	}
+	b.DBSecretArn = creds.Arn
+	outs := pulumi.Map{"dataVolumeId": b.DataVolumeID, "dbSecretArn": b.DBSecretArn}
 	if args.Retired {
 		return b, ctx.RegisterResourceOutputs(b, outs)
 	}
 
+	// nginx serves HTTP on port 80 and nothing listens on 443: the port stays closed (HTTPS
+	// arrives with the load balancer's certificate, or Cloudflare in front).
 	web, err := network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
-		VpcID: args.VpcID, Description: "The box: HTTP and HTTPS from the internet, nothing else",
+		VpcID: args.VpcID, Description: "The box: HTTP from the internet, nothing else",
 		Ingress: []network.Ingress{
 			{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
-			{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
 		},
 		EgressAll: true,
 	}, child)
@@ -91,12 +120,16 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	userData := vol.ID().ToStringOutput().ApplyT(func(id string) (string, error) {
+	if _, err := monitor.NewLogGroup(ctx, name+"-app-logs", monitor.LogGroupArgs{Name: logPrefix + "/app", RetentionDays: args.LogRetentionDays}, child); err != nil {
+		return nil, err
+	}
+	userData := pulumi.All(vol.ID(), creds.Arn).ApplyT(func(v []any) (string, error) {
 		slow := args.SlowQueryMs
 		if slow == 0 {
 			slow = 500
 		}
-		return boot(bootArgs{Box: true, VolumeID: id, ParamPrefix: args.ParamPrefix, LogPrefix: logPrefix, SlowQueryMs: slow})
+		return boot(bootArgs{Box: true, VolumeID: fmt.Sprint(v[0]), DBSecretArn: fmt.Sprint(v[1]), ParamPrefix: args.ParamPrefix,
+			LogPrefix: logPrefix, Region: args.Region, SlowQueryMs: slow})
 	}).(pulumi.StringOutput)
 	inst, err := ec2.NewInstance(ctx, name+"-instance", &ec2.InstanceArgs{
 		Ami:                 pulumi.String(args.AMI),
@@ -140,4 +173,15 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	}
 	outs["instanceId"], outs["publicIp"], outs["publicDns"] = b.InstanceID, b.PublicIP, b.PublicDNS
 	return b, ctx.RegisterResourceOutputs(b, outs)
+}
+
+// Publish adds the box's local PostgreSQL to the stack's parameters the way a managed
+// database is published, so the app needs no special case for Llama 1.0.
+func (b *Box) Publish(settings params.Values) {
+	settings["db/primary/endpoint"] = pulumi.String(localDBHost)
+	settings["db/port"] = pulumi.String(fmt.Sprint(localDBPort))
+	settings["db/name"] = pulumi.String(localDBName)
+	settings["db/user"] = pulumi.String(localDBUser)
+	settings["db/secretArn"] = b.DBSecretArn
+	settings["db/sslmode"] = pulumi.String("disable") // loopback
 }

@@ -4,6 +4,7 @@ package compute
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -20,8 +21,31 @@ const (
 	volumeType       = "gp3"
 )
 
-// LatestAL2023 looks up the newest Amazon Linux 2023 AMI for an architecture (x86_64, arm64).
-func LatestAL2023(ctx *pulumi.Context, arch string) (string, error) {
+// reGraviton matches the instance families of AWS's Arm (Graviton) processors: a "g" among the
+// attribute letters after the generation digit (t4g, m7gd, c6gn, r8g, g5g), or a1. Every other
+// family is x86_64 (m7i-flex, c6a, g4dn).
+var reGraviton = regexp.MustCompile(`^(a1|[a-z]+[0-9]+[a-z]*g[a-z]*)\.`)
+
+// Arch returns the Go architecture (amd64 or arm64) of an instance type: the AMI and the app's
+// build follow it, since an arm64 instance cannot boot an x86_64 image.
+func Arch(instanceType string) string {
+	if reGraviton.MatchString(instanceType) {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+// amiArch is an AMI's name for a Go architecture.
+func amiArch(goarch string) string {
+	if goarch == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// LatestAL2023 looks up the newest Amazon Linux 2023 AMI for a Go architecture (amd64, arm64).
+func LatestAL2023(ctx *pulumi.Context, goarch string) (string, error) {
+	arch := amiArch(goarch)
 	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
 		Owners:     []string{"amazon"},
 		MostRecent: pulumi.BoolRef(true),

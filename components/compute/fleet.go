@@ -24,9 +24,14 @@ type FleetArgs struct {
 	InstanceType       string
 	InstanceProfile    pulumi.StringInput
 	ParamPrefix        string
-	MinSize            int // validated by the config: 1 <= min <= desired <= max, max >= 2
-	DesiredSize        int
-	MaxSize            int
+	// ReleaseBucket, ReleaseKey and ReleaseSHA256 name the build of the app the instances run;
+	// required. The launch template carries them, so a new build rolls the fleet.
+	ReleaseBucket pulumi.StringInput
+	ReleaseKey    pulumi.StringInput
+	ReleaseSHA256 string
+	MinSize       int // validated by the config: 1 <= min <= desired <= max, max >= 2
+	DesiredSize   int
+	MaxSize       int
 	// CertificateArn turns on the HTTPS listener (TLS 1.2+ policy) and makes HTTP redirect
 	// to HTTPS. Nil: HTTP only.
 	CertificateArn pulumi.StringInput
@@ -159,13 +164,15 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		return nil, fmt.Errorf("HTTP listener: %w", err)
 	}
 
-	script, err := boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet"})
-	if err != nil {
-		return nil, err
-	}
-	userData := base64.StdEncoding.EncodeToString([]byte(script))
-	if _, err := monitor.NewLogGroup(ctx, name+"-nginx-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/nginx", RetentionDays: args.LogRetentionDays}, child); err != nil {
-		return nil, err
+	userData := pulumi.All(args.ReleaseBucket, args.ReleaseKey).ApplyT(func(v []any) (string, error) {
+		script, err := boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet", Region: args.Region,
+			Release: &releaseRef{Bucket: fmt.Sprint(v[0]), Key: fmt.Sprint(v[1]), SHA256: args.ReleaseSHA256}})
+		return base64.StdEncoding.EncodeToString([]byte(script)), err
+	}).(pulumi.StringOutput)
+	for _, log := range []string{"nginx", "app"} {
+		if _, err := monitor.NewLogGroup(ctx, name+"-"+log+"-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/" + log, RetentionDays: args.LogRetentionDays}, child); err != nil {
+			return nil, err
+		}
 	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-lt", &ec2.LaunchTemplateArgs{
 		ImageId:            pulumi.String(args.AMI),
@@ -188,7 +195,7 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 			AssociatePublicIpAddress: pulumi.String("false"), DeviceIndex: pulumi.Int(0),
 			SecurityGroups: pulumi.StringArray{instSG.ID(), args.AppSecurityGroupID},
 		}},
-		UserData:             pulumi.String(userData),
+		UserData:             userData,
 		UpdateDefaultVersion: pulumi.Bool(true),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"), Tags: pulumi.StringMap{"Name": pulumi.String(name)},
@@ -206,9 +213,15 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		HealthCheckGracePeriod: pulumi.Int(300),
 		TargetGroupArns:        pulumi.StringArray{tg.Arn},
 		LaunchTemplate:         autoscaling.GroupLaunchTemplateArgs{Id: lt.ID(), Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput)},
+		// A new launch template version (a new build, a new AMI) replaces the instances
+		// launch-before-terminate: capacity never drops below desired, and an instance
+		// serves only once the target group's check of the app's /health passes.
 		InstanceRefresh: autoscaling.GroupInstanceRefreshArgs{
-			Strategy:    pulumi.String("Rolling"),
-			Preferences: autoscaling.GroupInstanceRefreshPreferencesArgs{MinHealthyPercentage: pulumi.Int(90), InstanceWarmup: pulumi.String("120")},
+			Strategy: pulumi.String("Rolling"),
+			Preferences: autoscaling.GroupInstanceRefreshPreferencesArgs{
+				MinHealthyPercentage: pulumi.Int(100), MaxHealthyPercentage: pulumi.Int(200),
+				InstanceWarmup: pulumi.String("120"),
+			},
 		},
 		EnabledMetrics: pulumi.StringArray{pulumi.String("GroupInServiceInstances"), pulumi.String("GroupDesiredCapacity")},
 		Tags: autoscaling.GroupTagArray{autoscaling.GroupTagArgs{

@@ -8,19 +8,31 @@ import (
 
 // bootArgs fills the boot script.
 type bootArgs struct {
-	Box         bool   // run PostgreSQL on the box's data volume
+	Box         bool   // run PostgreSQL on the box's data volume and deploy new builds as published
 	VolumeID    string // the data volume (box only)
+	DBSecretArn string // the box's PostgreSQL credentials (box only)
 	ParamPrefix string // where the app reads its settings
-	LogPrefix   string // log group prefix, /llama/<stack>
-	SlowQueryMs int    // the box's log_min_duration_statement
+	LogPrefix   string // log group prefix, /llama/<stack>/box
+	Region      string
+	SlowQueryMs int // the box's log_min_duration_statement
+	// Release is the build the fleet's instances run (the launch template carries it, so a
+	// new build rolls the fleet); the box follows the app/release parameters instead.
+	Release *releaseRef
 }
 
-// bootScript prepares an Amazon Linux 2023 instance: nginx answers /health and serves the
-// static files (on the box) or proxies to the app; the CloudWatch agent ships nginx's JSON
-// access log (request rate, latency, errors) and, on the box, PostgreSQL's log (slow
-// statements, lock waits, connections). The app reads endpoints and credentials' locations from
-// SSM parameters under ParamPrefix, so a promotion that adds a database or a cache changes
-// parameters, never this script.
+// releaseRef is one build of the app in the release bucket.
+type releaseRef struct{ Bucket, Key, SHA256 string }
+
+// bootScript prepares an Amazon Linux 2023 instance. The app runs under systemd as the
+// unprivileged user llama on 127.0.0.1:8080, restarted on failure, its log shipped to
+// CloudWatch; nginx listens on port 80 and proxies to it, /health included, so the load
+// balancer's health check is the app's own. llama-deploy installs a build from the release
+// bucket after checking its digest. The app reads endpoints and where credentials live from the
+// SSM parameters under ParamPrefix, so a promotion changes parameters, never this script.
+//
+// On the box, PostgreSQL lives on its own encrypted, retained EBS volume and is published like
+// every later rung's database (a local endpoint and a secret), and a timer deploys each build
+// the stack publishes under app/release/.
 var bootScript = template.Must(template.New("boot").Parse(`#!/bin/bash
 set -euo pipefail
 dnf install -y nginx amazon-cloudwatch-agent{{if .Box}} postgresql16-server{{end}}
@@ -34,14 +46,124 @@ mkdir -p /var/lib/pgsql
 grep -q "$dev" /etc/fstab || echo "$dev /var/lib/pgsql xfs defaults,nofail 0 2" >> /etc/fstab
 mount -a && chown postgres:postgres /var/lib/pgsql
 [ -f /var/lib/pgsql/data/PG_VERSION ] || postgresql-setup --initdb
-cat >> /var/lib/pgsql/data/postgresql.conf <<'PG'
+cat > /var/lib/pgsql/data/conf.d-llama.conf <<'PG'
 listen_addresses = 'localhost'
+password_encryption = 'scram-sha-256'
 log_min_duration_statement = {{.SlowQueryMs}}
 log_lock_waits = on
 log_connections = on
+logging_collector = on
+log_directory = 'log'
+log_filename = 'postgresql-%a.log'
+log_truncate_on_rotation = on
+log_rotation_age = 1d
 ssl = off
 PG
+grep -q "conf.d-llama.conf" /var/lib/pgsql/data/postgresql.conf || echo "include 'conf.d-llama.conf'" >> /var/lib/pgsql/data/postgresql.conf
+cat > /var/lib/pgsql/data/pg_hba.conf <<'HBA'
+local all   postgres               peer
+host  llama llama    127.0.0.1/32  scram-sha-256
+host  llama llama    ::1/128       scram-sha-256
+HBA
+chown postgres:postgres /var/lib/pgsql/data/conf.d-llama.conf /var/lib/pgsql/data/pg_hba.conf
 systemctl enable --now postgresql
+# The app signs in as llama with the password kept in Secrets Manager ({{.DBSecretArn}}).
+pw=$(aws secretsmanager get-secret-value --region {{.Region}} --secret-id "{{.DBSecretArn}}" --query SecretString --output text \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["password"])')
+sudo -u postgres psql -v ON_ERROR_STOP=1 -v pw="$pw" <<'SQL'
+SELECT format('CREATE ROLE llama LOGIN PASSWORD %L', :'pw') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'llama') \gexec
+SELECT format('ALTER ROLE llama PASSWORD %L', :'pw') \gexec
+SELECT 'CREATE DATABASE llama OWNER llama' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'llama') \gexec
+SQL
+unset pw
+{{- end}}
+
+# The app: an unprivileged user, a unit restarted on failure, a log the agent ships.
+id llama >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin llama
+install -d -o llama -g llama -m 0750 /var/log/llama
+install -d -m 0755 /opt/llama/bin
+cat > /etc/llama.env <<'ENV'
+LLAMA_PARAMS={{.ParamPrefix}}
+LLAMA_ADDR=127.0.0.1:8080
+AWS_REGION={{.Region}}
+ENV
+cat > /etc/systemd/system/llama-app.service <<'UNIT'
+[Unit]
+Description=Llama app
+After=network-online.target{{if .Box}} postgresql.service{{end}}
+Wants=network-online.target
+ConditionPathExists=/opt/llama/bin/llama-app
+
+[Service]
+User=llama
+Group=llama
+EnvironmentFile=/etc/llama.env
+ExecStart=/opt/llama/bin/llama-app
+Restart=on-failure
+RestartSec=2
+StandardOutput=append:/var/log/llama/app.log
+StandardError=append:/var/log/llama/app.log
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+ReadWritePaths=/var/log/llama
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+cat > /usr/local/bin/llama-deploy <<'SH'
+#!/bin/bash
+# llama-deploy BUCKET KEY SHA256: install that build of the app and restart it, unless it runs.
+set -euo pipefail
+bucket=$1 key=$2 sum=$3
+[ "$(cat /opt/llama/release 2>/dev/null || true)" = "$sum" ] && exit 0
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+aws s3 cp --only-show-errors "s3://$bucket/$key" "$tmp"
+echo "$sum  $tmp" | sha256sum --check --status || { echo "llama-deploy: s3://$bucket/$key is not $sum" >&2; exit 1; }
+install -m 0755 "$tmp" /opt/llama/bin/llama-app
+echo "$sum" > /opt/llama/release
+systemctl restart llama-app
+SH
+chmod 0755 /usr/local/bin/llama-deploy
+systemctl daemon-reload
+systemctl enable llama-app
+{{- if .Box}}
+
+# The box deploys each build the stack publishes: pulumi up updates app/release/, this timer
+# installs it within a minute and restarts the service.
+cat > /usr/local/bin/llama-release <<'SH'
+#!/bin/bash
+set -euo pipefail
+p={{.ParamPrefix}}/app/release
+get() { aws ssm get-parameter --region {{.Region}} --name "$p/$1" --query Parameter.Value --output text; }
+exec /usr/local/bin/llama-deploy "$(get bucket)" "$(get key)" "$(get sha256)"
+SH
+chmod 0755 /usr/local/bin/llama-release
+cat > /etc/systemd/system/llama-release.service <<'UNIT'
+[Unit]
+Description=Deploy the Llama app build the stack published
+[Service]
+Type=oneshot
+ExecStart=/usr/local/bin/llama-release
+UNIT
+cat > /etc/systemd/system/llama-release.timer <<'UNIT'
+[Unit]
+Description=Check for a new Llama app build every minute
+[Timer]
+OnBootSec=15s
+OnUnitActiveSec=1min
+[Install]
+WantedBy=timers.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now llama-release.timer
+{{- else}}
+
+# This instance runs the build its launch template names: a new build is a new template
+# version, and the group's instance refresh replaces the instances.
+/usr/local/bin/llama-deploy "{{.Release.Bucket}}" "{{.Release.Key}}" "{{.Release.SHA256}}"
 {{- end}}
 
 cat > /etc/nginx/conf.d/llama.conf <<'NGINX'
@@ -52,9 +174,17 @@ server {
   listen 80;
   server_name _;
   access_log /var/log/nginx/llama.json llama_json;
-  location = /health { return 200 "ok\n"; }
+  client_max_body_size 64k;
+{{- if .Box}}
   location /static/ { root /srv/llama; }
-  location / { proxy_pass http://127.0.0.1:8080; }
+{{- end}}
+  # /health included: the load balancer checks the app itself, not nginx.
+  location / {
+    proxy_pass http://127.0.0.1:8080;
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+  }
 }
 NGINX
 mkdir -p /srv/llama/static
@@ -62,16 +192,19 @@ systemctl enable --now nginx
 
 cat > /opt/aws/amazon-cloudwatch-agent/etc/llama.json <<'CWA'
 {"logs":{"logs_collected":{"files":{"collect_list":[
-  {"file_path":"/var/log/nginx/llama.json","log_group_name":"{{.LogPrefix}}/nginx","log_stream_name":"{instance_id}"}{{if .Box}},
-  {"file_path":"/var/lib/pgsql/data/log/*.log","log_group_name":"{{.LogPrefix}}/postgresql","log_stream_name":"{instance_id}"}{{end}}
+  {"file_path":"/var/log/nginx/llama.json","log_group_name":"{{.LogPrefix}}/nginx","log_stream_name":"{instance_id}"},
+  {"file_path":"/var/log/llama/app.log","log_group_name":"{{.LogPrefix}}/app","log_stream_name":"{instance_id}"}{{if .Box}},
+  {"file_path":"/var/lib/pgsql/data/log/postgresql-*.log","log_group_name":"{{.LogPrefix}}/postgresql","log_stream_name":"{instance_id}"}{{end}}
 ]}}},
  "metrics":{"append_dimensions":{"InstanceId":"${aws:InstanceId}"},"metrics_collected":{"mem":{"measurement":["mem_used_percent"]},"disk":{"measurement":["used_percent"],"resources":["/"{{if .Box}},"/var/lib/pgsql"{{end}}]}}}}
 CWA
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/llama.json
-echo "LLAMA_PARAMS={{.ParamPrefix}}" > /etc/llama.env
 `))
 
 func boot(a bootArgs) (string, error) {
+	if !a.Box && a.Release == nil {
+		return "", fmt.Errorf("boot script: a fleet instance needs the release it runs")
+	}
 	var b bytes.Buffer
 	if err := bootScript.Execute(&b, a); err != nil {
 		return "", fmt.Errorf("rendering the boot script: %w", err)

@@ -246,7 +246,7 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 	return nil
 }
 
-// Publish adds what the app needs to reach the cluster under key (db, shards/3).
+// Publish adds what the app needs to reach the cluster under key (db).
 func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
 	settings[key+"/primary/endpoint"] = a.Endpoint
 	settings[key+"/reader/endpoint"] = a.ReaderEndpoint
@@ -255,10 +255,16 @@ func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
 	settings[key+"/user"] = pulumi.String(MasterUser)
 	settings[key+"/secretArn"] = a.SecretArn
 	outs["dbEndpoint"], outs["dbReaderEndpoint"], outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
+	settings[key+"/sslmode"] = pulumi.String("require") // rds.force_ssl
 	if a.ProxyArn.OutputState != nil {
+		// Clients reach the cluster through the proxy, signing in with IAM; the read-only
+		// endpoint only when there are readers to read from.
 		settings[key+"/proxy/endpoint"] = a.ProxyEndpoint
-		settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
-		outs["dbProxyEndpoint"], outs["dbProxyReadEndpoint"] = a.ProxyEndpoint, a.ProxyReadEndpoint
+		outs["dbProxyEndpoint"] = a.ProxyEndpoint
+		if a.readers > 0 {
+			settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
+			outs["dbProxyReadEndpoint"] = a.ProxyReadEndpoint
+		}
 	}
 }
 

@@ -159,7 +159,7 @@ func (p *Postgres) Publish(settings params.Values, outs pulumi.Map) {
 	settings["db/name"] = pulumi.String(DatabaseName)
 	settings["db/user"] = pulumi.String(MasterUser)
 	settings["db/secretArn"] = p.SecretArn
-	settings["db/iamAuth"] = pulumi.String("true")
+	settings["db/sslmode"] = pulumi.String("require") // rds.force_ssl
 	for i, r := range p.readers {
 		settings[fmt.Sprintf("db/replicas/%d/endpoint", i)] = r
 	}

@@ -1,5 +1,5 @@
-// Package functions holds the serverless API: Go Lambda functions behind an API Gateway HTTP
-// API, built from lambda/api as part of the deployment.
+// Package functions holds the serverless API: the app as a Go Lambda function behind an API
+// Gateway HTTP API, every route sent to it.
 package functions
 
 import (
@@ -13,23 +13,29 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llama-stages/llama/components/access"
-	"github.com/llama-stages/llama/components/database"
 	"github.com/llama-stages/llama/components/monitor"
 )
 
-// Routes are the API's routes, all served by one function.
-var Routes = []string{"GET /health", "GET /items"}
+// Routes are the API's routes: every request goes to the function, which routes it (and
+// answers 404 for what it does not serve).
+var Routes = []string{"$default"}
+
+// OriginHeader is the request header the function checks when it sits behind a CDN; the app
+// (cmd/llama-app) reads its value from ORIGIN_VERIFY.
+const OriginHeader = "x-llama-origin-verify"
 
 // APIArgs configures the API.
 type APIArgs struct {
-	Code             pulumi.Archive // the deployment package: a zip holding an executable bootstrap
-	SubnetIDs        pulumi.StringArrayInput
-	SecurityGroupID  pulumi.StringInput // the app's group: admitted by the proxy and the cache
-	MemoryMb         int
-	TimeoutSeconds   int    // at most 29: the HTTP API gives up after 30 s
-	FunctionPrefix   string // llama-<stack>
-	ParamPrefix      string
-	Database         *database.Aurora // reached through its proxy
+	Code            pulumi.Archive // the deployment package: a zip holding an executable bootstrap (arm64)
+	SubnetIDs       pulumi.StringArrayInput
+	SecurityGroupID pulumi.StringInput // the app's group: admitted by the proxy and the cache
+	MemoryMb        int
+	TimeoutSeconds  int    // at most 29: the HTTP API gives up after 30 s
+	FunctionPrefix  string // llama-<stack>
+	ParamPrefix     string
+	// DBConnect is the rds-db:connect resource the function signs in to with IAM (RDS Proxy's
+	// database user); empty: none.
+	DBConnect        pulumi.StringInput
 	LogRetentionDays int
 	Region           string
 	AccountID        string
@@ -73,21 +79,17 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	params := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", args.Region, args.AccountID, args.ParamPrefix)
-	dbUser := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", args.Region, args.AccountID, args.Database.ProxyResourceID, database.MasterUser)
-	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, []access.Statement{
-		{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{dbUser}},
-		{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
-			Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")}},
-	}, child)
+	stmts := []access.Statement{{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
+		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")}}}
+	if args.DBConnect != nil {
+		stmts = append(stmts, access.Statement{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{args.DBConnect}})
+	}
+	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, stmts, child)
 	if err != nil {
 		return nil, err
 	}
-	env := pulumi.StringMap{
-		"DB_PROXY_ENDPOINT": args.Database.ProxyEndpoint,
-		"DB_NAME":           pulumi.String(database.DatabaseName),
-		"DB_USER":           pulumi.String(database.MasterUser),
-		"LLAMA_PARAMS":      pulumi.String(args.ParamPrefix),
-	}
+	// The app reads everything else from the parameters under LLAMA_PARAMS.
+	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
 	a.OriginSecret = pulumi.String("").ToStringOutput()
 	if args.Domain != "" {
 		// Behind the CDN, the function answers only requests that carry the secret the CDN

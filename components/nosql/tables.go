@@ -36,6 +36,8 @@ type Tables struct {
 
 	Names pulumi.StringArrayOutput `pulumi:"names"`
 	arns  pulumi.StringArray
+	specs []Table
+	names []pulumi.StringOutput
 }
 
 // NewTables creates the tables.
@@ -70,12 +72,13 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 			return nil, fmt.Errorf("table %s: %w", spec.Name, err)
 		}
 		names = append(names, table.Name)
+		t.names = append(t.names, table.Name)
 		arns = append(arns, table.Arn, pulumi.Sprintf("%s/index/*", table.Arn))
 		if err := watch(ctx, t, name+"-"+spec.Name, args.Prefix+"-"+spec.Name, args.Monitor); err != nil {
 			return nil, err
 		}
 	}
-	t.Names, t.arns = names.ToStringArrayOutput(), arns
+	t.Names, t.arns, t.specs = names.ToStringArrayOutput(), arns, args.Tables
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"names": t.Names})
 }
 
@@ -122,5 +125,19 @@ func (t *Tables) Publish(settings params.Values, outs pulumi.Map) {
 		}
 		return out
 	}).(pulumi.StringOutput)
+	// Each table's key schema, so the app writes items the table accepts: keys are strings,
+	// the TTL attribute epoch seconds. SSM refuses empty values: a table without a sort key
+	// or TTL attribute publishes none.
+	for i, spec := range t.specs {
+		k := "tables/" + spec.Name + "/"
+		settings[k+"name"] = t.names[i]
+		settings[k+"partitionKey"] = pulumi.String(spec.PartitionKey)
+		if spec.SortKey != "" {
+			settings[k+"sortKey"] = pulumi.String(spec.SortKey)
+		}
+		if spec.TTLAttribute != "" {
+			settings[k+"ttlAttribute"] = pulumi.String(spec.TTLAttribute)
+		}
+	}
 	outs["tableNames"] = t.Names
 }
