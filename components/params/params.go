@@ -43,7 +43,9 @@ func NewParameters(ctx *pulumi.Context, name string, args *ParametersArgs, opts 
 	for _, k := range keys {
 		full := args.Prefix + "/" + k
 		if _, err := ssm.NewParameter(ctx, name+"-"+strings.ReplaceAll(k, "/", "-"), &ssm.ParameterArgs{
-			Name: pulumi.String(full), Type: pulumi.String("String"), Value: args.Values[k],
+			// Nothing published is secret (credentials stay in Secrets Manager): insecureValue
+			// keeps values readable in previews, so a promotion's new endpoint shows in the diff.
+			Name: pulumi.String(full), Type: pulumi.String("String"), InsecureValue: args.Values[k].ToStringOutput().ToStringPtrOutput(),
 			Tier:        pulumi.String("Intelligent-Tiering"),
 			Description: pulumi.String("Published by the Llama stack for the app"),
 		}, pulumi.Parent(p)); err != nil {

@@ -1,0 +1,236 @@
+package tests
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/llama-stages/llama/app"
+	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/preview"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// published returns the SSM parameters a plan publishes for the app, relative to the prefix.
+func published(p *offline.Plan) map[string]string {
+	out := map[string]string{}
+	for _, r := range ofType(p, "aws:ssm/parameter:Parameter") {
+		out[strings.TrimPrefix(str(in(r, "name")), "/llama/"+p.Stack+"/")] = fmt.Sprint(in(r, "insecureValue"))
+	}
+	return out
+}
+
+// appPolicies is every inline policy of the identity the app runs as.
+func appPolicies(p *offline.Plan) string {
+	var b strings.Builder
+	for _, r := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
+		if strings.HasPrefix(r.Name, "app-role-") || strings.HasPrefix(r.Name, "api-") {
+			b.WriteString(str(in(r, "policy")))
+		}
+	}
+	return b.String()
+}
+
+func outputOf(p *offline.Plan, typ, name, key string) string {
+	for _, r := range ofType(p, typ) {
+		if r.Name == name {
+			return str(r.Outputs[key])
+		}
+	}
+	return ""
+}
+
+// TestAppReadsEveryRung reads each rung's published parameters the way the app does
+// (app.Describe) and checks that they name the databases, cache and table the rung built, and
+// that every credential they point to exists and is the app's to read.
+func TestAppReadsEveryRung(t *testing.T) {
+	for _, r := range allRungs() {
+		t.Run(r.String(), func(t *testing.T) {
+			p := plan(t, r.platform, r.stage, nil)
+			l, err := app.Describe(published(p))
+			if err != nil {
+				t.Fatalf("the app cannot read the rung's parameters: %v", err)
+			}
+			layers, _ := stacks.LayersOf(r.platform, r.stage)
+			policies := appPolicies(p)
+			var secrets []string
+			switch {
+			case r.platform == stacks.Serverless:
+				if !l.Primary.IAM || l.Primary.Endpoint.Host != outputOf(p, "aws:rds/proxy:Proxy", "database-proxy", "endpoint") {
+					t.Errorf("the function does not reach the writer through RDS Proxy with IAM: %+v", l.Primary)
+				}
+				if !strings.Contains(policies, "rds-db:connect") {
+					t.Error("the function may not rds-db:connect")
+				}
+				if got, want := len(l.Replicas) > 0, layers[stacks.Replicas]; got != want {
+					t.Errorf("lag-tolerant reader through the proxy: %v, want %v", got, want)
+				}
+			case layers[stacks.Database]:
+				if l.Primary.Endpoint.Host != outputOf(p, typRDS, "database-primary", "address") || l.Primary.SSLMode != "require" {
+					t.Errorf("primary %+v is not the RDS primary over TLS", l.Primary)
+				}
+				secrets = append(secrets, l.Primary.SecretArn)
+			default: // Llama 1.0: the box's own PostgreSQL
+				if l.Primary.Endpoint.String() != "127.0.0.1:5432" || l.Primary.SSLMode != "disable" || l.Primary.SecretArn != outputOf(p, "aws:secretsmanager/secret:Secret", "box-db-credentials", "arn") {
+					t.Errorf("primary %+v is not the box's PostgreSQL with its credentials", l.Primary)
+				}
+				secrets = append(secrets, l.Primary.SecretArn)
+			}
+			if r.platform == stacks.Servers {
+				want := 0
+				if layers[stacks.Replicas] {
+					want = 2
+				}
+				if len(l.Replicas) != want {
+					t.Errorf("%d replicas, want %d", len(l.Replicas), want)
+				}
+				for i, rep := range l.Replicas {
+					if rep.Endpoint.Host != outputOf(p, typRDS, fmt.Sprintf("database-replica-%d", i), "address") {
+						t.Errorf("replica %d endpoint %s is not the replica's", i, rep.Endpoint)
+					}
+				}
+			}
+			if (l.Cache != nil) != layers[stacks.Cache] {
+				t.Fatalf("cache %+v at a rung with cache=%v", l.Cache, layers[stacks.Cache])
+			}
+			if l.Cache != nil {
+				if l.Cache.Endpoint.Host != outputOf(p, typCache, "cache-group", "primaryEndpointAddress") || !l.Cache.TLS {
+					t.Errorf("cache %+v is not the replication group over TLS", l.Cache)
+				}
+				secrets = append(secrets, l.Cache.AuthSecretArn)
+			}
+			if (len(l.Shards) > 0) != layers[stacks.Shards] || layers[stacks.Shards] && len(l.Shards) != 2 {
+				t.Fatalf("%d shards at a rung with shards=%v", len(l.Shards), layers[stacks.Shards])
+			}
+			for i, s := range l.Shards {
+				if s.Writer.Endpoint.Host != outputOf(p, typCluster, fmt.Sprintf("shard-%d-cluster", i), "endpoint") || s.Reader == nil {
+					t.Errorf("shard %d: %+v", i, s)
+				}
+				secrets = append(secrets, s.Writer.SecretArn)
+			}
+			if (l.Table != nil) != layers[stacks.Tables] {
+				t.Fatalf("table %+v at a rung with tables=%v", l.Table, layers[stacks.Tables])
+			}
+			if l.Table != nil {
+				tbl := ofType(p, typTable)[0]
+				if l.Table.Name != in(tbl, "name") || l.Table.PartitionKey != in(tbl, "hashKey") || l.Table.SortKey != in(tbl, "rangeKey") ||
+					l.Table.TTLAttribute != in(tbl, "ttl", "attributeName") {
+					t.Errorf("the app would write %+v to a table keyed %v/%v with TTL %v", l.Table, in(tbl, "hashKey"), in(tbl, "rangeKey"), in(tbl, "ttl", "attributeName"))
+				}
+				if !strings.Contains(policies, "dynamodb:PutItem") || !strings.Contains(policies, str(tbl.Outputs["arn"])) {
+					t.Error("the app may not write the table")
+				}
+			}
+			for _, s := range secrets {
+				if byID(p, s) == nil || byID(p, s).Type != "aws:secretsmanager/secret:Secret" {
+					t.Errorf("credentials %q are not a secret of the stack", s)
+				} else if !strings.Contains(policies, s) {
+					t.Errorf("the app may not read its credentials %s", s)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryRungShipsTheApp: the servers rungs keep the build in S3 and run it under systemd
+// behind nginx; the serverless rungs run it as the function.
+func TestEveryRungShipsTheApp(t *testing.T) {
+	key := regexp.MustCompile(`^releases/amd64/[0-9a-f]{64}/app$`)
+	for _, r := range allRungs() {
+		p := plan(t, r.platform, r.stage, nil)
+		if r.platform == stacks.Serverless {
+			fn := ofType(p, typFunction)[0]
+			if in(fn, "handler") != "bootstrap" || in(fn, "runtime") != "provided.al2023" || strs(in(fn, "architectures"))[0] != "arm64" ||
+				in(fn, "environment", "variables", "LLAMA_PARAMS") != "/llama/dev" {
+				t.Errorf("%s: the function does not run the app: %v", r, fn.Inputs)
+			}
+			continue
+		}
+		obj := ofType(p, "aws:s3/bucketObjectv2:BucketObjectv2")
+		if len(obj) != 1 || !key.MatchString(str(in(obj[0], "key"))) {
+			t.Fatalf("%s: the app's build is not in the release bucket: %v", r, obj)
+		}
+		bucket, k := str(in(obj[0], "bucket")), str(in(obj[0], "key"))
+		sha := strings.Split(k, "/")[2]
+		params := published(p)
+		if params["app/release/bucket"] != bucket || params["app/release/key"] != k || params["app/release/sha256"] != sha {
+			t.Errorf("%s: app/release/ parameters %v do not name the build", r, params)
+		}
+		if pol := appPolicies(p); !strings.Contains(pol, "arn:aws:s3:::"+bucket+"/releases/*") || !strings.Contains(pol, "s3:GetObject") {
+			t.Errorf("%s: the instances may not download the build", r)
+		}
+		layers, _ := stacks.LayersOf(r.platform, r.stage)
+		var script string
+		if layers[stacks.Box] {
+			script = str(in(ofType(p, typInstance)[0], "userData"))
+			if !strings.Contains(script, "llama-release.timer") {
+				t.Errorf("%s: the box does not follow new builds", r)
+			}
+		} else {
+			b, err := base64.StdEncoding.DecodeString(str(in(ofType(p, typLT)[0], "userData")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			script = string(b)
+			if !strings.Contains(script, fmt.Sprintf("llama-deploy %q %q %q", bucket, k, sha)) {
+				t.Errorf("%s: the launch template does not name the build, so a new build would not roll the fleet", r)
+			}
+			tg := ofType(p, "aws:lb/targetGroup:TargetGroup")[0]
+			if in(tg, "healthCheck", "path") != "/health" {
+				t.Errorf("%s: health check path %v", r, in(tg, "healthCheck", "path"))
+			}
+			asg := ofType(p, "aws:autoscaling/group:Group")[0]
+			if num(in(asg, "instanceRefresh", "preferences", "minHealthyPercentage")) != 100 || num(in(asg, "instanceRefresh", "preferences", "maxHealthyPercentage")) != 200 {
+				t.Errorf("%s: instance refresh may drop below the desired capacity", r)
+			}
+		}
+		for _, want := range []string{"User=llama", "Restart=on-failure", "ExecStart=/opt/llama/bin/llama-app", "proxy_pass http://127.0.0.1:8080",
+			"LLAMA_PARAMS=/llama/dev", "sha256sum --check", "/var/log/llama/app.log"} {
+			if !strings.Contains(script, want) {
+				t.Errorf("%s: the boot script lacks %q", r, want)
+			}
+		}
+		if strings.Contains(script, "return 200") {
+			t.Errorf("%s: nginx answers /health itself, so the health check does not reach the app", r)
+		}
+	}
+}
+
+// TestArchitectureFollowsTheInstanceType: a Graviton instance type gets an arm64 build.
+func TestArchitectureFollowsTheInstanceType(t *testing.T) {
+	for typ, want := range map[string]string{"t3.small": "amd64", "t4g.small": "arm64", "m7gd.large": "arm64", "c6gn.xlarge": "arm64",
+		"a1.medium": "arm64", "g4dn.xlarge": "amd64", "m7i-flex.large": "amd64", "c6a.large": "amd64", "g5g.xlarge": "arm64"} {
+		if got := compute.Arch(typ); got != want {
+			t.Errorf("%s: %s, want %s", typ, got, want)
+		}
+	}
+	p := plan(t, stacks.Servers, "single-box", map[string]string{"instanceType": "t4g.small"})
+	if k := str(in(ofType(p, "aws:s3/bucketObjectv2:BucketObjectv2")[0], "key")); !strings.HasPrefix(k, "releases/arm64/") {
+		t.Errorf("a t4g box runs build %s", k)
+	}
+}
+
+// TestPromotionNeedsNoRebuild: moving from the box's database to RDS changes the published
+// endpoint in place; the box and its boot script stay as they are.
+func TestPromotionNeedsNoRebuild(t *testing.T) {
+	a, b := plan(t, stacks.Servers, "single-box", nil), plan(t, stacks.Servers, "separate-db", nil)
+	d := preview.Diff(a, b)
+	var endpoint bool
+	for _, c := range d.Updates {
+		if c.Name == "params-db-primary-endpoint" {
+			endpoint = true
+		}
+		if c.Type == typInstance || c.Type == "aws:s3/bucketObjectv2:BucketObjectv2" {
+			t.Errorf("the promotion changes %s %s (%v)", c.Type, c.Name, c.Keys)
+		}
+	}
+	for _, c := range d.Replaces {
+		t.Errorf("the promotion replaces %s %s", c.Type, c.Name)
+	}
+	if !endpoint {
+		t.Error("the promotion does not point db/primary/endpoint at RDS")
+	}
+}
