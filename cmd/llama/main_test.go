@@ -155,7 +155,7 @@ func TestDiffText(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"create (", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
-		"Move PostgreSQL's data from the box", "dashboardBody:"} {
+		"copy PostgreSQL's data from the box into RDS", "dashboardBody:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff text lacks %q", want)
 		}
