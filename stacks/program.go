@@ -142,7 +142,10 @@ func (b *builder) foundation() error {
 	}
 	b.mon, b.outs["alarmTopicArn"] = mon, mon.TopicArn
 	b.net, err = network.NewNetwork(b.ctx, "network", &network.NetworkArgs{
-		Cidr: cfg.VpcCidr, AZs: e.azs, Region: e.region, NatPerAz: cfg.NatPerAz, LogRetentionDays: cfg.LogRetentionDays,
+		Cidr: cfg.VpcCidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
+		// Only the fleet and the functions run in the private subnets and need a way out;
+		// the box is public and the databases and the cache need none.
+		Nat: cfg.Has(Fleet) || cfg.Platform == Serverless, NatPerAz: cfg.NatPerAz,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/preview"
 	"github.com/llama-stages/llama/stacks"
 )
 
@@ -141,7 +142,8 @@ func TestNetwork(t *testing.T) {
 				t.Errorf("azCount=%d: %s subnets span %d AZs", azs, tier, len(tiers[tier]))
 			}
 		}
-		if n := len(ofType(p, "aws:ec2/natGateway:NatGateway")); n != azs {
+		fleet := plan(t, stacks.Servers, "load-balanced", map[string]string{"azCount": fmt.Sprint(azs), "natMode": "per-az"})
+		if n := len(ofType(fleet, "aws:ec2/natGateway:NatGateway")); n != azs {
 			t.Errorf("natMode per-az over %d AZs has %d NAT gateways", azs, n)
 		}
 		if len(ofType(p, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) != 1 {
@@ -160,9 +162,41 @@ func TestNetwork(t *testing.T) {
 			t.Errorf("gateway endpoints %v", services)
 		}
 	}
-	p := plan(t, stacks.Servers, "single-box", map[string]string{"natMode": "single"})
+	p := plan(t, stacks.Servers, "load-balanced", map[string]string{"natMode": "single"})
 	if n := len(ofType(p, "aws:ec2/natGateway:NatGateway")); n != 1 {
 		t.Errorf("natMode single has %d NAT gateways", n)
+	}
+}
+
+// TestNatOnlyWhereSomethingUsesIt: nothing runs in the private subnets before the fleet (or
+// the functions), so the first rungs pay for no NAT gateway and its address; the rung that
+// needs one creates it and updates the private routes in place.
+func TestNatOnlyWhereSomethingUsesIt(t *testing.T) {
+	for _, r := range allRungs() {
+		p := plan(t, r.platform, r.stage, nil)
+		layers, _ := stacks.LayersOf(r.platform, r.stage)
+		want := layers[stacks.Fleet] || r.platform == stacks.Serverless
+		if got := len(ofType(p, "aws:ec2/natGateway:NatGateway")) > 0; got != want {
+			t.Errorf("%s: NAT gateway %v, want %v", r, got, want)
+		}
+	}
+	d := preview.Diff(plan(t, stacks.Servers, "separate-db", nil), plan(t, stacks.Servers, "load-balanced", nil))
+	if len(d.Replaces) != 0 {
+		t.Errorf("adding NAT at load-balanced replaces %v", d.Replaces)
+	}
+	for _, c := range d.Deletes {
+		if c.Component == "network" {
+			t.Errorf("adding NAT at load-balanced deletes %s", c.Name)
+		}
+	}
+	routes := 0
+	for _, c := range d.Updates {
+		if c.Type == "aws:ec2/routeTable:RouteTable" && strings.HasPrefix(c.Name, "network-private-rt") {
+			routes++
+		}
+	}
+	if routes != 2 {
+		t.Errorf("%d private route tables gain the NAT route in place, want 2", routes)
 	}
 }
 

@@ -15,11 +15,16 @@ import (
 
 // NetworkArgs configures the VPC.
 type NetworkArgs struct {
-	Cidr             netip.Prefix // an IPv4 /16
-	AZs              []string     // the availability zones to span, at least 2
-	Region           string       // for the gateway endpoints' service names
-	NatPerAz         bool         // one NAT gateway per AZ (default false: a single one)
-	LogRetentionDays int          // flow log retention
+	Cidr   netip.Prefix // an IPv4 /16
+	AZs    []string     // the availability zones to span, at least 2
+	Region string       // for the gateway endpoints' service names
+	// Nat gives the private subnets a way out to the internet (AWS APIs, package updates)
+	// through NAT gateways; default false: the private subnets have no route out. A rung
+	// that puts compute in them turns it on, which creates the gateways and updates the
+	// private route tables in place.
+	Nat              bool
+	NatPerAz         bool // with Nat: one NAT gateway per AZ (survives an AZ outage); default a single one
+	LogRetentionDays int  // flow log retention
 }
 
 // Network is a VPC with public, private and isolated database subnets in every AZ.
@@ -138,7 +143,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			}
 		}
 
-		if nat == nil || args.NatPerAz {
+		if args.Nat && (nat == nil || args.NatPerAz) {
 			natName := fmt.Sprintf("%s-nat-%d", name, i)
 			eip, err := ec2.NewEip(ctx, natName+"-eip", &ec2.EipArgs{Domain: pulumi.String("vpc")}, child)
 			if err != nil {
@@ -151,9 +156,13 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 				return nil, fmt.Errorf("NAT gateway: %w", err)
 			}
 		}
+		routes := ec2.RouteTableRouteArray{}
+		if nat != nil {
+			routes = append(routes, ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()})
+		}
 		privRT, err := ec2.NewRouteTable(ctx, fmt.Sprintf("%s-private-rt-%d", name, i), &ec2.RouteTableArgs{
 			VpcId:  vpc.ID(),
-			Routes: ec2.RouteTableRouteArray{ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()}},
+			Routes: routes,
 			Tags:   pulumi.StringMap{"Name": pulumi.Sprintf("%s-private-%s", name, az)},
 		}, child)
 		if err != nil {
