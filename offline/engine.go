@@ -49,6 +49,7 @@ type Plan struct {
 	Stack     string         `json:"stack"`
 	Stage     string         `json:"stage"`
 	Platform  string         `json:"platform"`
+	Region    string         `json:"region"`
 	Resources []*Resource    `json:"resources"`
 	Outputs   map[string]any `json:"outputs"`
 }
@@ -92,7 +93,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if err := m.failure(); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: Project, Stack: stack, Outputs: map[string]any{}}
+	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}}
 	for k, o := range exports {
 		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
 		if err != nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // StackConfig returns the config a stack's program sees, as the Pulumi engine builds it: the
-// defaults declared in Pulumi.yaml, then Pulumi.<stack>.yaml, then the overrides (key=value,
-// keys namespaced or bare, bare meaning llama:). Secure values read as "[secret]".
+// defaults declared in Pulumi.yaml, then Pulumi.<stack>.yaml (none when stack is empty: a new
+// stack with the defaults), then the overrides (key=value, keys namespaced or bare, bare
+// meaning llama:). Secure values read as "[secret]".
 func StackConfig(dir, stack string, overrides map[string]string) (map[string]string, error) {
 	proj, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
 	if err != nil {
@@ -29,6 +30,13 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 		if t.Default != nil {
 			out[key] = fmt.Sprint(t.Default)
 		}
+	}
+	if stack == "" {
+		// A new stack: Pulumi.yaml's defaults alone.
+		for k, v := range overrides {
+			out[QualifyKey(k)] = v
+		}
+		return out, nil
 	}
 	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

@@ -23,6 +23,9 @@ type Request struct {
 	Platform  string            // overrides llama:platform when set
 	Overrides map[string]string // -c key=value
 	DryRun    bool              // run as a preview (unknowns stay unknown)
+	// Defaults plans a new stack named Stack with Pulumi.yaml's defaults alone, reading no
+	// Pulumi.<stack>.yaml.
+	Defaults bool
 }
 
 // Plan runs the program offline for the requested stage.
@@ -43,7 +46,11 @@ func Plan(req Request) (*offline.Plan, error) {
 	if req.Platform != "" {
 		over["llama:platform"] = req.Platform
 	}
-	cfg, err := offline.StackConfig(req.Dir, req.Stack, over)
+	file := req.Stack
+	if req.Defaults {
+		file = ""
+	}
+	cfg, err := offline.StackConfig(req.Dir, file, over)
 	if err != nil {
 		return nil, err
 	}

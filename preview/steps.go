@@ -25,6 +25,43 @@ func Stages() string {
 	return b.String()
 }
 
+// StagesWithCost renders both ladders, each rung with its monthly cost at its traffic profile,
+// for the dev stack and for a new stack at Pulumi.yaml's defaults (protected, Multi-AZ).
+func StagesWithCost(dir string) (string, error) {
+	var b strings.Builder
+	for _, p := range stacks.Platforms {
+		fmt.Fprintf(&b, "%s ladder (llama:platform=%s)\n", strings.ToUpper(string(p[:1]))+string(p[1:]), p)
+		for _, r := range stacks.Rungs(p) {
+			fmt.Fprintf(&b, "  %d. %-14s %s\n", r.Order, r.Stage, r.Guide)
+			fmt.Fprintf(&b, "       adds: %s\n", r.Adds)
+			fmt.Fprintf(&b, "       when: %s\n", r.Promote)
+			dev, err := RungCost(dir, "dev", false, p, r.Stage)
+			if err != nil {
+				return "", fmt.Errorf("pricing %s/%s: %w", p, r.Stage, err)
+			}
+			def, err := RungCost(dir, "prod", true, p, r.Stage)
+			if err != nil {
+				return "", fmt.Errorf("pricing %s/%s: %w", p, r.Stage, err)
+			}
+			u := dev.Assumptions["usage"].(map[string]float64)
+			fmt.Fprintf(&b, "       cost: %s a month on the dev stack, %s at the default config (%s), at %s requests a month\n",
+				dollars(dev.Monthly), dollars(def.Monthly), def.Region, millions(u["requests"]))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Promote in place: pulumi config set llama:stage <stage> && pulumi up\n")
+	b.WriteString("Preview offline first: go run ./cmd/llama diff --from <current> --to <next>\n")
+	b.WriteString("Price a rung: go run ./cmd/llama cost --stage <stage> [--usage FILE]\n")
+	return b.String(), nil
+}
+
+func millions(f float64) string {
+	if f >= 1e9 {
+		return fmt.Sprintf("%gB", f/1e9)
+	}
+	return fmt.Sprintf("%gM", f/1e6)
+}
+
 // stepFor is the operational step a layer's arrival asks of the team: what the
 // infrastructure cannot do by itself.
 var stepFor = map[stacks.Layer]string{

@@ -130,24 +130,31 @@ func TestUpdatesShowOldAndNew(t *testing.T) {
 	t.Error("a new instance class is not an in-place update of the primary")
 }
 
-var diagramBlock = regexp.MustCompile("(?s)<!-- diagrams:begin -->.*<!-- diagrams:end -->")
-
 // TestReadmeDiagrams: the README shows each rung's diagram as the command prints it.
 func TestReadmeDiagrams(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("<!-- diagrams:begin -->\n")
 	for _, p := range stacks.Platforms {
 		fmt.Fprintf(&b, "### The %s ladder\n\n", p)
 		for _, r := range stacks.Rungs(p) {
 			fmt.Fprintf(&b, "**%s** (%s)\n\n```mermaid\n%s```\n\n", r.Stage, r.Guide, preview.Mermaid(plan(t, p, r.Stage, nil)))
 		}
 	}
-	b.WriteString("<!-- diagrams:end -->")
+	checkReadmeBlock(t, "diagrams", b.String())
+}
+
+// checkReadmeBlock holds the README's generated block between <!-- name:begin --> and
+// <!-- name:end --> to body; with -update it rewrites the block.
+func checkReadmeBlock(t *testing.T, name, body string) {
+	t.Helper()
+	block := regexp.MustCompile("(?s)<!-- " + name + ":begin -->.*<!-- " + name + ":end -->")
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := diagramBlock.ReplaceAllLiteralString(string(readme), b.String())
+	if !block.Match(readme) {
+		t.Fatalf("README.md has no <!-- %s:begin --> ... <!-- %s:end --> block", name, name)
+	}
+	want := block.ReplaceAllLiteralString(string(readme), "<!-- "+name+":begin -->\n"+body+"<!-- "+name+":end -->")
 	if *update {
 		if err := os.WriteFile("../README.md", []byte(want), 0o644); err != nil {
 			t.Fatal(err)
@@ -155,7 +162,7 @@ func TestReadmeDiagrams(t *testing.T) {
 		return
 	}
 	if want != string(readme) {
-		t.Error("README.md's diagrams differ from what `llama plan --format mermaid` prints; run go test ./tests -run TestReadmeDiagrams -update")
+		t.Errorf("README.md's %s block differs from what the code prints; run go test ./tests -run TestReadme -update", name)
 	}
 }
 

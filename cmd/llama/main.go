@@ -4,7 +4,8 @@
 //	llama stages
 //	llama plan [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--json | --format mermaid]
 //	llama diff --from S1 --to S2 [--platform P] [--from-platform P] [--to-platform P] [--stack dev]
-//	           [-c key=value ...] [--to-c key=value ...] [--json] [--allow-data-loss]
+//	           [-c key=value ...] [--to-c key=value ...] [--usage FILE] [--json] [--allow-data-loss]
+//	llama cost [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--usage FILE] [--json]
 package main
 
 import (
@@ -28,20 +29,22 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: llama stages | plan [flags] | diff --from S1 --to S2 [flags]")
+		fmt.Fprintln(stderr, "usage: llama stages | plan [flags] | diff --from S1 --to S2 [flags] | cost [flags]")
 		return 2
 	}
 	var err error
 	code := 0
 	switch args[0] {
 	case "stages":
-		fmt.Fprint(stdout, preview.Stages())
+		err = stages(args[1:], stdout)
+	case "cost":
+		err = costCmd(args[1:], stdout)
 	case "plan":
 		err = plan(args[1:], stdout)
 	case "diff":
 		code, err = diff(args[1:], stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q: want stages, plan or diff", args[0])
+		err = fmt.Errorf("unknown command %q: want stages, plan, diff or cost", args[0])
 		code = 2
 	}
 	if err != nil {
@@ -116,6 +119,7 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	toOver := kv{}
 	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
 	asJSON := fs.Bool("json", false, "print the diff as JSON")
+	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
 	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the promotion deletes or replaces data")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
@@ -146,18 +150,66 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 		return 1, fmt.Errorf("planning --to %s: %w", *to, err)
 	}
 	d := preview.Diff(a, b)
+	c, err := preview.CompareCost(a, b, *usage)
+	if err != nil {
+		return 1, err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(d); err != nil {
+		if err := enc.Encode(struct {
+			*preview.Result
+			Cost *preview.CostChange `json:"cost"`
+		}{d, c}); err != nil {
 			return 1, err
 		}
 	} else {
 		fmt.Fprint(stdout, d.Text())
+		fmt.Fprint(stdout, c.Text())
 	}
 	if len(d.DataLoss) > 0 && !*allow {
 		fmt.Fprintf(stderr, "llama: this promotion deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
 		return exitDataLoss, nil
 	}
 	return 0, nil
+}
+
+func costCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
+	req := preview.Request{Overrides: kv{}}
+	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	fs.StringVar(&req.Dir, "project-dir", ".", "directory of Pulumi.yaml")
+	fs.StringVar(&req.Stage, "stage", "", "stage to price (default: the stack's llama:stage)")
+	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
+	fs.Var(kv(req.Overrides), "c", "config override key=value (repeatable)")
+	usage := fs.String("usage", "", "YAML or JSON file of usage figures over the rung's default profile")
+	asJSON := fs.Bool("json", false, "print the estimate as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, e, err := preview.Cost(req, *usage)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	}
+	fmt.Fprint(stdout, preview.CostText(p, e))
+	return nil
+}
+
+func stages(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("stages", flag.ContinueOnError)
+	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	out, err := preview.StagesWithCost(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, out)
+	return nil
 }

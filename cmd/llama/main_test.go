@@ -29,14 +29,79 @@ func keys(m map[string]any) string {
 }
 
 func TestStages(t *testing.T) {
-	var out bytes.Buffer
-	if code := run([]string{"stages"}, &out, &out); code != 0 {
-		t.Fatalf("stages exited %d", code)
+	code, out, errs := llama(t, "stages")
+	if code != 0 {
+		t.Fatalf("stages exited %d: %s", code, errs)
 	}
 	for _, r := range stacks.Ladder {
-		if !strings.Contains(out.String(), r.Stage) || !strings.Contains(out.String(), r.Promote) {
+		if !strings.Contains(out, r.Stage) || !strings.Contains(out, r.Promote) {
 			t.Errorf("stages does not show %s with when to promote", r.Stage)
 		}
+	}
+	if n := strings.Count(out, "a month on the dev stack, $"); n != len(stacks.Ladder) {
+		t.Errorf("stages prices %d rungs at the dev stack and the default config, want %d", n, len(stacks.Ladder))
+	}
+}
+
+// TestCostJSONShape fixes the cost command's JSON contract and the diff's cost block.
+func TestCostJSONShape(t *testing.T) {
+	code, out, errs := llama(t, "cost", "--stage", "cache", "--json")
+	if code != 0 {
+		t.Fatalf("cost exited %d: %s", code, errs)
+	}
+	var c map[string]any
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(c); got != "assumptions,currency,fixed,items,monthly,priceDate,region,usage" {
+		t.Errorf("cost keys %s", got)
+	}
+	items := c["items"].([]any)
+	if got := keys(items[0].(map[string]any)); got != "basis,component,kind,monthly,name,type,urn" {
+		t.Errorf("item keys %s", got)
+	}
+	sum := 0.0
+	for _, it := range items {
+		sum += it.(map[string]any)["monthly"].(float64)
+	}
+	if d := sum - c["monthly"].(float64); d > 0.05 || d < -0.05 || c["fixed"].(float64)+c["usage"].(float64)-c["monthly"].(float64) > 0.01 {
+		t.Errorf("items add up to %.2f, monthly %v = fixed %v + usage %v", sum, c["monthly"], c["fixed"], c["usage"])
+	}
+	code, out, _ = llama(t, "diff", "--from", "replicas", "--to", "cache", "--json")
+	var d map[string]any
+	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil {
+		t.Fatalf("diff: %d %v", code, err)
+	}
+	cd, _ := d["cost"].(map[string]any)
+	if cd == nil || cd["from"].(float64) <= 0 || cd["to"].(float64) <= cd["from"].(float64) || cd["delta"].(float64) <= 0 {
+		t.Errorf("diff cost block %v: adding the cache costs money", cd)
+	}
+	code, out, _ = llama(t, "diff", "--from", "replicas", "--to", "cache")
+	if code != 0 || !strings.Contains(out, "Monthly cost, both sides at servers/cache's profile") || !strings.Contains(out, "cache-group arrives") {
+		t.Errorf("diff text lacks the monthly change and what causes it:\n%s", out)
+	}
+}
+
+// TestCostText: one line per item by component, the totals, the price date and region, the
+// assumptions; a region the table lacks, or a bad usage file, is a named error.
+func TestCostText(t *testing.T) {
+	code, out, errs := llama(t, "cost", "--stage", "single-box")
+	if code != 0 {
+		t.Fatalf("cost exited %d: %s", code, errs)
+	}
+	for _, want := range []string{"us-east-1, prices of 2026-11-01 (USD)", "box-instance", "t3.micro: 730 h x $0.0104/h", "Monthly: $", "fixed $", "usage $",
+		"Assumptions", "requests", "3000000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cost text lacks %q", want)
+		}
+	}
+	code, _, errs = llama(t, "cost", "-c", "aws:region=sa-east-1")
+	if code == 0 || !strings.Contains(errs, `"sa-east-1"`) || !strings.Contains(errs, "ap-southeast-1, eu-central-1, eu-west-1, us-east-1, us-west-2") {
+		t.Errorf("an unpriced region: exit %d, %s", code, errs)
+	}
+	code, _, errs = llama(t, "cost", "--usage", "/nonexistent/usage.yaml")
+	if code == 0 || !strings.Contains(errs, "--usage") {
+		t.Errorf("a missing usage file: exit %d, %s", code, errs)
 	}
 }
 
@@ -50,7 +115,7 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(p); got != "outputs,platform,project,resources,stack,stage" {
+	if got := keys(p); got != "outputs,platform,project,region,resources,stack,stage" {
 		t.Errorf("plan keys %s", got)
 	}
 	if p["project"] != "llama" || p["stack"] != "dev" || p["stage"] != "separate-db" || p["platform"] != "servers" {
@@ -107,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "creates,dataLoss,deletes,from,kept,replaces,retained,steps,to,unchanged,updates" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,replaces,retained,steps,to,unchanged,updates" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {

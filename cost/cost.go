@@ -1,0 +1,251 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+// hoursPerMonth is AWS's month for hourly prices.
+const hoursPerMonth = 730
+
+// Item is what one resource costs a month, or one part of it.
+type Item struct {
+	URN       string  `json:"urn"`
+	Type      string  `json:"type"`
+	Name      string  `json:"name"`
+	Component string  `json:"component"`
+	Monthly   float64 `json:"monthly"`
+	Basis     string  `json:"basis"` // how it was priced: 730 h x $0.0208/h
+	Kind      string  `json:"kind"`  // fixed or usage
+}
+
+// Estimate is a stage's monthly cost.
+type Estimate struct {
+	Region      string         `json:"region"`
+	PriceDate   string         `json:"priceDate"`
+	Currency    string         `json:"currency"`
+	Monthly     float64        `json:"monthly"`
+	Fixed       float64        `json:"fixed"`
+	Usage       float64        `json:"usage"`
+	Items       []Item         `json:"items"`
+	Assumptions map[string]any `json:"assumptions"`
+}
+
+// free are the resource types that cost nothing themselves: configuration, identity,
+// networking glue, and what another item already prices (a launch template through its
+// group, a bucket object through its bucket, flow logs through their log group). Cloudflare
+// is priced at the free plan; what a stack needs beyond it is its own item.
+var free = map[string]string{
+	"aws:ec2/vpc:Vpc": "", "aws:ec2/subnet:Subnet": "", "aws:ec2/internetGateway:InternetGateway": "",
+	"aws:ec2/routeTable:RouteTable": "", "aws:ec2/routeTableAssociation:RouteTableAssociation": "", "aws:ec2/route:Route": "",
+	"aws:ec2/vpcEndpoint:VpcEndpoint":             "gateway endpoints (S3, DynamoDB) are free",
+	"aws:ec2/managedPrefixList:ManagedPrefixList": "", "aws:ec2/flowLog:FlowLog": "priced through its log group",
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "", "aws:ec2/securityGroup:SecurityGroup": "",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "",
+	"aws:ec2/volumeAttachment:VolumeAttachment": "", "aws:ec2/launchTemplate:LaunchTemplate": "priced through its group",
+	"aws:autoscaling/policy:Policy": "", "aws:lb/targetGroup:TargetGroup": "", "aws:lb/listener:Listener": "",
+	"aws:iam/role:Role": "", "aws:iam/rolePolicy:RolePolicy": "", "aws:iam/instanceProfile:InstanceProfile": "",
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": "", "aws:iam/policy:Policy": "",
+	"random:index/randomPassword:RandomPassword": "", "aws:secretsmanager/secretVersion:SecretVersion": "priced through its secret",
+	"aws:ssm/parameter:Parameter": "standard parameters are free", "aws:kms/alias:Alias": "",
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "", "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "",
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "",
+	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               "", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": "",
+	"aws:s3/bucketPolicy:BucketPolicy": "", "aws:s3/bucketObjectv2:BucketObjectv2": "priced through its bucket",
+	"aws:rds/subnetGroup:SubnetGroup": "", "aws:rds/parameterGroup:ParameterGroup": "", "aws:rds/clusterParameterGroup:ClusterParameterGroup": "",
+	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": "", "aws:rds/proxyTarget:ProxyTarget": "",
+	"aws:elasticache/subnetGroup:SubnetGroup": "",
+	"aws:sns/topic:Topic":                     "alarm notifications stay in SNS's free tier", "aws:sns/topicSubscription:TopicSubscription": "", "aws:sns/topicPolicy:TopicPolicy": "",
+	"aws:lambda/permission:Permission": "", "aws:apigatewayv2/stage:Stage": "", "aws:apigatewayv2/integration:Integration": "",
+	"aws:apigatewayv2/route:Route": "", "aws:apigatewayv2/apiMapping:ApiMapping": "", "aws:apigatewayv2/domainName:DomainName": "",
+	"aws:acm/certificate:Certificate": "public certificates are free", "aws:acm/certificateValidation:CertificateValidation": "",
+	"cloudflare:index/record:Record": "Cloudflare free plan", "cloudflare:index/ruleset:Ruleset": "Cloudflare free plan",
+}
+
+// Free reports whether a resource type costs nothing itself, and why.
+func Free(typ string) (string, bool) {
+	why, ok := free[typ]
+	return why, ok
+}
+
+// pricer prices one plan.
+type pricer struct {
+	p      *offline.Plan
+	g      map[string]float64
+	r      Region
+	region string
+	u      Usage
+	byURN  map[string]*offline.Resource
+	items  []Item
+	notes  map[string]string
+}
+
+// Price estimates a plan's monthly cost in a region under a usage profile. A resource type
+// that is neither priced nor declared free is an error: nothing is left out silently.
+func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
+	t, err := Prices()
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.region(region)
+	if err != nil {
+		return nil, err
+	}
+	pr := &pricer{p: p, g: t.Global, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
+	for _, res := range p.Resources {
+		pr.byURN[res.URN] = res
+	}
+	var unpriced []string
+	for _, res := range p.Resources {
+		if !res.Custom {
+			continue
+		}
+		if _, ok := free[res.Type]; ok {
+			continue
+		}
+		ok, err := pr.price(res)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			unpriced = append(unpriced, res.Type)
+		}
+	}
+	if len(unpriced) > 0 {
+		return nil, fmt.Errorf("no price for %s: price the type in cost/cost.go or declare it free", strings.Join(dedupe(unpriced), ", "))
+	}
+	pr.edge()
+	pr.dataOut()
+	e := &Estimate{Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
+	for _, it := range pr.items {
+		if it.Monthly = round(it.Monthly); it.Monthly <= 0 {
+			continue // free at this usage
+		}
+		e.Items = append(e.Items, it)
+		if it.Kind == "usage" {
+			e.Usage += it.Monthly
+		} else {
+			e.Fixed += it.Monthly
+		}
+	}
+	sort.SliceStable(e.Items, func(i, j int) bool {
+		if e.Items[i].Component != e.Items[j].Component {
+			return e.Items[i].Component < e.Items[j].Component
+		}
+		return e.Items[i].Monthly > e.Items[j].Monthly
+	})
+	e.Fixed, e.Usage = round(e.Fixed), round(e.Usage)
+	e.Monthly = round(e.Fixed + e.Usage)
+	usage := map[string]float64{}
+	for k, v := range u {
+		usage[k] = v
+	}
+	e.Assumptions["usage"] = usage
+	e.Assumptions["hoursPerMonth"] = hoursPerMonth
+	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", no free tier (the account's first three dashboards aside), no savings plans; sources in cost/prices.json"
+	if len(pr.notes) > 0 {
+		e.Assumptions["notes"] = pr.notes
+	}
+	return e, nil
+}
+
+func round(f float64) float64 { return math.Round(f*100) / 100 }
+
+func dedupe(ss []string) []string {
+	sort.Strings(ss)
+	var out []string
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// component is the top-level component a resource belongs to.
+func (pr *pricer) component(res *offline.Resource) string {
+	name := ""
+	for cur := res; cur != nil; cur = pr.byURN[cur.Parent] {
+		if !cur.Custom {
+			name = cur.Name
+		}
+	}
+	return name
+}
+
+func (pr *pricer) add(res *offline.Resource, kind string, monthly float64, basis string, args ...any) {
+	pr.items = append(pr.items, Item{URN: res.URN, Type: res.Type, Name: res.Name, Component: pr.component(res),
+		Monthly: monthly, Basis: fmt.Sprintf(basis, args...), Kind: kind})
+}
+
+// hourly adds a resource that bills by the hour, count of it.
+func (pr *pricer) hourly(res *offline.Resource, count float64, what string, perHour float64) {
+	basis := fmt.Sprintf("%d h x $%g/h", hoursPerMonth, perHour)
+	if count != 1 {
+		basis = fmt.Sprintf("%g %s x %d h x $%g/h", count, what, hoursPerMonth, perHour)
+	} else if what != "" {
+		basis = fmt.Sprintf("%s: %s", what, basis)
+	}
+	pr.add(res, "fixed", count*hoursPerMonth*perHour, "%s", basis)
+}
+
+func in(r *offline.Resource, path ...string) any {
+	var v any = r.Inputs
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func num(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	}
+	return 0
+}
+
+func (pr *pricer) ofType(typ string) []*offline.Resource {
+	var out []*offline.Resource
+	for _, r := range pr.p.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// byID finds the resource whose id or one of whose named outputs is v.
+func (pr *pricer) byID(v string, outputs ...string) *offline.Resource {
+	for _, r := range pr.p.Resources {
+		if r.ID == v {
+			return r
+		}
+		for _, o := range outputs {
+			if str(r.Outputs[o]) == v {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// requestGB is the bytes the app's responses add up to a month, in GB.
+func (pr *pricer) responseGB() float64 { return pr.u["requests"] * pr.u["responseKB"] / 1e6 }
+
+// offlineResource is a planned resource.
+type offlineResource = offline.Resource

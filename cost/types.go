@@ -1,0 +1,380 @@
+package cost
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// price adds one resource's items; false means the type is not priced here.
+func (pr *pricer) price(res *offlineResource) (bool, error) {
+	r, g, u := pr.r, pr.g, pr.u
+	switch res.Type {
+	case "aws:ec2/instance:Instance":
+		class := str(in(res, "instanceType"))
+		p, err := lookup("EC2", pr.region, r.EC2, class)
+		if err != nil {
+			return true, err
+		}
+		pr.hourly(res, 1, class, p)
+		pr.ebs(res, num(in(res, "rootBlockDevice", "volumeSize")), "root volume")
+	case "aws:ebs/volume:Volume":
+		pr.ebs(res, num(in(res, "size")), "data volume")
+	case "aws:ec2/eip:Eip":
+		pr.hourly(res, 1, "public IPv4 address", g["publicIpv4Hour"])
+	case "aws:ec2/natGateway:NatGateway":
+		pr.hourly(res, 1, "NAT gateway", r.NATHour)
+		nats := float64(len(pr.ofType(res.Type)))
+		gb := u["privateEgressGB"] / nats
+		pr.add(res, "usage", gb*r.NATGb, "%.1f GB processed x $%g/GB", gb, r.NATGb)
+	case "aws:lb/loadBalancer:LoadBalancer":
+		pr.hourly(res, 1, "load balancer", r.ALBHour)
+		azs := float64(len(in(res, "subnets").([]any)))
+		pr.hourly(res, azs, "public IPv4 addresses (one per AZ)", g["publicIpv4Hour"])
+		// An LCU is 1 GB an hour processed (the dimension that dominates for an API); at
+		// least one.
+		gb := pr.responseGB() * (1 - u["staticShare"]) / hoursPerMonth
+		lcu := max(1, gb)
+		pr.add(res, "usage", lcu*hoursPerMonth*r.ALBLcuHour, "%.2f LCU x %d h x $%g/LCU-h", lcu, hoursPerMonth, r.ALBLcuHour)
+	case "aws:autoscaling/group:Group":
+		lt := pr.byID(str(in(res, "launchTemplate", "id")))
+		if lt == nil {
+			return true, fmt.Errorf("%s: its launch template is not in the plan", res.URN)
+		}
+		class := str(in(lt, "instanceType"))
+		p, err := lookup("EC2", pr.region, r.EC2, class)
+		if err != nil {
+			return true, err
+		}
+		n := num(in(res, "desiredCapacity"))
+		pr.hourly(res, n, class+" instances (desired)", p)
+		var root float64
+		for _, m := range in(lt, "blockDeviceMappings").([]any) {
+			root += num(m.(map[string]any)["ebs"].(map[string]any)["volumeSize"])
+		}
+		pr.add(res, "fixed", n*root*r.EBSGp3GbMonth, "%g x %g GB gp3 root volumes x $%g/GB-month", n, root, r.EBSGp3GbMonth)
+	case "aws:rds/instance:Instance":
+		return true, pr.rdsInstance(res)
+	case "aws:rds/cluster:Cluster":
+		clusters := float64(len(pr.ofType(res.Type)))
+		gb := u["auroraStorageGB"]
+		pr.add(res, "usage", gb*r.AuroraStorageGbMonth, "%g GB x $%g/GB-month", gb, r.AuroraStorageGbMonth)
+		io := u["requests"] * u["auroraIoPerRequest"] / clusters / 1e6
+		pr.add(res, "usage", io*r.AuroraIoMillion, "%.1f M I/Os x $%g/M", io, r.AuroraIoMillion)
+	case "aws:rds/clusterInstance:ClusterInstance":
+		return true, pr.clusterInstance(res)
+	case "aws:rds/proxy:Proxy":
+		// Behind Aurora Serverless v2 the proxy bills the targets' ACUs, at least 8.
+		acu := pr.proxiedAcu()
+		pr.hourly(res, g["rdsProxyMinAcu"], "ACU minimum", g["rdsProxyAcuHour"])
+		if extra := acu - g["rdsProxyMinAcu"]; extra > 0 {
+			pr.add(res, "usage", extra*hoursPerMonth*g["rdsProxyAcuHour"], "%.1f ACU above the minimum x %d h x $%g/ACU-h", extra, hoursPerMonth, g["rdsProxyAcuHour"])
+		}
+	case "aws:rds/proxyEndpoint:ProxyEndpoint":
+		azs := float64(len(in(res, "vpcSubnetIds").([]any)))
+		pr.hourly(res, azs, "interface endpoint AZs", g["interfaceEndpointAzHour"])
+	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		class, engine := str(in(res, "nodeType")), str(in(res, "engine"))
+		p, err := lookup("ElastiCache", pr.region, r.ElastiCacheRedis, class)
+		if err != nil {
+			return true, err
+		}
+		what := class + " Redis OSS nodes"
+		if engine == "valkey" {
+			p, what = p*(1-g["valkeyDiscount"]), class+" Valkey nodes (Redis OSS less 20%)"
+		}
+		pr.hourly(res, num(in(res, "numCacheClusters")), what, round4(p))
+	case "aws:kms/key:Key":
+		pr.add(res, "fixed", g["kmsKeyMonth"], "1 key x $%g/month", g["kmsKeyMonth"])
+	case "aws:secretsmanager/secret:Secret":
+		pr.add(res, "fixed", g["secretMonth"], "1 secret x $%g/month", g["secretMonth"])
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		metrics := 1.0
+		if qs, ok := in(res, "metricQueries").([]any); ok && len(qs) > 0 {
+			metrics = 0
+			for _, q := range qs {
+				if q.(map[string]any)["metric"] != nil {
+					metrics++
+				}
+			}
+		}
+		pr.add(res, "fixed", metrics*g["alarmMetricMonth"], "%g metric(s) x $%g/month", metrics, g["alarmMetricMonth"])
+	case "aws:cloudwatch/dashboard:Dashboard":
+		pr.dashboard(res)
+	case "aws:cloudwatch/logMetricFilter:LogMetricFilter":
+		pr.add(res, "fixed", g["customMetricMonth"], "1 custom metric x $%g/month", g["customMetricMonth"])
+	case "aws:cloudwatch/logGroup:LogGroup":
+		pr.logGroup(res)
+	case "aws:s3/bucketV2:BucketV2":
+		pr.bucket(res)
+	case "aws:dynamodb/table:Table":
+		pr.table(res)
+	case "aws:lambda/function:Function":
+		// The function serves the API's requests; the SPA's files come from its bucket.
+		req := u["requests"] * (1 - u["staticShare"])
+		mem := num(in(res, "memorySize")) / 1024
+		gbs := req * u["lambdaMs"] / 1000 * mem
+		pr.add(res, "usage", gbs*g["lambdaArmGbSecond"], "%.4g GB-s (arm64, %g ms x %g GB) x $%g/GB-s", gbs, u["lambdaMs"], mem, g["lambdaArmGbSecond"])
+		pr.add(res, "usage", req/1e6*g["lambdaRequestMillion"], "%.4g M requests x $%g/M", req/1e6, g["lambdaRequestMillion"])
+	case "aws:apigatewayv2/api:Api":
+		// The SPA's files come from its bucket, not the API.
+		req := u["requests"] * (1 - u["staticShare"])
+		pr.add(res, "usage", req/1e6*r.HTTPAPIMillion, "%.4g M requests x $%g/M", req/1e6, r.HTTPAPIMillion)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func round4(f float64) float64 { return float64(int64(f*1e6+0.5)) / 1e6 }
+
+func (pr *pricer) ebs(res *offlineResource, gb float64, what string) {
+	pr.add(res, "fixed", gb*pr.r.EBSGp3GbMonth, "%s: %g GB gp3 x $%g/GB-month", what, gb, pr.r.EBSGp3GbMonth)
+}
+
+// rdsInstance prices an RDS for PostgreSQL instance: Multi-AZ doubles instance and storage;
+// a replica holds its source's storage.
+func (pr *pricer) rdsInstance(res *offlineResource) error {
+	class := str(in(res, "instanceClass"))
+	p, err := lookup("RDS for PostgreSQL", pr.region, pr.r.RDS, class)
+	if err != nil {
+		return err
+	}
+	copies, what := 1.0, class
+	if in(res, "multiAz") == true {
+		copies, what = 2, class+" Multi-AZ (primary and standby)"
+	}
+	storage := num(in(res, "allocatedStorage"))
+	if src := str(in(res, "replicateSourceDb")); src != "" {
+		what = class + " read replica"
+		for _, s := range pr.ofType(res.Type) {
+			if str(in(s, "identifier")) == src {
+				storage = num(in(s, "allocatedStorage"))
+			}
+		}
+	}
+	pr.hourly(res, copies, what, p)
+	pr.add(res, "fixed", copies*storage*pr.r.RDSGp3GbMonth, "%g x %g GB gp3 x $%g/GB-month", copies, storage, pr.r.RDSGp3GbMonth)
+	return nil
+}
+
+// clusterInstance prices an Aurora instance: a provisioned class by the hour, a serverless
+// one by its ACUs (the cluster's minimum is fixed, the average above it usage).
+func (pr *pricer) clusterInstance(res *offlineResource) error {
+	class := str(in(res, "instanceClass"))
+	if class != "db.serverless" {
+		p, err := lookup("Aurora PostgreSQL", pr.region, pr.r.Aurora, class)
+		if err != nil {
+			return err
+		}
+		pr.hourly(res, 1, class, p)
+		return nil
+	}
+	minAcu := pr.minAcu(res)
+	avg := pr.u["readerAcu"]
+	role := "reader"
+	if strings.HasSuffix(str(in(res, "identifier")), "-0") {
+		avg, role = pr.u["writerAcu"], "writer"
+	}
+	price := pr.r.AuroraAcuHour
+	pr.add(res, "fixed", minAcu*hoursPerMonth*price, "%s minimum %g ACU x %d h x $%g/ACU-h", role, minAcu, hoursPerMonth, price)
+	if extra := avg - minAcu; extra > 0 {
+		pr.add(res, "usage", extra*hoursPerMonth*price, "%s average %g ACU above the minimum x %d h x $%g/ACU-h", role, extra, hoursPerMonth, price)
+	}
+	return nil
+}
+
+func (pr *pricer) minAcu(inst *offlineResource) float64 {
+	c := pr.byID(str(in(inst, "clusterIdentifier")))
+	if c == nil {
+		return 0
+	}
+	return num(in(c, "serverlessv2ScalingConfiguration", "minCapacity"))
+}
+
+// proxiedAcu is the average ACUs of the instances behind the proxy: the database's (not the
+// shards', which have no proxy).
+func (pr *pricer) proxiedAcu() float64 {
+	total := 0.0
+	for _, i := range pr.ofType("aws:rds/clusterInstance:ClusterInstance") {
+		if pr.component(i) != "database" {
+			continue
+		}
+		avg := pr.u["readerAcu"]
+		if strings.HasSuffix(str(in(i, "identifier")), "-0") {
+			avg = pr.u["writerAcu"]
+		}
+		total += max(avg, pr.minAcu(i))
+	}
+	return total
+}
+
+// dashboard: the account's first three dashboards are free; the stack's are assumed to be
+// them.
+func (pr *pricer) dashboard(res *offlineResource) {
+	var names []string
+	for _, d := range pr.ofType(res.Type) {
+		names = append(names, d.Name)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if n == res.Name && i >= int(pr.g["freeDashboards"]) {
+			pr.add(res, "fixed", pr.g["dashboardMonth"], "dashboard beyond the free %g x $%g/month", pr.g["freeDashboards"], pr.g["dashboardMonth"])
+		}
+	}
+}
+
+// logGroup prices ingestion: the request logs (nginx, the app, the API's access log and the
+// function's) share the requests' log bytes; the flow logs take theirs.
+func (pr *pricer) logGroup(res *offlineResource) {
+	u, r := pr.u, pr.r
+	var gb float64
+	switch {
+	case strings.HasSuffix(res.Name, "flow-logs"):
+		gb = u["requests"] * u["flowLogBytesPerRequest"] / 1e9
+	case pr.requestLog(res.Name):
+		n := 0
+		for _, g := range pr.ofType(res.Type) {
+			if pr.requestLog(g.Name) {
+				n++
+			}
+		}
+		gb = u["requests"] * u["logBytesPerRequest"] / 1e9 / float64(n)
+	}
+	if gb > 0 {
+		pr.add(res, "usage", gb*r.LogsIngestGb, "%.2f GB ingested x $%g/GB", gb, r.LogsIngestGb)
+	}
+}
+
+func (pr *pricer) requestLog(name string) bool {
+	for _, s := range []string{"nginx-logs", "app-logs", "api-logs", "api-access-logs"} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// bucket prices storage and requests: the static assets' or the SPA's bucket serves the
+// static share of requests (less what Cloudflare serves from its cache); the load balancer's
+// access logs and the app's builds are a little storage.
+func (pr *pricer) bucket(res *offlineResource) {
+	u, r, g := pr.u, pr.r, pr.g
+	switch res.Name {
+	case "static", "spa":
+		gb := u["staticStorageGB"]
+		pr.add(res, "usage", gb*r.S3GbMonth, "%g GB x $%g/GB-month", gb, r.S3GbMonth)
+		gets := u["requests"] * u["staticShare"] * (1 - pr.cdnHit())
+		pr.add(res, "usage", gets/1000*g["s3GetThousand"], "%.4g M GET requests x $%g/1,000", gets/1e6, g["s3GetThousand"])
+	default:
+		gb := 0.05 // builds of the app, a few tens of MB each
+		if strings.Contains(res.Name, "access-logs") {
+			gb = u["requests"] * 300 / 1e9 // ~300 bytes a request, kept as long as the logs
+		}
+		pr.add(res, "usage", gb*r.S3GbMonth, "%.2f GB x $%g/GB-month", gb, r.S3GbMonth)
+	}
+}
+
+// table prices on-demand requests and storage: the activity table takes the activity writes
+// and reads; point-in-time recovery bills the storage again.
+func (pr *pricer) table(res *offlineResource) {
+	u, r := pr.u, pr.r
+	tables := pr.ofType(res.Type)
+	share := 1 / float64(len(tables))
+	for _, t := range tables {
+		if strings.HasSuffix(str(in(t, "name")), "activity") {
+			share = 0
+			if t == res {
+				share = 1
+			}
+		}
+	}
+	writes, reads := u["requests"]*u["activityShare"]*share, u["requests"]*u["activityReadShare"]*share
+	pr.add(res, "usage", writes/1e6*r.DynamoWriteMillion, "%.4g M writes x $%g/M", writes/1e6, r.DynamoWriteMillion)
+	pr.add(res, "usage", reads/1e6*r.DynamoReadMillion, "%.4g M reads x $%g/M", reads/1e6, r.DynamoReadMillion)
+	gb := u["dynamoStorageGB"] / float64(len(tables))
+	pr.add(res, "usage", gb*r.DynamoStorageGbMonth, "%g GB x $%g/GB-month", gb, r.DynamoStorageGbMonth)
+	if in(res, "pointInTimeRecovery", "enabled") == true {
+		pr.add(res, "usage", gb*r.DynamoPitrGbMonth, "point-in-time recovery: %g GB x $%g/GB-month", gb, r.DynamoPitrGbMonth)
+	}
+}
+
+// cdnHit is the share of static bytes Cloudflare serves from its cache: none before it is in
+// front.
+func (pr *pricer) cdnHit() float64 {
+	for _, rec := range pr.ofType("cloudflare:index/record:Record") {
+		if in(rec, "proxied") == true {
+			return pr.u["cdnHitRatio"]
+		}
+	}
+	return 0
+}
+
+// edge adds what Cloudflare costs beyond its free plan: Advanced Certificate Manager when a
+// proxied hostname lies two labels or more below its zone, which Universal SSL does not cover.
+func (pr *pricer) edge() {
+	for _, rec := range pr.ofType("cloudflare:index/record:Record") {
+		name := str(in(rec, "name"))
+		if in(rec, "proxied") != true || below(name) < 2 {
+			continue
+		}
+		price := pr.g["cloudflareAdvancedCertificateManagerMonth"]
+		pr.add(rec, "fixed", price, "Cloudflare Advanced Certificate Manager: %s is two labels below its zone, past the free Universal SSL certificate; $%g/month", name, price)
+		pr.notes["cloudflare"] = "Priced at the free plan. Universal SSL covers the zone's apex and one label below it (*.example.com); " +
+			name + " needs Advanced Certificate Manager. The zone is taken to be the hostname's registrable domain (its last two labels, three under a two-letter country suffix such as co.uk)."
+		return
+	}
+}
+
+// below counts a hostname's labels under its registrable domain: app.example.com is 1,
+// static.app.example.com is 2.
+func below(host string) int {
+	labels := strings.Split(host, ".")
+	apex := 2
+	if n := len(labels); n >= 3 && len(labels[n-1]) == 2 && map[string]bool{"co": true, "com": true, "org": true, "net": true, "ac": true, "gov": true, "edu": true}[labels[n-2]] {
+		apex = 3
+	}
+	return max(0, len(labels)-apex)
+}
+
+// dataOut adds the bytes the stack sends to the internet, on the resource that sends them: the
+// box (before load-balanced), the load balancer and the static bucket (after), or the API and
+// the SPA's bucket. Cloudflare still fetches its misses from the origin.
+func (pr *pricer) dataOut() {
+	u, r := pr.u, pr.r
+	total := pr.responseGB()
+	static, dynamic := total*u["staticShare"], total*(1-u["staticShare"])
+	origin := func(typ, name string) *offlineResource {
+		for _, res := range pr.ofType(typ) {
+			if name == "" || res.Name == name {
+				return res
+			}
+		}
+		return nil
+	}
+	out := func(res *offlineResource, gb float64, what string) {
+		pr.add(res, "usage", gb*r.DataOutGb, "%.0f GB %s out to the internet x $%g/GB", gb, what, r.DataOutGb)
+	}
+	staticFrom := origin("aws:s3/bucketV2:BucketV2", "static")
+	if staticFrom == nil {
+		staticFrom = origin("aws:s3/bucketV2:BucketV2", "spa")
+	}
+	hit := pr.cdnHit()
+	switch front := origin("aws:lb/loadBalancer:LoadBalancer", ""); {
+	case front != nil:
+		out(front, dynamic, "of API responses")
+	case origin("aws:apigatewayv2/api:Api", "") != nil:
+		out(origin("aws:apigatewayv2/api:Api", ""), dynamic, "of API responses")
+	case origin("aws:ec2/instance:Instance", "") != nil:
+		// The box serves its static files itself.
+		out(origin("aws:ec2/instance:Instance", ""), total, "of responses and static files")
+		return
+	}
+	if staticFrom != nil {
+		what := "of static files"
+		if hit > 0 {
+			what = fmt.Sprintf("of static files (%.0f%% served from Cloudflare's cache)", 100*hit)
+		}
+		out(staticFrom, static*(1-hit), what)
+	}
+}

@@ -1,0 +1,191 @@
+package cost
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Figure is one usage assumption a price depends on.
+type Figure struct {
+	Key         string
+	Unit        string
+	Description string
+	Share       bool // a fraction from 0 to 1
+}
+
+// Figures are the usage assumptions, each with its meaning; a usage file may set any of them.
+var Figures = []Figure{
+	{"requests", "requests/month", "requests the app serves a month (API calls and static files)", false},
+	{"responseKB", "KB", "average response size", false},
+	{"staticShare", "share", "share of response bytes that are static files (the box's disk, the static bucket or the SPA)", true},
+	{"cdnHitRatio", "share", "share of static bytes Cloudflare serves from its cache, from the cdn rung on", true},
+	{"logBytesPerRequest", "bytes", "log bytes a request writes across nginx, the app and access logs", false},
+	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false},
+	{"privateEgressGB", "GB/month", "what the private subnets send out through NAT: AWS APIs, package updates", false},
+	{"lambdaMs", "ms", "average function duration", false},
+	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard)", false},
+	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader", false},
+	{"auroraStorageGB", "GB", "storage of each Aurora cluster", false},
+	{"auroraIoPerRequest", "I/Os", "Aurora storage I/Os a request causes, spread over the clusters", false},
+	{"activityShare", "share", "share of requests that record activity: DynamoDB writes from the nosql rung on", true},
+	{"activityReadShare", "share", "share of requests that read activity: DynamoDB reads from the nosql rung on", true},
+	{"dynamoStorageGB", "GB", "DynamoDB storage, all tables", false},
+	{"staticStorageGB", "GB", "static assets or the SPA in S3", false},
+}
+
+// Usage is a traffic profile: a value for every figure.
+type Usage map[string]float64
+
+// audiences are the requests a month of each rung's default profile, after the audience the
+// guide gives it: "hundreds to thousands of users" on one box, "tens of thousands" for the
+// serverless start, "several hundred thousand" with replicas and a cache, millions with shards.
+var audiences = map[string]map[string]float64{
+	"servers": {"single-box": 3e6, "separate-db": 10e6, "load-balanced": 30e6, "replicas": 100e6, "cache": 300e6, "cdn": 300e6,
+		"sharded": 1000e6, "nosql": 1000e6},
+	"serverless": {"serverless": 30e6, "replicas": 100e6, "cache": 300e6, "cdn": 300e6, "sharded": 1000e6, "nosql": 1000e6},
+}
+
+// DefaultUsage is a rung's documented traffic profile.
+func DefaultUsage(platform, stage string) Usage {
+	requests := audiences[platform][stage]
+	if requests == 0 {
+		requests = 3e6
+	}
+	// The serverless writer's average capacity grows with traffic until replicas, the cache
+	// and shards take load off it.
+	writer := map[float64]float64{30e6: 1, 100e6: 2, 300e6: 2, 1000e6: 4}[requests]
+	if writer == 0 {
+		writer = 1
+	}
+	return Usage{
+		"requests": requests, "responseKB": 20, "staticShare": 0.6, "cdnHitRatio": 0.9,
+		"logBytesPerRequest": 800, "flowLogBytesPerRequest": 150, "privateEgressGB": 10,
+		"lambdaMs": 60, "writerAcu": writer, "readerAcu": writer / 2, "auroraStorageGB": 20, "auroraIoPerRequest": 2,
+		"activityShare": 0.3, "activityReadShare": 0.05, "dynamoStorageGB": 10, "staticStorageGB": 5,
+	}
+}
+
+// Scaled returns the profile with requests multiplied by k (the comparisons at ten times
+// the traffic).
+func (u Usage) Scaled(k float64) Usage {
+	out := Usage{}
+	for key, v := range u {
+		out[key] = v
+	}
+	out["requests"] *= k
+	return out
+}
+
+// ParseUsage reads a usage file (YAML or JSON: an object of figures to numbers) over a base
+// profile. Unknown figures, values that are not numbers, negative numbers and shares above 1
+// are errors that name the figure.
+func ParseUsage(data []byte, base Usage) (Usage, error) {
+	var raw map[string]any
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		if strings.TrimSpace(string(data)) == "" {
+			return nil, fmt.Errorf("usage file is empty: want an object of figures, such as requests: 5000000")
+		}
+		return nil, fmt.Errorf("usage file is not YAML or JSON: %w", err)
+	}
+	out := Usage{}
+	for k, v := range base {
+		out[k] = v
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []string
+	for _, k := range keys {
+		f, ok := figure(k)
+		if !ok {
+			msg := fmt.Sprintf("%s: unknown figure", k)
+			if near := nearest(k); near != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			errs = append(errs, msg+"; known: "+strings.Join(FigureKeys(), ", "))
+			continue
+		}
+		var n float64
+		switch x := raw[k].(type) {
+		case int:
+			n = float64(x)
+		case float64:
+			n = x
+		default:
+			b, _ := json.Marshal(raw[k])
+			errs = append(errs, fmt.Sprintf("%s: %s is not a number (%s)", k, b, f.Unit))
+			continue
+		}
+		switch {
+		case n < 0:
+			errs = append(errs, fmt.Sprintf("%s: %g is negative", k, n))
+		case f.Share && n > 1:
+			errs = append(errs, fmt.Sprintf("%s: %g is a share, from 0 to 1", k, n))
+		default:
+			out[k] = n
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("usage file: %s", strings.Join(errs, "; "))
+	}
+	return out, nil
+}
+
+func figure(key string) (Figure, bool) {
+	for _, f := range Figures {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return Figure{}, false
+}
+
+// FigureKeys lists the figures' keys.
+func FigureKeys() []string {
+	out := make([]string, len(Figures))
+	for i, f := range Figures {
+		out[i] = f.Key
+	}
+	return out
+}
+
+// nearest is the known figure closest to a mistyped one, within a small edit distance.
+func nearest(key string) string {
+	best, dist := "", 4
+	for _, k := range FigureKeys() {
+		if d := distance(strings.ToLower(key), strings.ToLower(k)); d < dist {
+			best, dist = k, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = slices.Min([]int{prev[j] + 1, cur[j-1] + 1, prev[j-1] + cost})
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
