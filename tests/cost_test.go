@@ -103,6 +103,23 @@ func TestHandCheckedPrices(t *testing.T) {
 		t.Errorf("single-box: fixed %.2f, usage %.2f; by hand %.2f and %.2f", e.Fixed, e.Usage, box, usage)
 	}
 
+	// Llama 2.0 at the default config: the same box, and a Multi-AZ db.t4g.medium primary
+	// with 20 GB, at 10M requests a month.
+	p = defaultPlan(t, stacks.Servers, "separate-db", nil)
+	e, err = cost.Price(p, "us-east-1", cost.DefaultUsage("servers", "separate-db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := 2*730*0.065 + // primary and standby
+		2*20*0.115 + // their gp3 storage
+		0.40 + // the master credentials' secret
+		2*0.30 + // slow-query and lock-wait filters
+		5*0.10 // CPU, connections, read and write latency, slow queries
+	usage = 10e6*20/1e6*0.09 + 10e6*800/1e9*0.50 + 10e6*150/1e9*0.50
+	if !near(e.Fixed, box+db) || !near(e.Usage, usage) || !near(e.Monthly, box+db+usage) {
+		t.Errorf("separate-db: fixed %.2f, usage %.2f; by hand %.2f and %.2f", e.Fixed, e.Usage, box+db, usage)
+	}
+
 	// The serverless start: what the hand-checked prices give its largest items.
 	p = defaultPlan(t, stacks.Serverless, "serverless", nil)
 	e, err = cost.Price(p, "us-east-1", cost.DefaultUsage("serverless", "serverless"))
