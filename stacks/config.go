@@ -275,7 +275,12 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 		}
 	}
 
-	c.Shards = r.intIn("shards", 1, 64)
+	// The sharded rung needs a shard; past it, 0 takes the NoSQL offload without sharding
+	// (the guide: "instead of sharding, migrate a subset of data to NoSQL").
+	c.Shards = r.intIn("shards", 0, 64, "0 only past the sharded rung: the NoSQL offload without shards")
+	if c.Shards == 0 && c.Stage == "sharded" {
+		r.fail("shards", "0", "a whole number from 1 to 64 on the sharded rung (0 shards is the nosql rung without sharding)")
+	}
 	c.ShardReaders = r.intIn("shardReaders", 0, 15)
 	c.ShardInstanceClass = r.match("shardInstanceClass", reDBClass, "an Aurora instance class such as db.r6g.large")
 	c.Tables = r.tables()

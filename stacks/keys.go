@@ -37,7 +37,7 @@ var Keys = []Key{
 	{"cacheNodes", "integer", "2", "Cache nodes (primary plus replicas), 2..6: failover needs at least 2."},
 	{"cloudflareZoneId", "string", "", "Cloudflare zone ID (32 hex characters); required from the cdn rung on."},
 	{"domain", "string", "", "The app's hostname inside the Cloudflare zone, e.g. app.example.com; required from the cdn rung on."},
-	{"shards", "integer", "2", "Aurora clusters, one per shard, from the sharded rung on: 1..64. Lowering it deletes shards (refused while protected)."},
+	{"shards", "integer", "2", "Aurora clusters, one per shard, from the sharded rung on: 1..64; 0 on the nosql rung takes the NoSQL offload without sharding. Lowering it deletes shards (refused while protected)."},
 	{"shardReaders", "integer", "1", "Reader instances per shard, 0..15."},
 	{"shardInstanceClass", "string", "db.r6g.large", "Instance class of the provisioned Aurora shards (servers ladder)."},
 	{"tables", "string", "activity:userId:createdAt:expiresAt", "DynamoDB tables, comma-separated, each name:partitionKey[:sortKey[:ttlAttribute]]."},

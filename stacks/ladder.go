@@ -84,7 +84,7 @@ var Ladder = []Rung{
 		[]Layer{Shards}, nil},
 	{Servers, 8, "nosql", "final part",
 		"DynamoDB tables (on-demand, PITR, encryption, deletion protection) for the high-write, non-relational subset",
-		"When a high-write subset of the data does not rely on the relational model: move it to NoSQL and let the relational database focus on complex queries.",
+		"When a high-write subset of the data does not rely on the relational model: move it to NoSQL and let the relational database focus on complex queries. With llama:shards=0 it comes instead of sharding.",
 		[]Layer{Tables}, nil},
 
 	{Serverless, 1, "serverless", "part 3",
@@ -109,7 +109,7 @@ var Ladder = []Rung{
 		[]Layer{Shards}, nil},
 	{Serverless, 6, "nosql", "final part",
 		"DynamoDB tables for the high-write subset, the functions' role limited to them",
-		"Instead of (or before) sharding, when a high-write subset does not need the relational model.",
+		"When a high-write subset does not need the relational model; with llama:shards=0 it comes instead of sharding (the sharded rung is then skipped).",
 		[]Layer{Tables}, nil},
 }
 

@@ -378,7 +378,7 @@ const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); g
 // growing the count only creates; the shard map is published for the app, as a stack output
 // and as parameters under shards/.
 func (b *builder) shards() error {
-	if !b.cfg.Has(Shards) {
+	if !b.cfg.Has(Shards) || b.cfg.Shards == 0 {
 		return nil
 	}
 	cfg, e, net := b.cfg, b.env, b.net

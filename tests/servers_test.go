@@ -643,8 +643,8 @@ func TestServersBadConfig(t *testing.T) {
 		{"no domain at cdn", stacks.Servers, "cdn", map[string]string{"domain": ""}, "llama:domain", "required from the cdn rung"},
 		{"malformed zone", stacks.Servers, "cdn", map[string]string{"cloudflareZoneId": "my-zone"}, "llama:cloudflareZoneId", "32 lowercase hex"},
 		{"malformed domain", stacks.Servers, "cdn", map[string]string{"domain": "https://app.example.com"}, "llama:domain", "hostname"},
-		{"0 shards", stacks.Servers, "sharded", map[string]string{"shards": "0"}, "llama:shards", "1 to 64"},
-		{"65 shards", stacks.Servers, "sharded", map[string]string{"shards": "65"}, "llama:shards", "1 to 64"},
+		{"0 shards", stacks.Servers, "sharded", map[string]string{"shards": "0"}, "llama:shards", "1 to 64 on the sharded rung"},
+		{"65 shards", stacks.Servers, "sharded", map[string]string{"shards": "65"}, "llama:shards", "0 to 64"},
 		{"2.5 shards", stacks.Servers, "sharded", map[string]string{"shards": "2.5"}, "llama:shards", "whole number"},
 		{"table name too short", stacks.Servers, "nosql", map[string]string{"tables": "ab:id"}, "llama:tables", "table names 3..200"},
 		{"table name with a space", stacks.Servers, "nosql", map[string]string{"tables": "my table:id"}, "llama:tables", "name:partitionKey"},
@@ -690,6 +690,32 @@ func TestShardsShareTheirBase(t *testing.T) {
 		}
 		if len(groups) != 2 {
 			t.Errorf("%s shards use %d subnet and security groups, want one of each", n, len(groups))
+		}
+	}
+}
+
+// TestNoSQLWithoutShards: a team takes the NoSQL offload without sharding, on either ladder
+// (the guide: "instead of sharding"), and promotes to it in place; shards can come later.
+func TestNoSQLWithoutShards(t *testing.T) {
+	for _, platform := range []stacks.Platform{stacks.Servers, stacks.Serverless} {
+		p := plan(t, platform, "nosql", map[string]string{"shards": "0"})
+		if n := len(ofType(p, typCluster)); (platform == stacks.Servers && n != 0) || (platform == stacks.Serverless && n != 1) {
+			t.Errorf("%s/nosql with shards=0 has %d Aurora clusters", platform, n)
+		}
+		if len(ofType(p, typTable)) != 1 {
+			t.Errorf("%s/nosql with shards=0 has no table", platform)
+		}
+		l := published(p)
+		if _, ok := l["shards/count"]; ok {
+			t.Errorf("%s/nosql with shards=0 publishes a shard map", platform)
+		}
+		d := preview.Diff(plan(t, platform, "cdn", nil), p)
+		if len(d.DataLoss) != 0 || len(d.Replaces) != 0 {
+			t.Errorf("%s: cdn -> nosql without shards loses %v, replaces %v", platform, d.DataLoss, d.Replaces)
+		}
+		later := preview.Diff(p, plan(t, platform, "nosql", map[string]string{"shards": "2"}))
+		if len(later.DataLoss) != 0 || len(later.Replaces) != 0 || len(later.Creates) == 0 {
+			t.Errorf("%s: adding shards to nosql later loses %v, replaces %v", platform, later.DataLoss, later.Replaces)
 		}
 	}
 }
