@@ -40,7 +40,7 @@ func TestMultiAzFollowsProtect(t *testing.T) {
 }
 
 func TestEveryMistakeIsReported(t *testing.T) {
-	_, err := ParseConfig(get(map[string]string{"llama:replicas": "16", "llama:shards": "0", "llama:lambdaTimeout": "60"}))
+	_, err := ParseConfig(get(map[string]string{"llama:replicas": "16", "llama:shards": "65", "llama:lambdaTimeout": "60"}))
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		t.Fatalf("not a ConfigError: %v", err)
