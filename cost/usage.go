@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/llama-stages/llama/suggest"
 )
 
 // Figure is one usage assumption a price depends on.
@@ -107,11 +108,7 @@ func ParseUsage(data []byte, base Usage) (Usage, error) {
 	for _, k := range keys {
 		f, ok := figure(k)
 		if !ok {
-			msg := fmt.Sprintf("%s: unknown figure", k)
-			if near := nearest(k); near != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", near)
-			}
-			errs = append(errs, msg+"; known: "+strings.Join(FigureKeys(), ", "))
+			errs = append(errs, fmt.Sprintf("%s: unknown figure%s; known: %s", k, suggest.DidYouMean(k, FigureKeys()), strings.Join(FigureKeys(), ", ")))
 			continue
 		}
 		var n float64
@@ -156,36 +153,4 @@ func FigureKeys() []string {
 		out[i] = f.Key
 	}
 	return out
-}
-
-// nearest is the known figure closest to a mistyped one, within a small edit distance.
-func nearest(key string) string {
-	best, dist := "", 4
-	for _, k := range FigureKeys() {
-		if d := distance(strings.ToLower(key), strings.ToLower(k)); d < dist {
-			best, dist = k, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = slices.Min([]int{prev[j] + 1, cur[j-1] + 1, prev[j-1] + cost})
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -52,6 +52,9 @@ type Plan struct {
 	Region    string         `json:"region"`
 	Resources []*Resource    `json:"resources"`
 	Outputs   map[string]any `json:"outputs"`
+	// Warnings are what the plan found worth saying but not refusing: config keys the stage
+	// does not use yet.
+	Warnings []string `json:"warnings"`
 }
 
 // Options says how to run the program.
@@ -93,7 +96,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if err := m.failure(); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}}
+	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}}
 	for k, o := range exports {
 		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
 		if err != nil {
@@ -178,6 +181,13 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 				rec.Aliases = append(rec.Aliases, "name="+s.GetName()+" parent="+s.GetParentUrn())
 			}
 		}
+	}
+	// Lists print as [], never null.
+	if rec.DependsOn == nil {
+		rec.DependsOn = []string{}
+	}
+	if rec.Aliases == nil {
+		rec.Aliases = []string{}
 	}
 	urn := m.urn(parent, args.TypeToken, args.Name)
 	rec.URN, rec.Type, rec.Name, rec.Parent, rec.Custom = urn, args.TypeToken, args.Name, parent, args.Custom

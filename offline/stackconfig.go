@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
@@ -15,11 +16,12 @@ import (
 // StackConfig returns the config a stack's program sees, as the Pulumi engine builds it: the
 // defaults declared in Pulumi.yaml, then Pulumi.<stack>.yaml (none when stack is empty: a new
 // stack with the defaults), then the overrides (key=value, keys namespaced or bare, bare
-// meaning llama:). Secure values read as "[secret]".
-func StackConfig(dir, stack string, overrides map[string]string) (map[string]string, error) {
+// meaning llama:). Secure values read as "[secret]". It also returns the keys the stack file
+// and the overrides set, as opposed to those that took Pulumi.yaml's defaults.
+func StackConfig(dir, stack string, overrides map[string]string) (map[string]string, []string, error) {
 	proj, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("loading Pulumi.yaml: %w", err)
+		return nil, nil, fmt.Errorf("loading Pulumi.yaml: %w", err)
 	}
 	out := map[string]string{}
 	for k, t := range proj.Config {
@@ -31,32 +33,45 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 			out[key] = fmt.Sprint(t.Default)
 		}
 	}
+	set := map[string]bool{}
 	if stack == "" {
 		// A new stack: Pulumi.yaml's defaults alone.
 		for k, v := range overrides {
 			out[QualifyKey(k)] = v
+			set[QualifyKey(k)] = true
 		}
-		return out, nil
+		return out, keysOf(set), nil
 	}
 	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("stack %q has no %s", stack, filepath.Base(path))
+		return nil, nil, fmt.Errorf("stack %q has no %s", stack, filepath.Base(path))
 	}
 	ps, err := workspace.LoadProjectStack(diag.DefaultSink(os.Stderr, os.Stderr, diag.FormatOptions{Color: "never"}), proj, path)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
+		return nil, nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
 	}
 	for k, v := range ps.Config {
 		s, err := v.Value(config.NewBlindingDecrypter())
 		if err != nil {
-			return nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
+			return nil, nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
 		}
 		out[k.String()] = s
+		set[k.String()] = true
 	}
 	for k, v := range overrides {
 		out[QualifyKey(k)] = v
+		set[QualifyKey(k)] = true
 	}
-	return out, nil
+	return out, keysOf(set), nil
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // QualifyKey puts a bare config key into the llama namespace.

@@ -19,15 +19,27 @@ type Change struct {
 	Keys      []string       `json:"keys,omitempty"` // changed inputs (updates and replaces)
 	Old       map[string]any `json:"old,omitempty"`
 	New       map[string]any `json:"new,omitempty"`
-	Stateful  bool           `json:"stateful"`
-	Protected bool           `json:"protected"`
-	Retained  bool           `json:"retained"`
+	// Paths are the changed leaves of structured inputs (policies, dashboard bodies, rules),
+	// each with its old and new value.
+	Paths     []PathChange `json:"paths,omitempty"`
+	Stateful  bool         `json:"stateful"`
+	Protected bool         `json:"protected"`
+	Retained  bool         `json:"retained"`
 }
 
-// Result is what a promotion does.
+// SchemaVersion is the version of the diff's JSON: 2 made steps objects and added kind,
+// skipped and the changed paths.
+const SchemaVersion = 2
+
+// Result is what a change of stage or config does.
 type Result struct {
-	From     string   `json:"from"`
-	To       string   `json:"to"`
+	SchemaVersion int    `json:"schemaVersion"`
+	From          string `json:"from"`
+	To            string `json:"to"`
+	// Kind is promotion, demotion, day-2 config change, or migration between ladders.
+	Kind string `json:"kind"`
+	// Skipped are the rungs a promotion or demotion passes over, in order.
+	Skipped  []string `json:"skipped"`
 	Creates  []Change `json:"creates"`
 	Updates  []Change `json:"updates"`
 	Replaces []Change `json:"replaces"`
@@ -38,16 +50,17 @@ type Result struct {
 	DataLoss []Change `json:"dataLoss"`
 	// Kept are the stateful resources the promotion keeps, unchanged or updated in place.
 	Kept []Change `json:"kept"`
-	// Steps are what the infrastructure cannot do by itself.
-	Steps []string `json:"steps"`
+	// Steps are what the infrastructure cannot do by itself, in order.
+	Steps []Step `json:"steps"`
 	// Unchanged counts the resources the promotion leaves alone.
 	Unchanged int `json:"unchanged"`
 }
 
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
-	r := &Result{From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
+	r := &Result{SchemaVersion: SchemaVersion, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
 		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{}}
+	r.Kind, r.Skipped = kindOf(a, b)
 	old := index(a)
 	now := index(b)
 	comp := components(a, b)
@@ -74,6 +87,7 @@ func Diff(a, b *offline.Plan) *Result {
 		c.Keys, c.Old, c.New = keys, map[string]any{}, map[string]any{}
 		for _, k := range keys {
 			c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
+			c.Paths = append(c.Paths, Paths(k, prev.Inputs[k], res.Inputs[k])...)
 		}
 		c.Stateful = c.Stateful || prev.Stateful
 		if replaced {
@@ -110,7 +124,7 @@ func Diff(a, b *offline.Plan) *Result {
 		if c.Protected {
 			step += " It is protected, so pulumi up refuses until it is unprotected on purpose."
 		}
-		r.Steps = append(r.Steps, step)
+		r.Steps = append(r.Steps, Step{ID: "data-loss/" + c.Name, Text: step})
 	}
 	return r
 }
@@ -123,15 +137,25 @@ func index(p *offline.Plan) map[string]*offline.Resource {
 	return m
 }
 
-// components maps every component URN to its name, for grouping.
+// components maps every component URN to the name of the top-level component it sits in,
+// for grouping: a bucket inside the fleet groups with the fleet.
 func components(ps ...*offline.Plan) map[string]string {
-	m := map[string]string{}
+	parent, name := map[string]string{}, map[string]string{}
 	for _, p := range ps {
 		for _, r := range p.Resources {
+			parent[r.URN] = r.Parent
 			if !r.Custom {
-				m[r.URN] = r.Name
+				name[r.URN] = r.Name
 			}
 		}
+	}
+	m := map[string]string{}
+	for urn := range name {
+		top := urn
+		for name[parent[top]] != "" {
+			top = parent[top]
+		}
+		m[urn] = name[top]
 	}
 	return m
 }
@@ -193,7 +217,7 @@ func field(v any, k string) any {
 // Text renders the diff like `pulumi preview --diff`, grouped by component.
 func (r *Result) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Promotion %s -> %s\n", r.From, r.To)
+	b.WriteString(r.header())
 	section := func(sym, title string, cs []Change, details bool) {
 		if len(cs) == 0 {
 			return
@@ -224,9 +248,7 @@ func (r *Result) Text() string {
 				}
 				fmt.Fprintf(&b, "    %s %s %s%s\n", sym, shortType(c.Type), c.Name, note)
 				if details {
-					for _, k := range c.Keys {
-						fmt.Fprintf(&b, "        %s: %s -> %s\n", k, brief(c.Old[k]), brief(c.New[k]))
-					}
+					writeChanges(&b, c)
 				}
 			}
 		}
@@ -239,20 +261,8 @@ func (r *Result) Text() string {
 	section("=", "kept: holds data, stays where it is", r.Kept, false)
 	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged\n",
 		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
-	if len(r.DataLoss) > 0 {
-		fmt.Fprintf(&b, "\nDATA LOSS: %d resource(s) holding data would be deleted or replaced:\n", len(r.DataLoss))
-		for _, c := range r.DataLoss {
-			fmt.Fprintf(&b, "  ! %s %s\n", shortType(c.Type), c.Name)
-		}
-	} else {
-		b.WriteString("\nNo resource that holds data is deleted or replaced.\n")
-	}
-	if len(r.Steps) > 0 {
-		b.WriteString("\nWhat the infrastructure cannot do for you:\n")
-		for i, s := range r.Steps {
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
-		}
-	}
+	b.WriteString(r.lossText())
+	b.WriteString(r.stepsText())
 	return b.String()
 }
 

@@ -50,9 +50,20 @@ func Plan(req Request) (*offline.Plan, error) {
 	if req.Defaults {
 		file = ""
 	}
-	cfg, err := offline.StackConfig(req.Dir, file, over)
+	cfg, set, err := offline.StackConfig(req.Dir, file, over)
 	if err != nil {
 		return nil, err
+	}
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	if err := stacks.CheckKeys(keys); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	var warnings []string
+	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
+		warnings = stacks.Unused(c, set)
 	}
 	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
 		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder})
@@ -61,6 +72,7 @@ func Plan(req Request) (*offline.Plan, error) {
 		return nil, err
 	}
 	plan.Stage, plan.Platform = cfg["llama:stage"], cfg["llama:platform"]
+	plan.Warnings = append(plan.Warnings, warnings...)
 	return plan, nil
 }
 
@@ -141,15 +153,7 @@ func Tree(p *offline.Plan) string {
 	for _, t := range types {
 		fmt.Fprintf(&b, "  %3d %s\n", counts[t], t)
 	}
-	keys := make([]string, 0, len(p.Outputs))
-	for k := range p.Outputs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b.WriteString("\nOutputs:\n")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "  %-20s %s\n", k, brief(p.Outputs[k]))
-	}
+	b.WriteString(outputsText(p))
 	return b.String()
 }
 

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/llama-stages/llama/offline"
@@ -74,30 +75,43 @@ var stepFor = map[stacks.Layer]string{
 	stacks.Tables:   "The app writes new activity to DynamoDB within a minute; older activity stays in PostgreSQL: backfill it into the table if reads need it (an app of your own: dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost.",
 }
 
-// Steps lists what a move from plan a to plan b asks of the team.
-func Steps(a, b *offline.Plan) []string {
+// Step is one thing a change asks of the team, in order.
+type Step struct {
+	ID   string `json:"id"`   // stable: <rung>/<layer>, leave/<layer>, migration, data-loss/<resource>
+	Rung string `json:"rung"` // the rung that brings it; "" when no rung does
+	Text string `json:"text"`
+}
+
+// Steps lists what a move from plan a to plan b asks of the team: each rung's step in the
+// ladder's order, skipped rungs included.
+func Steps(a, b *offline.Plan) []Step {
 	if a.Platform != b.Platform {
-		return []string{fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion. Plan it as one.", a.Platform, b.Platform)}
+		return []Step{{ID: "migration", Text: fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion. Plan it as one.", a.Platform, b.Platform)}}
 	}
 	la, errA := stacks.LayersOf(stacks.Platform(a.Platform), a.Stage)
 	lb, errB := stacks.LayersOf(stacks.Platform(b.Platform), b.Stage)
 	if errA != nil || errB != nil {
-		return nil
+		return []Step{}
 	}
-	var out []string
+	out := []Step{}
 	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
 		for _, l := range r.Layers {
 			if lb[l] && !la[l] {
 				if s, ok := stepFor[l]; ok && (l != stacks.Database || la[stacks.Box]) {
-					out = append(out, s)
+					out = append(out, Step{ID: r.Stage + "/" + string(l), Rung: r.Stage, Text: s})
 				}
 			}
 		}
 	}
+	var left []string
 	for l, had := range la {
 		if had && !lb[l] && !stacks.Retired(stacks.Platform(b.Platform), b.Stage, l) {
-			out = append(out, fmt.Sprintf("The stage leaves %s behind: move what it holds before removing it; protected resources make pulumi up refuse until then.", l))
+			left = append(left, string(l))
 		}
+	}
+	sort.Strings(left)
+	for _, l := range left {
+		out = append(out, Step{ID: "leave/" + l, Text: fmt.Sprintf("The stage leaves %s behind: move what it holds before removing it; protected resources make pulumi up refuse until then.", l)})
 	}
 	return out
 }

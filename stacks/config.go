@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llama-stages/llama/components/release"
+	"github.com/llama-stages/llama/suggest"
 )
 
 // Namespace is the config namespace and the Pulumi project name.
@@ -87,12 +88,17 @@ type ConfigError struct {
 	Allowed string
 }
 
-// Error names the key, the value and what is allowed.
+// Error names the key, the value and what is allowed, and says how to set the key.
 func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s is not set; allowed: %s", e.Key, e.Allowed)
+	name := strings.TrimPrefix(e.Key, Namespace+":")
+	how := fmt.Sprintf(" (set it with: pulumi config set %s <value>; offline: -c %s=<value>)", e.Key, name)
+	if name == "cloudflareZoneId" || name == "domain" {
+		how += "; the stack also needs a Cloudflare API token: pulumi config set --secret cloudflare:apiToken <token> (its permissions: docs/deploying.md)"
 	}
-	return fmt.Sprintf("%s: %q is not valid; allowed: %s", e.Key, e.Value, e.Allowed)
+	if e.Value == "" {
+		return fmt.Sprintf("%s is not set; allowed: %s%s", e.Key, e.Allowed, how)
+	}
+	return fmt.Sprintf("%s: %q is not valid; allowed: %s%s", e.Key, e.Value, e.Allowed, how)
 }
 
 // LogRetentions are the retention periods CloudWatch Logs accepts, in days.
@@ -204,7 +210,14 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 	if _, ok := Find(c.Platform, c.Stage); !ok && slices.Contains(Platforms, c.Platform) {
 		allowed := fmt.Sprintf("a rung of the %s ladder: %s", c.Platform, strings.Join(StageNames(c.Platform), ", "))
 		if other := otherLadder(c.Platform, c.Stage); other != "" {
-			allowed = fmt.Sprintf("%s (%q is a rung of the %s ladder only; set llama:platform to %s to use it)", allowed, c.Stage, other, other)
+			allowed = fmt.Sprintf("%s (%q is a rung of the %s ladder only; on the %s ladder, %s takes its place; or set llama:platform to %s)",
+				allowed, c.Stage, other, c.Platform, counterpart(c.Platform), other)
+		} else {
+			var all []string
+			for _, r := range Ladder {
+				all = append(all, r.Stage)
+			}
+			allowed += suggest.DidYouMean(c.Stage, all)
 		}
 		r.fail("stage", c.Stage, allowed)
 	} else if ok {
@@ -305,6 +318,15 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(r.errs...))
 	}
 	return c, nil
+}
+
+// counterpart is the stage to pick on a ladder for a rung of the other ladder that it lacks:
+// the serverless start stands for the servers ladder's first three rungs, and the other way.
+func counterpart(p Platform) string {
+	if p == Serverless {
+		return "serverless (the start: compute, a managed database and HTTPS without servers)"
+	}
+	return "single-box (the start)"
 }
 
 // otherLadder names the other platform when a stage exists only there.

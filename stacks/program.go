@@ -106,6 +106,9 @@ type grant struct {
 
 // Build assembles the stage the config names and returns the stack outputs.
 func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
+	if err := CheckEnvironment(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,6 @@
-// Command llama shows, offline, what the Llama stages are and what each builds or changes. It
-// runs the real Pulumi program in-process under the SDK's mock engine: no credentials, no cloud.
-//
-//	llama stages
-//	llama plan [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--json | --format mermaid]
-//	llama diff --from S1 --to S2 [--platform P] [--from-platform P] [--to-platform P] [--stack dev]
-//	           [-c key=value ...] [--to-c key=value ...] [--usage FILE] [--json] [--allow-data-loss]
-//	llama cost [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--usage FILE] [--json]
+// Command llama shows, offline, what the Llama stages are, what each builds or changes and what
+// it costs. It runs the real Pulumi program in-process under the SDK's mock engine: no
+// credentials, no cloud. `llama --help` lists the commands; `llama <command> --help` their flags.
 package main
 
 import (
@@ -15,45 +10,114 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
+	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
+	"github.com/llama-stages/llama/stacks"
+	"github.com/llama-stages/llama/suggest"
 )
 
-// exitDataLoss is the exit status of a diff that would lose data.
-const exitDataLoss = 3
+// Exit statuses, the same for every command.
+const (
+	exitOK       = 0
+	exitUsage    = 1 // bad usage or config: nothing was planned
+	exitDataLoss = 3 // the diff deletes or replaces a resource that holds data
+)
+
+const exitCodes = `Exit status:
+  0  done
+  1  bad usage or configuration (a mistyped flag, an unknown key, a value out of range): nothing planned
+  3  the diff would delete or replace a resource that holds data (see --allow-data-loss)
+`
+
+// command is one of llama's commands.
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(c *cli, args []string) (int, error)
+}
+
+// commands are llama's commands, in the order --help lists them (set in init: their
+// handlers read the table back for help).
+var commands []command
+
+func init() {
+	commands = []command{
+		{"stages", "list both ladders with when to take each rung and what it costs", "llama stages [--project-dir DIR]", (*cli).stages},
+		{"plan", "show the resource graph of a stage", "llama plan [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--json | --format tree|json|mermaid] [--full]", (*cli).plan},
+		{"diff", "show what a promotion (or any change) creates, updates, replaces and deletes, and what it costs", "llama diff --from S1 --to S2 [--platform P] [--from-platform P] [--to-platform P] [--stack dev]\n           [-c key=value ...] [--to-c key=value ...] [--usage FILE] [--json | --format text|json] [--full] [--allow-data-loss]", (*cli).diff},
+		{"cost", "price a planned stage a month", "llama cost [--stack dev] [--stage S] [--platform P] [-c key=value ...] [--usage FILE] [--json]", (*cli).cost},
+	}
+}
+
+// cli carries the output streams.
+type cli struct{ stdout, stderr io.Writer }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout, stderr}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: llama stages | plan [flags] | diff --from S1 --to S2 [flags] | cost [flags]")
-		return 2
+		fmt.Fprint(stderr, topHelp())
+		return exitUsage
 	}
-	var err error
-	code := 0
-	switch args[0] {
-	case "stages":
-		err = stages(args[1:], stdout)
-	case "cost":
-		err = costCmd(args[1:], stdout)
-	case "plan":
-		err = plan(args[1:], stdout)
-	case "diff":
-		code, err = diff(args[1:], stdout, stderr)
-	default:
-		err = fmt.Errorf("unknown command %q: want stages, plan, diff or cost", args[0])
-		code = 2
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			if cmd, ok := find(args[1]); ok {
+				return c.report(cmd.run(c, []string{"--help"}))
+			}
+		}
+		fmt.Fprint(stdout, topHelp())
+		return exitOK
 	}
+	cmd, ok := find(name)
+	if !ok {
+		names := make([]string, len(commands))
+		for i, cm := range commands {
+			names[i] = cm.name
+		}
+		fmt.Fprintf(stderr, "llama: unknown command %q%s; the commands are %s (llama --help)\n", name, suggest.DidYouMean(name, names), strings.Join(names, ", "))
+		return exitUsage
+	}
+	return c.report(cmd.run(c, args[1:]))
+}
+
+func find(name string) (command, bool) {
+	for _, cm := range commands {
+		if cm.name == name {
+			return cm, true
+		}
+	}
+	return command{}, false
+}
+
+// report prints an error once and returns the exit status.
+func (c *cli) report(code int, err error) int {
 	if err != nil {
-		fmt.Fprintln(stderr, "llama:", err)
-		if code == 0 {
-			code = 1
+		fmt.Fprintln(c.stderr, "llama:", err)
+		if code == exitOK {
+			code = exitUsage
 		}
 	}
 	return code
+}
+
+func topHelp() string {
+	var b strings.Builder
+	b.WriteString("llama: the Llama stages, offline: what each rung builds, changes and costs, without credentials or a cloud.\n\nCommands:\n")
+	for _, cm := range commands {
+		fmt.Fprintf(&b, "  %-7s %s\n", cm.name, cm.summary)
+	}
+	b.WriteString("\nllama <command> --help shows a command's flags.\n\n")
+	b.WriteString(exitCodes)
+	return b.String()
 }
 
 // kv collects repeated -c key=value flags.
@@ -72,60 +136,175 @@ func (m kv) Set(s string) error {
 	return nil
 }
 
-func plan(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	req := preview.Request{Overrides: kv{}}
+var reUnknownFlag = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+
+// parse parses a command's flags. It prints the command's help on stdout for -h and --help
+// (done is then true), names a mistyped flag with what was probably meant, and refuses
+// positional arguments.
+func (c *cli) parse(name string, fs *flag.FlagSet, args []string) (done bool, err error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		cm, _ := find(name)
+		fmt.Fprintf(c.stdout, "usage: %s\n\n%s.\n\nFlags:\n", cm.usage, strings.ToUpper(cm.summary[:1])+cm.summary[1:])
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "map[]" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(c.stdout, "  --%-16s %s%s\n", f.Name, f.Usage, def)
+		})
+		fmt.Fprint(c.stdout, "\n"+exitCodes)
+		return true, nil
+	}
+	if err != nil {
+		if m := reUnknownFlag.FindStringSubmatch(err.Error()); m != nil {
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			return false, fmt.Errorf("unknown flag --%s%s (llama %s --help lists the flags)", m[1], dashed(suggest.DidYouMean(m[1], names)), name)
+		}
+		return false, fmt.Errorf("%v (llama %s --help lists the flags)", err, name)
+	}
+	if fs.NArg() > 0 {
+		return false, positional(fs.Arg(0))
+	}
+	return false, nil
+}
+
+// dashed turns " (did you mean stage?)" into " (did you mean --stage?)".
+func dashed(hint string) string { return strings.Replace(hint, "mean ", "mean --", 1) }
+
+// positional explains an argument that is not a flag.
+func positional(arg string) error {
+	if k, v, ok := strings.Cut(arg, "="); ok {
+		if k == "stage" || k == "llama:stage" {
+			return fmt.Errorf("unexpected argument %q: name the stage with --stage %s", arg, v)
+		}
+		return fmt.Errorf("unexpected argument %q: set config with -c %s", arg, arg)
+	}
+	for _, r := range stacks.Ladder {
+		if r.Stage == arg {
+			return fmt.Errorf("unexpected argument %q: name the stage with --stage %s", arg, arg)
+		}
+	}
+	return fmt.Errorf("unexpected argument %q: llama takes flags only (--stage, -c key=value, ...)", arg)
+}
+
+// warn prints what a plan found worth saying.
+func (c *cli) warn(p *offline.Plan) {
+	for _, w := range p.Warnings {
+		fmt.Fprintln(c.stderr, "llama: warning:", w)
+	}
+}
+
+func (c *cli) encode(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// format settles --json against --format: they may agree, not conflict.
+func format(asJSON bool, f string, allowed ...string) (string, error) {
+	if asJSON {
+		if f != "" && f != "json" {
+			return "", fmt.Errorf("--json and --format %s conflict: pass one", f)
+		}
+		return "json", nil
+	}
+	if f == "" {
+		return allowed[0], nil
+	}
+	for _, a := range allowed {
+		if f == a {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown --format %q%s: want %s", f, suggest.DidYouMean(f, allowed), strings.Join(allowed, ", "))
+}
+
+func (c *cli) stages(args []string) (int, error) {
+	fs := flag.NewFlagSet("stages", flag.ContinueOnError)
+	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
+	if done, err := c.parse("stages", fs, args); done || err != nil {
+		return exitOK, err
+	}
+	out, err := preview.StagesWithCost(*dir)
+	if err != nil {
+		return exitUsage, err
+	}
+	fmt.Fprint(c.stdout, out)
+	return exitOK, nil
+}
+
+// requestFlags declares the flags that name a stage of a stack.
+func requestFlags(fs *flag.FlagSet, req *preview.Request) {
+	req.Overrides = kv{}
 	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
 	fs.StringVar(&req.Dir, "project-dir", ".", "directory of Pulumi.yaml")
 	fs.StringVar(&req.Stage, "stage", "", "stage to plan (default: the stack's llama:stage)")
 	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
-	fs.Var(kv(req.Overrides), "c", "config override key=value (repeatable)")
-	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	format := fs.String("format", "tree", "tree, json or mermaid")
-	if err := fs.Parse(args); err != nil {
-		return err
+	fs.Var(kv(req.Overrides), "c", "config override key=value, bare keys meaning llama: (repeatable)")
+}
+
+func (c *cli) plan(args []string) (int, error) {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	var req preview.Request
+	requestFlags(fs, &req)
+	asJSON := fs.Bool("json", false, "print the plan as JSON (same as --format json)")
+	f := fs.String("format", "", "tree (a summary by component), json or mermaid")
+	full := fs.Bool("full", false, "with the tree: every resource, not the summary")
+	if done, err := c.parse("plan", fs, args); done || err != nil {
+		return exitOK, err
 	}
-	if *asJSON {
-		*format = "json"
+	form, err := format(*asJSON, *f, "tree", "json", "mermaid")
+	if err != nil {
+		return exitUsage, err
 	}
 	p, err := preview.Plan(req)
 	if err != nil {
-		return err
+		return exitUsage, err
 	}
-	switch *format {
+	c.warn(p)
+	switch form {
 	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return exitOK, c.encode(p)
 	case "mermaid":
-		fmt.Fprint(stdout, preview.Mermaid(p))
-		return nil
-	case "tree":
-		fmt.Fprint(stdout, preview.Tree(p))
-		return nil
+		fmt.Fprint(c.stdout, preview.Mermaid(p))
+	default:
+		if *full {
+			fmt.Fprint(c.stdout, preview.Tree(p))
+		} else {
+			fmt.Fprint(c.stdout, preview.Summary(p))
+		}
 	}
-	return fmt.Errorf("unknown --format %q: want tree, json or mermaid", *format)
+	return exitOK, nil
 }
 
-func diff(args []string, stdout, stderr io.Writer) (int, error) {
+func (c *cli) diff(args []string) (int, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	over := kv{}
-	from, to := fs.String("from", "", "stage the stack is on"), fs.String("to", "", "stage to promote to")
+	over, toOver := kv{}, kv{}
+	from, to := fs.String("from", "", "stage the stack is on"), fs.String("to", "", "stage to move to")
 	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
 	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
 	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
 	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
-	toOver := kv{}
 	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
-	asJSON := fs.Bool("json", false, "print the diff as JSON")
+	asJSON := fs.Bool("json", false, "print the diff as JSON (same as --format json)")
+	f := fs.String("format", "", "text (a summary by component) or json")
+	full := fs.Bool("full", false, "with text: every resource, not the summary")
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
-	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the promotion deletes or replaces data")
-	if err := fs.Parse(args); err != nil {
-		return 2, err
+	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data")
+	if done, err := c.parse("diff", fs, args); done || err != nil {
+		return exitOK, err
+	}
+	form, err := format(*asJSON, *f, "text", "json")
+	if err != nil {
+		return exitUsage, err
 	}
 	if *from == "" || *to == "" {
-		return 2, errors.New("diff needs --from and --to")
+		return exitUsage, errors.New("diff needs --from and --to (llama diff --help)")
 	}
 	fp, tp := *platform, *platform
 	if *fromPlatform != "" {
@@ -136,7 +315,7 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	a, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *from, Platform: fp, Overrides: over})
 	if err != nil {
-		return 1, fmt.Errorf("planning --from %s: %w", *from, err)
+		return exitUsage, fmt.Errorf("planning --from %s: %w", *from, err)
 	}
 	target := kv{}
 	for k, v := range over {
@@ -147,69 +326,53 @@ func diff(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	b, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *to, Platform: tp, Overrides: target})
 	if err != nil {
-		return 1, fmt.Errorf("planning --to %s: %w", *to, err)
+		return exitUsage, fmt.Errorf("planning --to %s: %w", *to, err)
 	}
+	c.warn(b)
 	d := preview.Diff(a, b)
-	c, err := preview.CompareCost(a, b, *usage)
+	cost, err := preview.CompareCost(a, b, *usage)
 	if err != nil {
-		return 1, err
+		return exitUsage, err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
+	if form == "json" {
+		if err := c.encode(struct {
 			*preview.Result
 			Cost *preview.CostChange `json:"cost"`
-		}{d, c}); err != nil {
-			return 1, err
+		}{d, cost}); err != nil {
+			return exitUsage, err
 		}
 	} else {
-		fmt.Fprint(stdout, d.Text())
-		fmt.Fprint(stdout, c.Text())
+		if *full {
+			fmt.Fprint(c.stdout, d.Text())
+		} else {
+			fmt.Fprint(c.stdout, d.Summary())
+		}
+		fmt.Fprint(c.stdout, cost.Text())
 	}
 	if len(d.DataLoss) > 0 && !*allow {
-		fmt.Fprintf(stderr, "llama: this promotion deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
+		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
 		return exitDataLoss, nil
 	}
-	return 0, nil
+	return exitOK, nil
 }
 
-func costCmd(args []string, stdout io.Writer) error {
+func (c *cli) cost(args []string) (int, error) {
 	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
-	req := preview.Request{Overrides: kv{}}
-	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
-	fs.StringVar(&req.Dir, "project-dir", ".", "directory of Pulumi.yaml")
-	fs.StringVar(&req.Stage, "stage", "", "stage to price (default: the stack's llama:stage)")
-	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
-	fs.Var(kv(req.Overrides), "c", "config override key=value (repeatable)")
+	var req preview.Request
+	requestFlags(fs, &req)
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures over the rung's default profile")
 	asJSON := fs.Bool("json", false, "print the estimate as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if done, err := c.parse("cost", fs, args); done || err != nil {
+		return exitOK, err
 	}
 	p, e, err := preview.Cost(req, *usage)
 	if err != nil {
-		return err
+		return exitUsage, err
 	}
+	c.warn(p)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(e)
+		return exitOK, c.encode(e)
 	}
-	fmt.Fprint(stdout, preview.CostText(p, e))
-	return nil
-}
-
-func stages(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("stages", flag.ContinueOnError)
-	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	out, err := preview.StagesWithCost(*dir)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, out)
-	return nil
+	fmt.Fprint(c.stdout, preview.CostText(p, e))
+	return exitOK, nil
 }

@@ -115,7 +115,7 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(p); got != "outputs,platform,project,region,resources,stack,stage" {
+	if got := keys(p); got != "outputs,platform,project,region,resources,stack,stage,warnings" {
 		t.Errorf("plan keys %s", got)
 	}
 	if p["project"] != "llama" || p["stack"] != "dev" || p["stage"] != "separate-db" || p["platform"] != "servers" {
@@ -156,7 +156,7 @@ func TestPlanFormats(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "flowchart") || !strings.Contains(out, "ElastiCache") {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
-	code, out, _ = llama(t, "plan", "--stage", "single-box")
+	code, out, _ = llama(t, "plan", "--stage", "single-box", "--full")
 	if code != 0 || !strings.Contains(out, "Instance box-instance") || !strings.Contains(out, "retained on delete") {
 		t.Errorf("tree: exit %d\n%s", code, out)
 	}
@@ -172,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,replaces,retained,steps,to,unchanged,updates" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,replaces,retained,schemaVersion,skipped,steps,to,unchanged,updates" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {
@@ -208,7 +208,7 @@ func TestDiffRefusesDataLoss(t *testing.T) {
 		t.Errorf("servers -> serverless exited %d\n%s", code, out)
 	}
 	// Shrinking shards shows them protected and deleted.
-	code, out, _ = llama(t, append([]string{"diff", "--from", "sharded", "--to", "sharded", "-c", "shards=5", "--to-c", "shards=2", "-c", "protect=true"}, cdn...)...)
+	code, out, _ = llama(t, append([]string{"diff", "--from", "sharded", "--to", "sharded", "-c", "shards=5", "--to-c", "shards=2", "-c", "protect=true", "--full"}, cdn...)...)
 	if code != exitDataLoss || strings.Count(out, "[protected: pulumi up refuses until unprotected]") < 3 || !strings.Contains(out, "shard-4-cluster") {
 		t.Errorf("5 -> 2 shards exited %d\n%s", code, out)
 	}
@@ -219,8 +219,8 @@ func TestDiffText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"create (", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
-		"copy PostgreSQL's data from the box into RDS", "dashboardBody:"} {
+	for _, want := range []string{"to create", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
+		"copy PostgreSQL's data from the box into RDS", "dashboardBody.widgets[", "Promotion servers/single-box -> servers/separate-db"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff text lacks %q", want)
 		}

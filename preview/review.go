@@ -1,0 +1,306 @@
+package preview
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// kindOf names the kind of change between two plans and the rungs it skips.
+func kindOf(a, b *offline.Plan) (string, []string) {
+	skipped := []string{}
+	if a.Platform != b.Platform {
+		return "migration between ladders", skipped
+	}
+	ra, okA := stacks.Find(stacks.Platform(a.Platform), a.Stage)
+	rb, okB := stacks.Find(stacks.Platform(b.Platform), b.Stage)
+	if !okA || !okB {
+		return "change", skipped
+	}
+	kind := "promotion"
+	lo, hi := ra.Order, rb.Order
+	switch {
+	case ra.Order == rb.Order:
+		return "day-2 config change", skipped
+	case ra.Order > rb.Order:
+		kind, lo, hi = "demotion", rb.Order, ra.Order
+	}
+	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
+		if r.Order > lo && r.Order < hi {
+			skipped = append(skipped, r.Stage)
+		}
+	}
+	return kind, skipped
+}
+
+func (r *Result) header() string {
+	h := fmt.Sprintf("%s %s -> %s", strings.ToUpper(r.Kind[:1])+r.Kind[1:], r.From, r.To)
+	if len(r.Skipped) > 0 {
+		h += fmt.Sprintf(" (skips %s: their steps are listed below, in order)", strings.Join(r.Skipped, ", "))
+	}
+	return h + "\n"
+}
+
+// stepsText lists the steps in order, each with the rung that brings it.
+func (r *Result) stepsText() string {
+	if len(r.Steps) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nWhat the infrastructure cannot do for you, in order:\n")
+	for i, s := range r.Steps {
+		rung := ""
+		if s.Rung != "" {
+			rung = "[" + s.Rung
+			for _, sk := range r.Skipped {
+				if sk == s.Rung {
+					rung += ", skipped"
+				}
+			}
+			rung += "] "
+		}
+		fmt.Fprintf(&b, "  %d. %s%s\n", i+1, rung, s.Text)
+	}
+	return b.String()
+}
+
+// PathChange is one changed leaf of a structured input.
+type PathChange struct {
+	Path string `json:"path"`
+	Old  any    `json:"old"`
+	New  any    `json:"new"`
+}
+
+// Paths lists the changed leaves between two values of an input; a string holding JSON (a
+// policy, a dashboard body) is compared as the document it holds. A plain value that changed
+// has no paths: its old and new value say it all.
+func Paths(key string, a, b any) []PathChange {
+	da, okA := structured(a)
+	db, okB := structured(b)
+	if !okA && !okB {
+		return nil
+	}
+	if !okA {
+		da = a
+	}
+	if !okB {
+		db = b
+	}
+	var out []PathChange
+	walk(key, da, db, &out)
+	return out
+}
+
+func structured(v any) (any, bool) {
+	switch x := v.(type) {
+	case map[string]any, []any:
+		return x, true
+	case string:
+		t := strings.TrimSpace(x)
+		if strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+			var doc any
+			if json.Unmarshal([]byte(t), &doc) == nil {
+				return doc, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func walk(path string, a, b any, out *[]PathChange) {
+	if reflect.DeepEqual(a, b) {
+		return
+	}
+	ma, okA := a.(map[string]any)
+	mb, okB := b.(map[string]any)
+	if okA && okB {
+		keys := map[string]bool{}
+		for k := range ma {
+			keys[k] = true
+		}
+		for k := range mb {
+			keys[k] = true
+		}
+		names := make([]string, 0, len(keys))
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			walk(path+"."+k, ma[k], mb[k], out)
+		}
+		return
+	}
+	la, okA := a.([]any)
+	lb, okB := b.([]any)
+	if okA && okB {
+		for i := 0; i < max(len(la), len(lb)); i++ {
+			var x, y any
+			if i < len(la) {
+				x = la[i]
+			}
+			if i < len(lb) {
+				y = lb[i]
+			}
+			walk(fmt.Sprintf("%s[%d]", path, i), x, y, out)
+		}
+		return
+	}
+	*out = append(*out, PathChange{Path: path, Old: a, New: b})
+}
+
+// maxPaths is how many changed paths the text shows per resource.
+const maxPaths = 12
+
+// writeChanges prints a changed resource's inputs: plain ones old -> new, structured ones
+// path by path.
+func writeChanges(b *strings.Builder, c Change) {
+	shown := map[string]bool{}
+	for i, p := range c.Paths {
+		top, _, _ := strings.Cut(strings.SplitN(p.Path, "[", 2)[0], ".")
+		shown[top] = true
+		if i == maxPaths {
+			fmt.Fprintf(b, "        ... and %d more changed paths (--json lists them all)\n", len(c.Paths)-maxPaths)
+			break
+		}
+		fmt.Fprintf(b, "        %s: %s -> %s\n", p.Path, brief(p.Old), brief(p.New))
+	}
+	for _, k := range c.Keys {
+		if !shown[k] {
+			fmt.Fprintf(b, "        %s: %s -> %s\n", k, brief(c.Old[k]), brief(c.New[k]))
+		}
+	}
+}
+
+var reNumber = regexp.MustCompile(`[0-9]+`)
+
+// stem names a family of resources: shard-12-cluster and shard-3-cluster are shard-<i>-cluster.
+func stem(name string) string { return reNumber.ReplaceAllString(name, "<i>") }
+
+// matters reports whether a created resource deserves a line of its own in a summary: it
+// holds data or the internet reaches it.
+func matters(c Change) bool { return c.Stateful || publicType[c.Type] }
+
+// publicType are the types the internet reaches.
+var publicType = map[string]bool{
+	"aws:ec2/eip:Eip": true, "aws:lb/loadBalancer:LoadBalancer": true, "aws:apigatewayv2/api:Api": true,
+	"aws:apigatewayv2/domainName:DomainName": true, "cloudflare:index/record:Record": true,
+}
+
+// Summary renders the change for one screen: its kind, counts by component, and the
+// resources that matter (what changes, replaces, goes or holds data, and what the internet
+// reaches), families of like resources folded into one line; --full shows every resource.
+func (r *Result) Summary() string {
+	var b strings.Builder
+	b.WriteString(r.header())
+	type counts struct{ create, update, replace, delete, retain int }
+	byComp := map[string]*counts{}
+	get := func(comp string) *counts {
+		if comp == "" {
+			comp = "(stack)"
+		}
+		if byComp[stem(comp)] == nil {
+			byComp[stem(comp)] = &counts{}
+		}
+		return byComp[stem(comp)]
+	}
+	for _, c := range r.Creates {
+		get(c.Component).create++
+	}
+	for _, c := range r.Updates {
+		get(c.Component).update++
+	}
+	for _, c := range r.Replaces {
+		get(c.Component).replace++
+	}
+	for _, c := range r.Deletes {
+		get(c.Component).delete++
+	}
+	for _, c := range r.Retained {
+		get(c.Component).retain++
+	}
+	comps := make([]string, 0, len(byComp))
+	for c := range byComp {
+		comps = append(comps, c)
+	}
+	sort.Strings(comps)
+	if len(comps) > 0 {
+		b.WriteString("\nBy component (+ create, ~ update, +- replace, - delete, retained):\n")
+		for _, c := range comps {
+			n := byComp[c]
+			fmt.Fprintf(&b, "  %-24s +%-4d ~%-4d +-%-4d -%-4d %d\n", c, n.create, n.update, n.replace, n.delete, n.retain)
+		}
+	}
+	line := func(sym string, cs []Change, details bool, keep func(Change) bool) {
+		type fam struct {
+			c     Change
+			count int
+		}
+		var order []string
+		fams := map[string]*fam{}
+		for _, c := range cs {
+			if !keep(c) {
+				continue
+			}
+			k := c.Type + " " + stem(c.Name)
+			if fams[k] == nil {
+				fams[k] = &fam{c: c}
+				order = append(order, k)
+			}
+			fams[k].count++
+		}
+		for _, k := range order {
+			f := fams[k]
+			name := f.c.Name
+			if f.count > 1 {
+				name = fmt.Sprintf("%s (x%d)", stem(f.c.Name), f.count)
+			}
+			note := ""
+			if f.c.Stateful {
+				note = " [holds data]"
+			}
+			if f.c.Protected && (sym == "-" || sym == "+-") {
+				note += " [protected: pulumi up refuses until unprotected]"
+			}
+			fmt.Fprintf(&b, "  %s %s %s%s\n", sym, shortType(f.c.Type), name, note)
+			if details && f.count == 1 {
+				writeChanges(&b, f.c)
+			}
+		}
+	}
+	all := func(Change) bool { return true }
+	b.WriteString("\nWhat matters:\n")
+	line("+", r.Creates, false, matters)
+	line("~", r.Updates, true, all)
+	line("+-", r.Replaces, true, all)
+	line("-", r.Deletes, false, all)
+	line("~", r.Retained, false, all)
+	if len(r.Kept) > 0 {
+		b.WriteString("\nKept, holding data:\n")
+		line("=", r.Kept, false, all)
+	}
+	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged (--full lists every resource)\n",
+		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
+	b.WriteString(r.lossText())
+	b.WriteString(r.stepsText())
+	return b.String()
+}
+
+// lossText says whether the change loses data.
+func (r *Result) lossText() string {
+	if len(r.DataLoss) == 0 {
+		return "\nNo resource that holds data is deleted or replaced.\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nDATA LOSS: %d resource(s) holding data would be deleted or replaced:\n", len(r.DataLoss))
+	for _, c := range r.DataLoss {
+		fmt.Fprintf(&b, "  ! %s %s\n", shortType(c.Type), c.Name)
+	}
+	return b.String()
+}

@@ -1,0 +1,196 @@
+package preview
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
+)
+
+// Summary renders a plan for one screen: counts by component (families of like components,
+// such as 64 shards, folded into one line), the resources that hold data and those the
+// internet reaches, and the stack outputs, with the offline engine's made-up values marked as
+// placeholders. Tree shows every resource.
+func Summary(p *offline.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder, %s\n", p.Project, p.Stack, p.Stage, p.Platform, p.Region)
+	byURN := map[string]*offline.Resource{}
+	for _, r := range p.Resources {
+		byURN[r.URN] = r
+	}
+	// top is the top-level component a resource belongs to.
+	top := func(r *offline.Resource) *offline.Resource {
+		cur := r
+		for byURN[cur.Parent] != nil {
+			cur = byURN[cur.Parent]
+		}
+		return cur
+	}
+	type family struct {
+		typ, name        string
+		components       map[string]bool
+		resources, state int
+	}
+	fams := map[string]*family{}
+	var order []string
+	stateful := 0
+	for _, r := range p.Resources {
+		t := top(r)
+		k := t.Type + " " + stem(t.Name)
+		if fams[k] == nil {
+			fams[k] = &family{typ: t.Type, name: stem(t.Name), components: map[string]bool{}}
+			order = append(order, k)
+		}
+		f := fams[k]
+		f.components[t.Name] = true
+		if r.Custom {
+			f.resources++
+		}
+		if r.Stateful {
+			f.state++
+			stateful++
+		}
+	}
+	sort.Strings(order)
+	fmt.Fprintf(&b, "%d resources, %d stateful\n\n", len(p.Resources), stateful)
+	fmt.Fprintf(&b, "  %-28s %-28s %9s %8s\n", "component", "type", "resources", "stateful")
+	for _, k := range order {
+		f := fams[k]
+		name := f.name
+		if n := len(f.components); n > 1 {
+			name = fmt.Sprintf("%s (x%d)", f.name, n)
+		}
+		fmt.Fprintf(&b, "  %-28s %-28s %9d %8d\n", name, shortType(f.typ), f.resources, f.state)
+	}
+	fold := func(title string, keep func(*offline.Resource) (bool, string)) {
+		type line struct {
+			text  string
+			count int
+		}
+		var lines []*line
+		seen := map[string]*line{}
+		for _, r := range p.Resources {
+			ok, note := keep(r)
+			if !ok {
+				continue
+			}
+			k := shortType(r.Type) + " " + stem(r.Name) + note
+			if seen[k] == nil {
+				seen[k] = &line{text: k}
+				lines = append(lines, seen[k])
+			}
+			seen[k].count++
+		}
+		if len(lines) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s:\n", title)
+		for _, l := range lines {
+			if l.count > 1 {
+				fmt.Fprintf(&b, "  %s (x%d)\n", l.text, l.count)
+			} else {
+				fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(l.text, "<i>", "0"))
+			}
+		}
+	}
+	fold("Holds data", func(r *offline.Resource) (bool, string) {
+		var flags []string
+		if r.Protect {
+			flags = append(flags, "protected")
+		}
+		if r.RetainOnDelete {
+			flags = append(flags, "retained on delete")
+		}
+		note := ""
+		if len(flags) > 0 {
+			note = " [" + strings.Join(flags, ", ") + "]"
+		}
+		return r.Stateful, note
+	})
+	fold("Reached from the internet", func(r *offline.Resource) (bool, string) {
+		if publicType[r.Type] && (r.Type != "cloudflare:index/record:Record" || r.Inputs["proxied"] == true) {
+			return true, ""
+		}
+		if r.Type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" {
+			if c, _ := r.Inputs["cidrIpv4"].(string); c == "0.0.0.0/0" {
+				return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
+			}
+			if c, _ := r.Inputs["cidrIpv6"].(string); c == "::/0" {
+				return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
+			}
+		}
+		return false, ""
+	})
+	if stacks.Retired(stacks.Platform(p.Platform), p.Stage, stacks.Box) {
+		b.WriteString("\nThe box is retired at this stage: its instance, address and rules are gone; its data volume and credentials stay.\n")
+	}
+	b.WriteString(outputsText(p))
+	b.WriteString("\n--full lists every resource; --json gives the whole graph.\n")
+	return b.String()
+}
+
+// outputsText lists the stack outputs, marking the values the offline engine made up.
+func outputsText(p *offline.Plan) string {
+	made := placeholders(p)
+	keys := make([]string, 0, len(p.Outputs))
+	for k := range p.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("\nOutputs (~ marks a placeholder the offline engine made up; pulumi up gives the real value):\n")
+	for _, k := range keys {
+		v := brief(p.Outputs[k])
+		mark := " "
+		if isPlaceholder(p.Outputs[k], made) {
+			mark = "~"
+		}
+		fmt.Fprintf(&b, "  %s %-20s %s\n", mark, k, v)
+	}
+	return b.String()
+}
+
+// placeholders are the values the offline engine computed: every id, and every output a
+// resource's inputs did not give.
+func placeholders(p *offline.Plan) []string {
+	var out []string
+	for _, r := range p.Resources {
+		given := map[string]bool{}
+		for _, v := range r.Inputs {
+			if s, ok := v.(string); ok {
+				given[s] = true
+			}
+		}
+		for _, v := range append([]any{r.ID}, values(r.Outputs)...) {
+			if s, ok := v.(string); ok && len(s) >= 6 && s != "[secret]" && !given[s] {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func isPlaceholder(v any, made []string) bool {
+	s, ok := v.(string)
+	if !ok {
+		b, _ := json.Marshal(v)
+		s = string(b)
+	}
+	for _, m := range made {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func values(m map[string]any) []any {
+	out := make([]any, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}

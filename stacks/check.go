@@ -1,0 +1,152 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/llama-stages/llama/suggest"
+)
+
+// usedBy says, for the keys that only some stages use, which layers use them: a key takes
+// effect on a stage that has any of them. A key not listed is used on every stage.
+var usedBy = map[string][]Layer{
+	"natMode":             {Fleet, Functions},
+	"instanceType":        {Box, Fleet},
+	"certificateArn":      {Fleet, CDN},
+	"minServers":          {Fleet},
+	"desiredServers":      {Fleet},
+	"maxServers":          {Fleet},
+	"dbEngineVersion":     {Database},
+	"dbInstanceClass":     {Database},
+	"dbStorageGb":         {Database},
+	"dbMaxStorageGb":      {Database},
+	"dbMultiAz":           {Database},
+	"backupRetentionDays": {Database, ServerlessD, Shards},
+	"replicas":            {Replicas},
+	"cacheEngine":         {Cache},
+	"cacheNodeType":       {Cache},
+	"cacheNodes":          {Cache},
+	"cloudflareZoneId":    {CDN, SPA},
+	"domain":              {CDN, SPA},
+	"shards":              {Shards},
+	"shardReaders":        {Shards},
+	"shardInstanceClass":  {Shards},
+	"tables":              {Tables},
+	"minAcu":              {ServerlessD},
+	"maxAcu":              {ServerlessD},
+	"lambdaMemory":        {Functions},
+	"lambdaTimeout":       {Functions},
+	"replicaLagSeconds":   {Replicas, Shards},
+	"cacheMemoryPercent":  {Cache},
+}
+
+// onlyOn are keys one ladder alone reads.
+var onlyOn = map[string]Platform{"shardInstanceClass": Servers, "instanceType": Servers}
+
+// otherNamespaces are keys of other providers that people write bare.
+var otherNamespaces = map[string]string{
+	"region": "aws:region", "profile": "aws:profile", "defaultTags": "aws:defaultTags", "assumeRole": "aws:assumeRole",
+	"apiToken": "cloudflare:apiToken", "accessKey": "aws:accessKey", "secretKey": "aws:secretKey",
+}
+
+// KeyNames lists every declared key without its namespace.
+func KeyNames() []string {
+	out := make([]string, len(Keys))
+	for i, k := range Keys {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// CheckKeys refuses config keys in the llama namespace that no Key declares (a typo, or
+// another provider's key written bare), each with what was probably meant.
+func CheckKeys(keys []string) error {
+	var errs []error
+	sort.Strings(keys)
+	for _, full := range keys {
+		ns, name, ok := strings.Cut(full, ":")
+		if !ok || ns != Namespace {
+			continue
+		}
+		if _, declared := KeyNamed(name); declared {
+			continue
+		}
+		hint := suggest.DidYouMean(name, KeyNames())
+		if other, ok := otherNamespaces[name]; ok {
+			hint = fmt.Sprintf(" (%s is %s's key: write %s)", name, strings.Split(other, ":")[0], other)
+		}
+		errs = append(errs, fmt.Errorf("%s is not a config key of this project%s; the keys are declared in Pulumi.yaml", full, hint))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckEnvironment refuses, in a real `pulumi up`, the undeclared llama keys of the stack's
+// config, which the Pulumi engine hands the program in PULUMI_CONFIG.
+func CheckEnvironment() error {
+	raw := os.Getenv("PULUMI_CONFIG")
+	if raw == "" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil // not ours to judge
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return CheckKeys(keys)
+}
+
+// Unused warns about keys that are set but that the stage does not use, naming the rung from
+// which each takes effect: teams set keys ahead of a promotion, so this is no error.
+func Unused(c *Config, set []string) []string {
+	var out []string
+	sort.Strings(set)
+	for _, full := range set {
+		name, ok := strings.CutPrefix(full, Namespace+":")
+		if !ok {
+			continue
+		}
+		if p, only := onlyOn[name]; only && p != c.Platform {
+			out = append(out, fmt.Sprintf("%s is set, but the %s ladder does not use it", full, c.Platform))
+			continue
+		}
+		layers, some := usedBy[name]
+		if !some || c.usesAny(layers) {
+			continue
+		}
+		if from := firstRungWith(c.Platform, layers); from != "" {
+			out = append(out, fmt.Sprintf("%s is set, but the %s rung does not use it: it takes effect from the %s rung on", full, c.Stage, from))
+		} else {
+			out = append(out, fmt.Sprintf("%s is set, but the %s ladder does not use it", full, c.Platform))
+		}
+	}
+	return out
+}
+
+func (c *Config) usesAny(layers []Layer) bool {
+	for _, l := range layers {
+		if c.Has(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstRungWith names the first rung of a ladder that has any of the layers.
+func firstRungWith(p Platform, layers []Layer) string {
+	for _, r := range Rungs(p) {
+		have, _ := LayersOf(p, r.Stage)
+		for _, l := range layers {
+			if have[l] {
+				return r.Stage
+			}
+		}
+	}
+	return ""
+}
