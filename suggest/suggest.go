@@ -9,7 +9,7 @@ func Nearest(word string, candidates []string) string {
 	best, bestDist := "", len(word)/3+1
 	w := strings.ToLower(word)
 	for _, c := range candidates {
-		if d := distance(w, strings.ToLower(c)); d < bestDist || (d == bestDist && best == "" && d <= 1) {
+		if d := distance(w, strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
@@ -24,23 +24,28 @@ func DidYouMean(word string, candidates []string) string {
 	return ""
 }
 
-// distance is the Levenshtein distance between a and b.
+// distance is the edit distance between a and b, a swap of two neighbours counting as one
+// edit (optimal string alignment): "cahce" is one edit from "cache".
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev = cur
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfigMistakesAreRefused: each silent mistake a tired operator makes is refused with
+// exit 1 and what to write instead.
+func TestConfigMistakesAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown key", []string{"plan", "-c", "replica=3"}, []string{"llama:replica is not a config key", "did you mean replicas?"}},
+		{"bare provider key", []string{"plan", "-c", "region=eu-west-1"}, []string{"llama:region", "write aws:region"}},
+		{"positional stage", []string{"plan", "cache"}, []string{`unexpected argument "cache"`, "--stage cache"}},
+		{"positional key=value", []string{"plan", "stage=cache"}, []string{`unexpected argument "stage=cache"`, "--stage cache"}},
+		{"positional other", []string{"plan", "--stage", "cache", "x=1"}, []string{`unexpected argument "x=1"`, "-c x=1"}},
+		{"mistyped flag", []string{"plan", "--stge", "cache"}, []string{"unknown flag --stge", "did you mean --stage?"}},
+		{"mistyped stage", []string{"plan", "--stage", "cahce"}, []string{"llama:stage", "did you mean cache?"}},
+		{"servers stage on serverless", []string{"plan", "--platform", "serverless", "--stage", "load-balanced"}, []string{"on the serverless ladder, serverless (the start", "takes its place"}},
+		{"how to set a key", []string{"plan", "--stage", "replicas", "-c", "replicas=16"}, []string{"pulumi config set llama:replicas <value>", "-c replicas=<value>"}},
+		{"the Cloudflare token at cdn", []string{"plan", "--stage", "cdn"}, []string{"llama:cloudflareZoneId", "cloudflare:apiToken"}},
+		{"conflicting formats", []string{"plan", "--json", "--format", "mermaid"}, []string{"--json and --format mermaid conflict"}},
+		{"diff conflicting formats", []string{"diff", "--from", "single-box", "--to", "separate-db", "--json", "--format", "text"}, []string{"conflict"}},
+		{"diff bad format", []string{"diff", "--from", "single-box", "--to", "separate-db", "--format", "jsno"}, []string{`unknown --format "jsno" (did you mean json?)`}},
+		{"unknown command", []string{"plna"}, []string{`unknown command "plna" (did you mean plan?)`}},
+	} {
+		code, _, errs := llama(t, c.args...)
+		if c.name == "unknown command" {
+			code, _, errs = runCapture(c.args...)
+		}
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", c.name, code, exitUsage)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%s: %q lacks %q", c.name, errs, w)
+			}
+		}
+		if strings.Count(errs, "llama:") > 1 && !strings.Contains(errs, "llama:replica") && !strings.Contains(errs, "llama:stage") &&
+			!strings.Contains(errs, "llama:region") && !strings.Contains(errs, "llama:replicas") && !strings.Contains(errs, "llama:cloudflareZoneId") {
+			t.Errorf("%s: the error prints more than once: %q", c.name, errs)
+		}
+		if strings.Contains(errs, "Usage of") || strings.Contains(errs, "  -stack") {
+			t.Errorf("%s: Go's flag list is dumped: %q", c.name, errs)
+		}
+	}
+}
+
+func runCapture(args ...string) (int, string, string) {
+	var out, errs strings.Builder
+	code := run(args, &out, &errs)
+	return code, out.String(), errs.String()
+}
+
+// TestUnknownKeyInAStackFile: a typo in a stack file is refused like one on the command line.
+func TestUnknownKeyInAStackFile(t *testing.T) {
+	dir := t.TempDir()
+	proj, _ := os.ReadFile("../../Pulumi.yaml")
+	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), proj, 0o644)
+	os.WriteFile(filepath.Join(dir, "Pulumi.typo.yaml"), []byte("config:\n  llama:replica: 3\n"), 0o644)
+	var out, errs strings.Builder
+	code := run([]string{"plan", "--project-dir", dir, "--stack", "typo"}, &out, &errs)
+	if code != exitUsage || !strings.Contains(errs.String(), "llama:replica is not a config key") || !strings.Contains(errs.String(), "replicas") {
+		t.Errorf("exit %d: %s", code, errs.String())
+	}
+}
+
+// TestUnusedKeysWarn: keys the stage does not use yet are a warning naming the rung they take
+// effect from, not an error.
+func TestUnusedKeysWarn(t *testing.T) {
+	code, _, errs := llama(t, "plan", "--stage", "cache", "-c", "shards=3")
+	if code != exitOK || !strings.Contains(errs, "warning: llama:shards is set, but the cache rung does not use it: it takes effect from the sharded rung on") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	code, _, errs = llama(t, "plan", "--stage", "single-box", "-c", "certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000")
+	if code != exitOK || !strings.Contains(errs, "llama:certificateArn is set, but the single-box rung does not use it: it takes effect from the load-balanced rung on") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	code, _, errs = llama(t, "diff", "--from", "replicas", "--to", "cache", "--to-c", "shards=3")
+	if code != exitOK || !strings.Contains(errs, "llama:shards is set") {
+		t.Errorf("diff: exit %d: %s", code, errs)
+	}
+	code, _, errs = llama(t, "plan", "--stage", "cache", "-c", "replicas=3")
+	if strings.Contains(errs, "llama:replicas is set") {
+		t.Errorf("a key the stage uses warns: %s", errs)
+	}
+}
+
+// TestHelp: help goes to stdout with exit 0, at the top and for every command, and lists the
+// exit statuses.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"-h"}, {"help", "diff"}, {"plan", "--help"}, {"plan", "-h"}, {"diff", "--help"}, {"cost", "--help"}, {"stages", "--help"}} {
+		code, out, errs := runCapture(args...)
+		if code != exitOK || errs != "" || !strings.Contains(out, "Exit status:") || !strings.Contains(out, "3  the diff would delete") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, errs, out)
+		}
+	}
+	_, out, _ := runCapture("plan", "--help")
+	for _, w := range []string{"usage: llama plan", "--stage", "--format", "--full"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("plan --help lacks %s", w)
+		}
+	}
+	if code, _, errs := runCapture(); code != exitUsage || !strings.Contains(errs, "Commands:") {
+		t.Errorf("no arguments: exit %d, %s", code, errs)
+	}
+}
+
+// TestDiffReview: the diff names its kind and skipped rungs, lists steps in ladder order as
+// objects, shows structured inputs path by path, and keeps lists [] with a schema version.
+func TestDiffReview(t *testing.T) {
+	code, out, _ := llama(t, "diff", "--from", "separate-db", "--to", "cache", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var d struct {
+		SchemaVersion int      `json:"schemaVersion"`
+		Kind          string   `json:"kind"`
+		Skipped       []string `json:"skipped"`
+		Deletes       []any    `json:"deletes"`
+		DataLoss      []any    `json:"dataLoss"`
+		Steps         []struct{ ID, Rung, Text string }
+		Updates       []struct {
+			Name  string
+			Paths []struct{ Path string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.SchemaVersion != 2 || d.Kind != "promotion" || strings.Join(d.Skipped, ",") != "load-balanced,replicas" || d.DataLoss == nil {
+		t.Errorf("schema %d kind %q skipped %v dataLoss %v", d.SchemaVersion, d.Kind, d.Skipped, d.DataLoss)
+	}
+	var rungs []string
+	for _, s := range d.Steps {
+		if s.ID == "" || s.Text == "" {
+			t.Errorf("step %+v lacks an id or text", s)
+		}
+		rungs = append(rungs, s.Rung)
+	}
+	if strings.Join(rungs, ",") != "load-balanced,replicas,cache" {
+		t.Errorf("steps by rung %v, want load-balanced, replicas, cache in order", rungs)
+	}
+	found := false
+	for _, u := range d.Updates {
+		for _, p := range u.Paths {
+			found = found || strings.HasPrefix(p.Path, "dashboardBody.widgets[")
+		}
+	}
+	if !found {
+		t.Error("the dashboard's change is not shown path by path")
+	}
+	_, text, _ := llama(t, "diff", "--from", "separate-db", "--to", "cache")
+	for _, w := range []string{"Promotion servers/separate-db -> servers/cache (skips load-balanced, replicas", "[load-balanced, skipped]", "[cache] "} {
+		if !strings.Contains(text, w) {
+			t.Errorf("diff text lacks %q", w)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		kind string
+	}{
+		{[]string{"--from", "cache", "--to", "replicas"}, "Demotion"},
+		{[]string{"--from", "cache", "--to", "cache", "--to-c", "replicas=3"}, "Day-2 config change"},
+		{[]string{"--from", "cache", "--to", "cache", "--from-platform", "servers", "--to-platform", "serverless"}, "Migration between ladders"},
+	} {
+		_, text, _ := llama(t, append([]string{"diff"}, c.args...)...)
+		if !strings.HasPrefix(text, c.kind) {
+			t.Errorf("%v: %q", c.args, strings.SplitN(text, "\n", 2)[0])
+		}
+	}
+	// A policy change names the statement's path and both values, not a truncated prefix.
+	_, text, _ = llama(t, append([]string{"diff", "--from", "nosql", "--to", "nosql", "--to-c", "tables=events:userId", "--full", "--allow-data-loss"}, cdn...)...)
+	if !strings.Contains(text, "policy.Statement[0].Resource[0]: \"arn:aws:dynamodb:us-east-1:123456789012:table/llama-dev-activity\" -> \"arn:aws:dynamodb:us-east-1:123456789012:table/llama-dev-events\"") {
+		t.Errorf("the table grant's change is not shown by path:\n%s", text)
+	}
+}
+
+// TestLargePlansFitOneScreen: 64 shards summarise in a screenful; --full lists everything.
+func TestLargePlansFitOneScreen(t *testing.T) {
+	args := append([]string{"plan", "--stage", "sharded", "-c", "shards=64"}, cdn...)
+	_, out, _ := llama(t, args...)
+	if n := strings.Count(out, "\n"); n > 70 || !strings.Contains(out, "shard-<i> (x64)") {
+		t.Errorf("the summary of 64 shards is %d lines:\n%s", n, out)
+	}
+	_, full, _ := llama(t, append(args, "--full")...)
+	if strings.Count(full, "\n") < 1000 {
+		t.Error("--full does not list every resource")
+	}
+	_, diff, _ := llama(t, append([]string{"diff", "--from", "cache", "--to", "sharded", "--to-c", "shards=64"}, cdn...)...)
+	if n := strings.Count(diff, "\n"); n > 80 {
+		t.Errorf("the diff to 64 shards is %d lines", n)
+	}
+}
+
+// TestPlaceholdersAreMarked: the offline engine's made-up outputs read as placeholders.
+func TestPlaceholdersAreMarked(t *testing.T) {
+	_, out, _ := llama(t, "plan", "--stage", "single-box")
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(line, "boxPublicIp"), strings.Contains(line, "vpcId"):
+			if !strings.HasPrefix(strings.TrimSpace(line), "~") {
+				t.Errorf("a made-up output is not marked: %q", line)
+			}
+		case strings.Contains(line, "parameterPrefix"), strings.Contains(line, " stage "):
+			if strings.HasPrefix(strings.TrimSpace(line), "~") {
+				t.Errorf("a real output is marked a placeholder: %q", line)
+			}
+		}
+	}
+}
