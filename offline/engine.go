@@ -112,6 +112,9 @@ func Run(program Program, opts Options) (*Plan, error) {
 		}
 	}
 	plan.Resources = m.resources()
+	if err := CheckRules(plan); err != nil {
+		return nil, fmt.Errorf("a real pulumi up would fail:\n%w", err)
+	}
 	if !opts.DryRun {
 		if err := checkNoEmptyInputs(plan.Resources); err != nil {
 			return nil, err

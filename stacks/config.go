@@ -108,7 +108,7 @@ var (
 	reInstanceType = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	reDBClass      = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	reCacheClass   = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	reEngineVer    = regexp.MustCompile(`^[0-9]{2}(\.[0-9]+)?$`)
+	reEngineVer    = regexp.MustCompile(`^[0-9]{2}$`)
 	reCertArn      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
 	reZoneID       = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	reHostname     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
@@ -254,7 +254,9 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 		r.fail("desiredServers", r.str("desiredServers"), fmt.Sprintf("between llama:minServers (%d) and llama:maxServers (%d)", c.MinServers, c.MaxServers))
 	}
 
-	c.DBEngineVersion = r.match("dbEngineVersion", reEngineVer, "a PostgreSQL major version (13 or later) or major.minor, such as 16 or 16.4")
+	// A major version only: minor versions upgrade automatically, and a pinned minor would ask
+	// RDS for a downgrade once AWS has upgraded past it (the engine-version-pin rule).
+	c.DBEngineVersion = r.match("dbEngineVersion", reEngineVer, "a PostgreSQL major version (13 or later) such as 16, without a minor: minor versions upgrade automatically, and a pinned minor would later be a downgrade RDS refuses")
 	if major, _ := strconv.Atoi(strings.Split(c.DBEngineVersion, ".")[0]); major < 13 {
 		r.fail("dbEngineVersion", c.DBEngineVersion, "a PostgreSQL major version 13 or later, such as 16")
 	}

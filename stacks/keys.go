@@ -24,7 +24,7 @@ var Keys = []Key{
 	{"minServers", "integer", "2", "Fleet minimum size (load-balanced on)."},
 	{"desiredServers", "integer", "2", "Fleet desired size: min <= desired <= max."},
 	{"maxServers", "integer", "6", "Fleet maximum size: at least 2."},
-	{"dbEngineVersion", "string", "16", "RDS PostgreSQL engine version (major, or major.minor)."},
+	{"dbEngineVersion", "string", "16", "RDS PostgreSQL major version; minor versions upgrade automatically in the maintenance window."},
 	{"dbInstanceClass", "string", "db.t4g.medium", "RDS instance class of the primary and its replicas."},
 	{"dbStorageGb", "integer", "20", "Initial gp3 storage of the primary in GiB (20..65536)."},
 	{"dbMaxStorageGb", "integer", "200", "Storage autoscaling ceiling in GiB (above dbStorageGb)."},

@@ -126,8 +126,11 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 			MinCapacity: pulumi.Float64(args.MinAcu), MaxCapacity: pulumi.Float64(args.MaxAcu),
 		}
 	}
+	// Minor versions upgrade automatically (the instances' autoMinorVersionUpgrade): the
+	// version new clusters start on must not be applied again once AWS has moved past it, or
+	// the next update asks RDS for a downgrade, which it refuses.
 	cluster, err := rds.NewCluster(ctx, name+"-cluster", clusterArgs, child, pulumi.Protect(args.Protect),
-		pulumi.DependsOn(b.logDeps))
+		pulumi.DependsOn(b.logDeps), pulumi.IgnoreChanges([]string{"engineVersion"}))
 	if err != nil {
 		return nil, fmt.Errorf("aurora cluster: %w", err)
 	}
@@ -157,7 +160,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 			CaCertIdentifier:                   pulumi.String("rds-ca-rsa2048-g1"),
 			PromotionTier:                      pulumi.Int(min(i, 15)),
 			CopyTagsToSnapshot:                 pulumi.Bool(true),
-		}, child); err != nil {
+		}, child, pulumi.IgnoreChanges([]string{"engineVersion"})); err != nil {
 			return nil, fmt.Errorf("aurora instance %d: %w", i, err)
 		}
 	}

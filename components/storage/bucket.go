@@ -4,6 +4,8 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -125,10 +127,14 @@ func policyFor(arn string, args *BucketArgs) (string, error) {
 		"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 	}}
 	if len(args.ReadFromCidrs) > 0 {
+		ranges, err := NonPublicRanges(args.ReadFromCidrs)
+		if err != nil {
+			return "", err
+		}
 		stmts = append(stmts, map[string]any{
 			"Sid": "ReadFromCdnOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
 			"Resource":  arn + "/*",
-			"Condition": map[string]any{"IpAddress": map[string]any{"aws:SourceIp": args.ReadFromCidrs}},
+			"Condition": map[string]any{"IpAddress": map[string]any{"aws:SourceIp": ranges}},
 		})
 	}
 	if args.LogDelivery {
@@ -153,4 +159,52 @@ func (b *Bucket) ReadWrite() []access.Statement {
 		{Sid: "ObjectsReadWrite", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
 			Resources: pulumi.StringArray{pulumi.Sprintf("%s/*", b.Arn)}},
 	}
+}
+
+// Widest source ranges S3 does not count as public in an anonymous Allow: "an aws:SourceIp
+// value broader than /8 (IPv4) or /32 (IPv6) makes the policy public", and Block Public Access
+// then refuses it (S3 User Guide, "The meaning of public").
+const (
+	WidestIPv4 = 8
+	WidestIPv6 = 32
+)
+
+// NonPublicRanges returns the ranges with every one broader than S3 allows split into ranges
+// of the widest allowed size, covering the same addresses: Cloudflare's 2a06:98c0::/29 becomes
+// eight /32s.
+func NonPublicRanges(cidrs []string) ([]string, error) {
+	var out []string
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("source range %q: %w", c, err)
+		}
+		p = p.Masked()
+		widest := WidestIPv4
+		if p.Addr().Is6() {
+			widest = WidestIPv6
+		}
+		if p.Bits() >= widest {
+			out = append(out, p.String())
+			continue
+		}
+		if widest-p.Bits() > 12 {
+			return nil, fmt.Errorf("source range %s would split into more than 4096 ranges", c)
+		}
+		for i := 0; i < 1<<(widest-p.Bits()); i++ {
+			out = append(out, netip.PrefixFrom(addOffset(p.Addr(), widest, i), widest).String())
+		}
+	}
+	return out, nil
+}
+
+// addOffset returns the n-th subnet of size bits from a: a + n << (address bits - bits).
+func addOffset(a netip.Addr, bits, n int) netip.Addr {
+	b := a.AsSlice()
+	v := new(big.Int).SetBytes(b)
+	v.Add(v, new(big.Int).Lsh(big.NewInt(int64(n)), uint(len(b)*8-bits)))
+	out := make([]byte, len(b))
+	v.FillBytes(out)
+	addr, _ := netip.AddrFromSlice(out)
+	return addr
 }

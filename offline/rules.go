@@ -1,0 +1,179 @@
+package offline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Rule is one rule a real provider applies and the mock engine does not: a plan that breaks it
+// passes offline and fails `pulumi up`. Each names its documented source.
+type Rule struct {
+	Name   string
+	Source string
+	Check  func(p *Plan) []error
+}
+
+// Rules are the provider rules every plan is held to.
+var Rules = []Rule{
+	{"s3-public-policy", "S3 User Guide, \"Blocking public access to your Amazon S3 storage\", section \"The meaning of public\": an anonymous Allow whose aws:SourceIp is broader than /8 (IPv4) or /32 (IPv6), or that has no such condition, is public, and BlockPublicPolicy refuses it",
+		checkPublicPolicies},
+	{"engine-version-pin", "RDS User Guide, \"Automatically upgrading the minor engine version\": RDS upgrades a minor version it was pinned below, and a later apply of the old pin is a downgrade, which RDS refuses",
+		checkVersionPins},
+	{"one-entry-point-per-phase", "Cloudflare Ruleset Engine, \"Phase entry point ruleset\": a zone has one entry point ruleset per phase",
+		checkEntryPoints},
+}
+
+// RuleError is a plan a provider would refuse: the resource, the input and the rule.
+type RuleError struct {
+	URN, Input, Rule, Source, Why string
+}
+
+// Error names the resource, the input, what is wrong and the rule with its source.
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("%s: input %s: %s (rule %s; %s)", e.URN, e.Input, e.Why, e.Rule, e.Source)
+}
+
+// CheckRules holds a plan to every rule.
+func CheckRules(p *Plan) error {
+	var errs []error
+	for _, r := range Rules {
+		for _, err := range r.Check(p) {
+			var re *RuleError
+			if errors.As(err, &re) {
+				re.Rule, re.Source = r.Name, r.Source
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkPublicPolicies(p *Plan) []error {
+	var errs []error
+	for _, r := range p.Resources {
+		if r.Type != "aws:s3/bucketPolicy:BucketPolicy" {
+			continue
+		}
+		raw, _ := r.Inputs["policy"].(string)
+		var doc struct {
+			Statement []struct {
+				Effect    string
+				Principal any
+				Condition map[string]map[string]any
+			}
+		}
+		if json.Unmarshal([]byte(raw), &doc) != nil {
+			continue
+		}
+		for i, st := range doc.Statement {
+			if st.Effect != "Allow" || !anonymous(st.Principal) {
+				continue
+			}
+			var ranges []string
+			for op, conds := range st.Condition {
+				if op != "IpAddress" {
+					continue
+				}
+				switch v := conds["aws:SourceIp"].(type) {
+				case string:
+					ranges = append(ranges, v)
+				case []any:
+					for _, x := range v {
+						ranges = append(ranges, fmt.Sprint(x))
+					}
+				}
+			}
+			input := fmt.Sprintf("policy.Statement[%d]", i)
+			if len(ranges) == 0 {
+				errs = append(errs, &RuleError{URN: r.URN, Input: input, Why: "an anonymous Allow without a narrow aws:SourceIp makes the bucket public"})
+			}
+			for _, c := range ranges {
+				pr, err := netip.ParsePrefix(c)
+				if err != nil {
+					continue
+				}
+				if (pr.Addr().Is4() && pr.Bits() < 8) || (pr.Addr().Is6() && pr.Bits() < 32) {
+					errs = append(errs, &RuleError{URN: r.URN, Input: input + ".Condition.IpAddress.aws:SourceIp",
+						Why: fmt.Sprintf("the anonymous Allow from %s is broader than S3 accepts (/8 IPv4, /32 IPv6)", c)})
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func anonymous(principal any) bool {
+	switch p := principal.(type) {
+	case string:
+		return p == "*"
+	case map[string]any:
+		aws := p["AWS"]
+		return aws == "*" || (func() bool { l, ok := aws.([]any); return ok && slices.Contains(l, any("*")) })()
+	}
+	return false
+}
+
+var reMinor = regexp.MustCompile(`^[0-9]+\.[0-9]+`)
+
+// checkVersionPins: an engine version pinned to a minor release beside automatic minor
+// upgrades, and not ignored, asks for a downgrade once AWS upgrades.
+func checkVersionPins(p *Plan) []error {
+	autoMinor := map[string]bool{} // cluster identifiers whose instances upgrade themselves
+	for _, r := range p.Resources {
+		if r.Type == "aws:rds/clusterInstance:ClusterInstance" && r.Inputs["autoMinorVersionUpgrade"] != false {
+			if id, ok := r.Inputs["clusterIdentifier"].(string); ok {
+				autoMinor[id] = true
+			}
+		}
+	}
+	var errs []error
+	for _, r := range p.Resources {
+		v, _ := r.Inputs["engineVersion"].(string)
+		if !reMinor.MatchString(v) || slices.Contains(r.IgnoreChanges, "engineVersion") {
+			continue
+		}
+		upgrades := false
+		switch r.Type {
+		case "aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance":
+			upgrades = r.Inputs["autoMinorVersionUpgrade"] != false
+		case "aws:rds/cluster:Cluster":
+			upgrades = autoMinor[r.ID]
+		}
+		if upgrades {
+			errs = append(errs, &RuleError{URN: r.URN, Input: "engineVersion",
+				Why: fmt.Sprintf("%s pins a minor version while minor versions upgrade automatically: pin the major version, or ignore engineVersion changes", v)})
+		}
+	}
+	return errs
+}
+
+// checkEntryPoints: two zone rulesets of one phase in one zone cannot both be entry points.
+func checkEntryPoints(p *Plan) []error {
+	seen := map[string][]string{}
+	for _, r := range p.Resources {
+		if r.Type != "cloudflare:index/ruleset:Ruleset" || r.Inputs["kind"] != "zone" {
+			continue
+		}
+		k := fmt.Sprint(r.Inputs["zoneId"], " ", r.Inputs["phase"])
+		seen[k] = append(seen[k], r.URN)
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if urns := seen[k]; len(urns) > 1 {
+			errs = append(errs, &RuleError{URN: urns[1], Input: "phase",
+				Why: fmt.Sprintf("zone %s already has an entry point ruleset for phase %s (%s)", strings.Fields(k)[0], strings.Fields(k)[1], urns[0])})
+		}
+	}
+	return errs
+}

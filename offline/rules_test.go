@@ -1,0 +1,59 @@
+package offline
+
+import (
+	"strings"
+	"testing"
+)
+
+func res(typ, name string, inputs map[string]any, ignore ...string) *Resource {
+	return &Resource{URN: "urn:" + name, Type: typ, Name: name, ID: name, Custom: true, Inputs: inputs, IgnoreChanges: ignore}
+}
+
+const policy = "aws:s3/bucketPolicy:BucketPolicy"
+
+// TestRules: each rule refuses what the provider would refuse and passes what it accepts.
+func TestRules(t *testing.T) {
+	cases := []struct {
+		name string
+		rs   []*Resource
+		want string // "" passes
+	}{
+		{"anonymous read from a /29 IPv6 range", []*Resource{res(policy, "p", map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["104.16.0.0/13","2a06:98c0::/29"]}}}]}`})},
+			"s3-public-policy"},
+		{"anonymous read from a /7 IPv4 range", []*Resource{res(policy, "p", map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/7"}}}]}`})},
+			"s3-public-policy"},
+		{"anonymous read with no condition", []*Resource{res(policy, "p", map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}]}`})},
+			"s3-public-policy"},
+		{"anonymous read from /32s and a /13", []*Resource{res(policy, "p", map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"IpAddress":{"aws:SourceIp":["104.16.0.0/13","2a06:98c0::/32"]}}}]}`})},
+			""},
+		{"an anonymous deny (TLS only)", []*Resource{res(policy, "p", map[string]any{"policy": `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`})},
+			""},
+		{"a minor pin with automatic upgrades", []*Resource{res("aws:rds/instance:Instance", "db", map[string]any{"engineVersion": "16.4", "autoMinorVersionUpgrade": true})},
+			"engine-version-pin"},
+		{"a minor pin on a cluster whose instances upgrade", []*Resource{res("aws:rds/cluster:Cluster", "c", map[string]any{"engineVersion": "16.6"}),
+			res("aws:rds/clusterInstance:ClusterInstance", "i", map[string]any{"clusterIdentifier": "c", "engineVersion": "16.6", "autoMinorVersionUpgrade": true}, "engineVersion")},
+			"engine-version-pin"},
+		{"a major pin", []*Resource{res("aws:rds/instance:Instance", "db", map[string]any{"engineVersion": "16", "autoMinorVersionUpgrade": true})}, ""},
+		{"a minor pin whose changes are ignored", []*Resource{res("aws:rds/cluster:Cluster", "c", map[string]any{"engineVersion": "16.6"}, "engineVersion"),
+			res("aws:rds/clusterInstance:ClusterInstance", "i", map[string]any{"clusterIdentifier": "c", "engineVersion": "16.6"}, "engineVersion")}, ""},
+		{"a minor pin without automatic upgrades", []*Resource{res("aws:rds/instance:Instance", "db", map[string]any{"engineVersion": "16.4", "autoMinorVersionUpgrade": false})}, ""},
+		{"two entry points of one phase in one zone", []*Resource{
+			res("cloudflare:index/ruleset:Ruleset", "a", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"}),
+			res("cloudflare:index/ruleset:Ruleset", "b", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"})},
+			"one-entry-point-per-phase"},
+		{"one entry point per phase", []*Resource{
+			res("cloudflare:index/ruleset:Ruleset", "a", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"}),
+			res("cloudflare:index/ruleset:Ruleset", "b", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_config_settings"})}, ""},
+	}
+	for _, c := range cases {
+		err := CheckRules(&Plan{Resources: c.rs})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), "rule "+c.want)):
+			t.Errorf("%s: %v, want rule %s", c.name, err, c.want)
+		case c.want != "" && !strings.Contains(err.Error(), "urn:"):
+			t.Errorf("%s: the error does not name the resource: %v", c.name, err)
+		}
+	}
+}
