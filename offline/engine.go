@@ -39,6 +39,9 @@ type Resource struct {
 
 	// IgnoreChanges are the inputs whose changes the engine ignores (ignoreChanges option).
 	IgnoreChanges []string `json:"-"`
+	// From maps each input fed by other resources' outputs to those resources' URNs: the
+	// resource waits for them.
+	From map[string][]string `json:"-"`
 
 	fromOutputs []string // inputs that depend on other resources' outputs
 }
@@ -207,9 +210,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 	}
 	if req != nil {
+		rec.From = map[string][]string{}
 		for key, deps := range req.GetPropertyDependencies() {
 			if len(deps.GetUrns()) > 0 {
 				rec.fromOutputs = append(rec.fromOutputs, key)
+				rec.From[key] = append([]string(nil), deps.GetUrns()...)
 			}
 		}
 	}

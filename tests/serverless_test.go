@@ -312,3 +312,30 @@ func TestAPIOnlyThroughCloudflare(t *testing.T) {
 		t.Error("an origin secret exists before the API is behind Cloudflare")
 	}
 }
+
+// TestAPIMappingWaitsForItsStage: the custom domain's mapping takes the stage's name from the
+// stage, so it is created after the stage ("Invalid stage identifier" otherwise).
+func TestAPIMappingWaitsForItsStage(t *testing.T) {
+	p := plan(t, stacks.Serverless, "cdn", cdnConfig)
+	m := ofType(p, "aws:apigatewayv2/apiMapping:ApiMapping")[0]
+	st := ofType(p, "aws:apigatewayv2/stage:Stage")[0]
+	if !contains(m.From["stage"], st.URN) {
+		t.Errorf("the mapping's stage comes from %v, not the stage %s", m.From["stage"], st.URN)
+	}
+}
+
+// TestServerlessPublishesWhatTheFunctionsReach: the function's security group reaches RDS
+// Proxy alone, so the cluster's own endpoints are not published for the app.
+func TestServerlessPublishesWhatTheFunctionsReach(t *testing.T) {
+	for _, stage := range stacks.StageNames(stacks.Serverless) {
+		params := published(plan(t, stacks.Serverless, stage, nil))
+		for _, k := range []string{"db/primary/endpoint", "db/reader/endpoint"} {
+			if _, ok := params[k]; ok {
+				t.Errorf("%s publishes %s, which the functions cannot reach", stage, k)
+			}
+		}
+		if params["db/proxy/endpoint"] == "" {
+			t.Errorf("%s does not publish the proxy", stage)
+		}
+	}
+}

@@ -251,8 +251,12 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 
 // Publish adds what the app needs to reach the cluster under key (db).
 func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
-	settings[key+"/primary/endpoint"] = a.Endpoint
-	settings[key+"/reader/endpoint"] = a.ReaderEndpoint
+	// With a proxy, the clients' security group reaches the proxy alone: publish what they
+	// can reach (the cluster's endpoints stay stack outputs, for operators).
+	if a.ProxyArn.OutputState == nil {
+		settings[key+"/primary/endpoint"] = a.Endpoint
+		settings[key+"/reader/endpoint"] = a.ReaderEndpoint
+	}
 	settings[key+"/port"] = pulumi.Sprintf("%d", Port)
 	settings[key+"/name"] = pulumi.String(DatabaseName)
 	settings[key+"/user"] = pulumi.String(MasterUser)

@@ -142,13 +142,14 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		"path": "$context.path", "status": "$context.status", "latency": "$context.responseLatency",
 		"integrationLatency": "$context.integrationLatency", "error": "$context.integrationErrorMessage",
 	})
-	if _, err := apigatewayv2.NewStage(ctx, name+"-stage", &apigatewayv2.StageArgs{
+	stage, err := apigatewayv2.NewStage(ctx, name+"-stage", &apigatewayv2.StageArgs{
 		ApiId: api.ID(), Name: pulumi.String("$default"), AutoDeploy: pulumi.Bool(true),
 		AccessLogSettings: apigatewayv2.StageAccessLogSettingsArgs{DestinationArn: accessLogs.Arn, Format: pulumi.String(string(format))},
 		DefaultRouteSettings: apigatewayv2.StageDefaultRouteSettingsArgs{
 			ThrottlingBurstLimit: pulumi.Int(500), ThrottlingRateLimit: pulumi.Float64(1000), DetailedMetricsEnabled: pulumi.Bool(true),
 		},
-	}, child); err != nil {
+	}, child)
+	if err != nil {
 		return nil, fmt.Errorf("api stage: %w", err)
 	}
 	integration, err := apigatewayv2.NewIntegration(ctx, name+"-integration", &apigatewayv2.IntegrationArgs{
@@ -184,7 +185,9 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 			return nil, fmt.Errorf("api domain: %w", err)
 		}
 		if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
-			ApiId: api.ID(), DomainName: dn.ID(), Stage: pulumi.String("$default"),
+			// The stage's name as its output, so the mapping waits for the stage: a literal
+			// "$default" lets it race the stage's creation ("Invalid stage identifier").
+			ApiId: api.ID(), DomainName: dn.ID(), Stage: stage.Name,
 		}, child); err != nil {
 			return nil, fmt.Errorf("api mapping: %w", err)
 		}
