@@ -54,8 +54,10 @@ func (s *state) physical(keys ...string) string {
 	return n
 }
 
+func (s *state) part() string { return PartitionOf(s.m.region) }
+
 func (s *state) arn(service, res string) string {
-	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, s.m.region, Account, res)
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", PartitionOf(s.m.region), service, s.m.region, Account, res)
 }
 
 // fabricate returns the id and state of a custom resource.
@@ -174,16 +176,16 @@ func (s *state) fill() string {
 	// Identity.
 	case "aws:iam/role:Role":
 		n := s.physical("name")
-		s.set("arn", "arn:aws:iam::"+Account+":role/"+n)
+		s.set("arn", "arn:"+s.part()+":iam::"+Account+":role/"+n)
 		s.set("uniqueId", "AROA"+strings.ToUpper(s.hex(17)))
 		return n
 	case "aws:iam/instanceProfile:InstanceProfile":
 		n := s.physical("name")
-		s.set("arn", "arn:aws:iam::"+Account+":instance-profile/"+n)
+		s.set("arn", "arn:"+s.part()+":iam::"+Account+":instance-profile/"+n)
 		return n
 	case "aws:iam/policy:Policy":
 		n := s.physical("name")
-		a := "arn:aws:iam::" + Account + ":policy/" + n
+		a := "arn:" + s.part() + ":iam::" + Account + ":policy/" + n
 		s.set("arn", a)
 		return a
 	case "aws:iam/rolePolicy:RolePolicy":
@@ -224,7 +226,7 @@ func (s *state) fill() string {
 	// Storage.
 	case "aws:s3/bucketV2:BucketV2":
 		n := s.physical("bucket")
-		s.set("arn", "arn:aws:s3:::"+n)
+		s.set("arn", "arn:"+s.part()+":s3:::"+n)
 		s.set("bucketDomainName", n+".s3.amazonaws.com")
 		s.set("bucketRegionalDomainName", n+".s3."+r+".amazonaws.com")
 		s.set("region", r)
@@ -238,7 +240,7 @@ func (s *state) fill() string {
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		s.set("etag", s.hex(32))
 		s.set("versionId", s.hex(32))
-		s.set("arn", "arn:aws:s3:::"+s.in("bucket")+"/"+s.in("key"))
+		s.set("arn", "arn:"+s.part()+":s3:::"+s.in("bucket")+"/"+s.in("key"))
 		return s.in("key")
 	case "aws:dynamodb/table:Table":
 		n := s.physical("name")
@@ -320,7 +322,7 @@ func (s *state) fill() string {
 		return n
 	case "aws:cloudwatch/dashboard:Dashboard":
 		n := s.physical("dashboardName")
-		s.set("dashboardArn", "arn:aws:cloudwatch::"+Account+":dashboard/"+n)
+		s.set("dashboardArn", "arn:"+s.part()+":cloudwatch::"+Account+":dashboard/"+n)
 		return n
 	case "aws:sns/topic:Topic":
 		n := s.physical("name")
@@ -338,7 +340,7 @@ func (s *state) fill() string {
 		a := s.arn("lambda", "function:"+n)
 		s.set("arn", a)
 		s.set("qualifiedArn", a+":$LATEST")
-		s.set("invokeArn", "arn:aws:apigateway:"+r+":lambda:path/2015-03-31/functions/"+a+"/invocations")
+		s.set("invokeArn", "arn:"+s.part()+":apigateway:"+r+":lambda:path/2015-03-31/functions/"+a+"/invocations")
 		s.set("version", "$LATEST")
 		return n
 	case "aws:lambda/permission:Permission":
@@ -347,17 +349,17 @@ func (s *state) fill() string {
 		id := s.hex(10)
 		s.set("apiEndpoint", "https://"+id+".execute-api."+r+".amazonaws.com")
 		s.set("executionArn", s.arn("execute-api", id))
-		s.set("arn", "arn:aws:apigateway:"+r+"::/apis/"+id)
+		s.set("arn", "arn:"+s.part()+":apigateway:"+r+"::/apis/"+id)
 		return id
 	case "aws:apigatewayv2/stage:Stage":
 		s.set("invokeUrl", "https://"+s.in("apiId")+".execute-api."+r+".amazonaws.com/")
-		s.set("arn", "arn:aws:apigateway:"+r+"::/apis/"+s.in("apiId")+"/stages/"+s.in("name"))
+		s.set("arn", "arn:"+s.part()+":apigateway:"+r+"::/apis/"+s.in("apiId")+"/stages/"+s.in("name"))
 		return s.in("name")
 	case "aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route", "aws:apigatewayv2/apiMapping:ApiMapping":
 		return s.hex(7)
 	case "aws:apigatewayv2/domainName:DomainName":
 		n := s.in("domainName")
-		s.set("arn", "arn:aws:apigateway:"+r+"::/domainnames/"+n)
+		s.set("arn", "arn:"+s.part()+":apigateway:"+r+"::/domainnames/"+n)
 		s.out["domainNameConfiguration"] = resource.NewPropertyValue(map[string]any{
 			"certificateArn": s.arn("acm", "certificate/00000000-0000-4000-8000-"+s.hex(12)),
 			"endpointType":   "REGIONAL", "securityPolicy": "TLS_1_2",

@@ -2,6 +2,7 @@ package offline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -32,10 +33,26 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 			"description": "offline region", "endpoint": "ec2." + r + ".amazonaws.com"}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": Account, "accountId": Account,
-			"arn": "arn:aws:iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
+			"arn": "arn:" + PartitionOf(r) + ":iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
 	case "aws:index/getPartition:getPartition":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": "aws", "partition": "aws",
-			"dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}), nil
+		p, suffix := PartitionOf(r), "amazonaws.com"
+		if p == "aws-cn" {
+			suffix = "amazonaws.com.cn"
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": p, "partition": p,
+			"dnsSuffix": suffix, "reverseDnsPrefix": "com.amazonaws"}), nil
+	case "aws:elb/getServiceAccount:getServiceAccount":
+		region := r
+		if v, ok := args["region"]; ok && v.IsString() {
+			region = v.StringValue()
+		}
+		acct, ok := elbAccounts[region]
+		if !ok {
+			// As the provider does: it knows no account for the region.
+			return nil, fmt.Errorf("offline engine: aws:elb/getServiceAccount: unknown region %q (the provider knows no ELB account for it)", region)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": acct, "region": region,
+			"arn": "arn:" + PartitionOf(region) + ":iam::" + acct + ":root"}), nil
 	case "aws:ec2/getAmi:getAmi":
 		arch := "x86_64"
 		if n := nameFilter(args); len(n) > 0 && n[len(n)-5:] == "arm64" {
@@ -76,4 +93,28 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// PartitionOf is the partition a region belongs to.
+func PartitionOf(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// elbAccounts are the regional accounts that deliver load balancer access logs, as the AWS
+// provider's aws_elb_service_account knows them (ELB User Guide, "Enable access logs for your
+// Application Load Balancer"); regions opened after August 2022 deliver as a service principal.
+var elbAccounts = map[string]string{
+	"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
+	"af-south-1": "098369216593", "ap-east-1": "754344448648", "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
+	"ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+	"ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+	"eu-south-1": "635631232127", "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+	"sa-east-1": "507241528517", "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+	"us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
 }

@@ -54,6 +54,7 @@ func Program(ctx *pulumi.Context) error {
 // env is what the program looks up once about the account and region.
 type env struct {
 	region, account string
+	partition       string // aws, aws-cn, aws-us-gov
 	azs             []string
 	prefix          string // SSM parameter and log prefix: /llama/<stack>
 	base            string // physical name base: llama-<stack>
@@ -68,6 +69,10 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("looking up the account: %w", err)
 	}
+	part, err := aws.GetPartition(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the partition: %w", err)
+	}
 	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")})
 	if err != nil {
 		return nil, fmt.Errorf("looking up availability zones: %w", err)
@@ -76,7 +81,7 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 		return nil, &ConfigError{Key: "llama:azCount", Value: fmt.Sprint(cfg.AzCount),
 			Allowed: fmt.Sprintf("2..%d: region %s offers %d availability zones", len(zones.Names), region.Name, len(zones.Names))}
 	}
-	return &env{region: region.Name, account: who.AccountId, azs: zones.Names[:cfg.AzCount],
+	return &env{region: region.Name, account: who.AccountId, partition: part.Partition, azs: zones.Names[:cfg.AzCount],
 		prefix: fmt.Sprintf("/%s/%s", ctx.Project(), ctx.Stack()), base: fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())}, nil
 }
 
@@ -135,7 +140,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 func (b *builder) foundation() error {
 	cfg, e := b.cfg, b.env
 	mon, err := monitor.NewMonitor(b.ctx, "monitor", &monitor.MonitorArgs{
-		Region: e.region, AccountID: e.account, AlertEmail: cfg.AlertEmail,
+		Region: e.region, AccountID: e.account, Partition: e.partition, AlertEmail: cfg.AlertEmail,
 		Thresholds: monitor.Thresholds{LatencyP95Ms: cfg.LatencyP95Ms, ErrorRatePercent: cfg.ErrorRatePercent,
 			DBConnectionsPercent: cfg.DBConnectionsPercent, DBLatencyP95Ms: cfg.DBLatencyP95Ms,
 			ReplicaLagSeconds: cfg.ReplicaLagSeconds, CacheMemoryPercent: cfg.CacheMemoryPercent},
@@ -191,7 +196,7 @@ func (b *builder) servers() error {
 	if err != nil {
 		return err
 	}
-	role, err := compute.NewAppRole(ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account})
+	role, err := compute.NewAppRole(ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account, Partition: e.partition})
 	if err != nil {
 		return err
 	}
@@ -307,8 +312,8 @@ func (b *builder) serverless() error {
 		Code: art.Lambda, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
 		MemoryMb: cfg.LambdaMemory, TimeoutSeconds: cfg.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
-		DBConnect:        pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", e.region, e.account, db.ProxyResourceID, database.MasterUser),
-		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account,
+		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
+		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
 		Domain: domain, CertificateArn: b.cert, Monitor: b.mon,
 	})
 	if err != nil {

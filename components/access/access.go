@@ -4,6 +4,7 @@ package access
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -62,7 +63,8 @@ func NewServiceRole(ctx *pulumi.Context, name, service string, managed []string,
 	}
 	for i, m := range managed {
 		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-managed-%d", name, i), &iam.RolePolicyAttachmentArgs{
-			Role: role.Name, PolicyArn: pulumi.String("arn:aws:iam::aws:policy/" + m),
+			// In the role's own partition (aws, aws-cn, aws-us-gov).
+			Role: role.Name, PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/%s", Partition(role.Arn), m),
 		}, opts...); err != nil {
 			return nil, fmt.Errorf("role %s policy %s: %w", name, m, err)
 		}
@@ -79,4 +81,14 @@ type Grantee interface {
 // ReadSecrets allows reading the values of the given secrets.
 func ReadSecrets(arns pulumi.StringArray) []Statement {
 	return []Statement{{Sid: "ReadStackSecrets", Actions: []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, Resources: arns}}
+}
+
+// Partition reads the partition (aws, aws-cn, aws-us-gov) from an ARN.
+func Partition(arn pulumi.StringOutput) pulumi.StringOutput {
+	return arn.ApplyT(func(a string) string {
+		if parts := strings.SplitN(a, ":", 3); len(parts) == 3 && parts[0] == "arn" {
+			return parts[1]
+		}
+		return "aws"
+	}).(pulumi.StringOutput)
 }

@@ -65,6 +65,7 @@ type AppRoleArgs struct {
 	ParamPrefix string // the SSM parameter path the app reads its settings from, /llama/<stack>
 	Region      string
 	AccountID   string
+	Partition   string // aws (default), aws-cn or aws-us-gov
 }
 
 // AppRole is the IAM role and instance profile the app's instances run as: Session Manager
@@ -90,7 +91,7 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	params := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", args.Region, args.AccountID, args.ParamPrefix)
+	params := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", partition(args.Partition), args.Region, args.AccountID, args.ParamPrefix)
 	if _, err := access.NewRolePolicy(ctx, name+"-params", role.Name, []access.Statement{{
 		Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
 		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")},
@@ -112,4 +113,12 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 func (a *AppRole) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
 	_, err := access.NewRolePolicy(ctx, a.name+"-"+name, a.Role.Name, stmts, pulumi.Parent(a))
 	return err
+}
+
+// partition defaults an empty partition to aws.
+func partition(p string) string {
+	if p == "" {
+		return "aws"
+	}
+	return p
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -55,13 +56,25 @@ type Fleet struct {
 	AutoScalingGroup pulumi.StringOutput `pulumi:"autoScalingGroup"`
 }
 
-// elbLogAccounts are the regional accounts that deliver load balancer access logs in regions
-// older than August 2022; newer regions use the log-delivery service principal.
-var elbLogAccounts = map[string]string{
-	"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
-	"ca-central-1": "985666609251", "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
-	"eu-central-1": "054676820928", "eu-north-1": "897822967062", "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
-	"ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "sa-east-1": "507241528517",
+// logDeliveryServiceRegions opened after August 2022: their load balancers deliver access
+// logs as the log-delivery service principal, not as a regional ELB account (ELB User Guide,
+// "Enable access logs for your Application Load Balancer", step 2: the bucket policy).
+var logDeliveryServiceRegions = map[string]bool{
+	"ap-south-2": true, "ap-southeast-3": true, "ap-southeast-4": true, "ap-southeast-5": true, "ap-southeast-7": true,
+	"ca-west-1": true, "eu-central-2": true, "eu-south-2": true, "il-central-1": true, "me-central-1": true, "mx-central-1": true,
+}
+
+// logDeliveryARN is who writes the region's access logs: the regional ELB account the
+// provider knows (in the region's partition), or "" for the log-delivery service.
+func logDeliveryARN(ctx *pulumi.Context, region string) (string, error) {
+	if logDeliveryServiceRegions[region] {
+		return "", nil
+	}
+	acct, err := elb.GetServiceAccount(ctx, &elb.GetServiceAccountArgs{Region: pulumi.StringRef(region)})
+	if err != nil {
+		return "", fmt.Errorf("looking up the load balancer log account of %s: %w", region, err)
+	}
+	return acct.Arn, nil
 }
 
 // NewFleet creates the load balancer, its listeners, the launch template and the group.
@@ -109,9 +122,13 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		return nil, err
 	}
 
+	deliverer, err := logDeliveryARN(ctx, args.Region)
+	if err != nil {
+		return nil, err
+	}
 	logs, err := storage.NewBucket(ctx, name+"-access-logs", &storage.BucketArgs{
 		Protect: args.Protect, S3ManagedKeys: true, ExpireDays: args.LogRetentionDays, NoncurrentDays: 7,
-		LogDelivery: true, LogDeliveryAccount: elbLogAccounts[args.Region], AccountID: args.AccountID,
+		LogDelivery: true, LogDeliveryARN: deliverer, AccountID: args.AccountID,
 	}, child)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ type APIArgs struct {
 	LogRetentionDays int
 	Region           string
 	AccountID        string
+	Partition        string // aws (default), aws-cn or aws-us-gov
 	// Domain and CertificateArn give the API a custom domain (for Cloudflare in front);
 	// empty: the execute-api endpoint only.
 	Domain         string
@@ -78,7 +79,11 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	params := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", args.Region, args.AccountID, args.ParamPrefix)
+	part := args.Partition
+	if part == "" {
+		part = "aws"
+	}
+	params := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", part, args.Region, args.AccountID, args.ParamPrefix)
 	stmts := []access.Statement{{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
 		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")}}}
 	if args.DBConnect != nil {

@@ -28,6 +28,7 @@ type Thresholds struct {
 type MonitorArgs struct {
 	Region     string // for the dashboard's widgets
 	AccountID  string // owns the topic's key
+	Partition  string // aws (default), aws-cn or aws-us-gov
 	AlertEmail string // subscribed to the topic when set; default none
 	Thresholds Thresholds
 }
@@ -60,7 +61,7 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		"Version": "2012-10-17",
 		"Statement": []any{
 			map[string]any{"Sid": "AccountAdmin", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)}},
+				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partitionOr(args.Partition), args.AccountID)}},
 			map[string]any{"Sid": "CloudWatchAlarms", "Effect": "Allow", "Resource": "*",
 				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
 				"Action":    []string{"kms:Decrypt", "kms:GenerateDataKey*"}},
@@ -387,3 +388,10 @@ func NewFilter(ctx *pulumi.Context, name string, group *cloudwatch.LogGroup, f F
 // Namespace is the CloudWatch namespace of the metrics the stack derives from logs: one per
 // stack, so that two stacks' filters never feed one metric.
 func Namespace(ctx *pulumi.Context) string { return "Llama/" + ctx.Stack() }
+
+func partitionOr(p string) string {
+	if p == "" {
+		return "aws"
+	}
+	return p
+}

@@ -29,11 +29,12 @@ type BucketArgs struct {
 	// ReadFromCidrs lets anonymous GETs of objects in only from these source ranges (a CDN's
 	// published ranges). The bucket stays non-public: its public access block stays on.
 	ReadFromCidrs []string
-	// LogDeliveryAccount lets the load balancer log-delivery account of the region (or, when
-	// empty and LogDelivery is set, the log-delivery service) write access logs.
-	LogDelivery        bool
-	LogDeliveryAccount string
-	AccountID          string // the stack's account: the only one whose logs are accepted
+	// LogDelivery lets the region's load balancer log delivery write access logs: as the
+	// regional ELB account LogDeliveryARN names (regions older than August 2022), or, when it
+	// is empty, as the log-delivery service.
+	LogDelivery    bool
+	LogDeliveryARN string
+	AccountID      string // the stack's account: the only one whose logs are accepted
 }
 
 // Bucket is a private S3 bucket.
@@ -139,8 +140,8 @@ func policyFor(arn string, args *BucketArgs) (string, error) {
 	}
 	if args.LogDelivery {
 		principal := map[string]any{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-		if args.LogDeliveryAccount != "" {
-			principal = map[string]any{"AWS": "arn:aws:iam::" + args.LogDeliveryAccount + ":root"}
+		if args.LogDeliveryARN != "" {
+			principal = map[string]any{"AWS": args.LogDeliveryARN}
 		}
 		stmts = append(stmts, map[string]any{
 			"Sid": "LoadBalancerAccessLogs", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
