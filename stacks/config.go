@@ -69,6 +69,8 @@ type Config struct {
 	LambdaMemory   int
 	LambdaTimeout  int
 
+	DBClusterQuota, DBInstanceQuota int
+
 	AlertEmail           string
 	LatencyP95Ms         int
 	ErrorRatePercent     int
@@ -308,6 +310,19 @@ func ParseConfig(get func(key string) (string, bool)) (*Config, error) {
 	c.LambdaMemory = r.intIn("lambdaMemory", 128, 10240)
 	c.LambdaTimeout = r.intIn("lambdaTimeout", 1, 29)
 
+	c.DBClusterQuota = r.intIn("dbClusterQuota", 1, 10000)
+	c.DBInstanceQuota = r.intIn("dbInstanceQuota", 1, 10000)
+	if clusters, instances := c.RDSNeeds(); clusters > c.DBClusterQuota || instances > c.DBInstanceQuota {
+		// RDS's default quotas are 40 DB clusters and 40 DB instances a region (RDS User
+		// Guide, "Quotas in Amazon RDS"); past them pulumi up fails midway.
+		why := fmt.Sprintf("stage %s needs %d DB clusters and %d DB instances; raise the region's RDS quotas in Service Quotas, then declare them", c.Stage, clusters, instances)
+		if clusters > c.DBClusterQuota {
+			r.fail("dbClusterQuota", r.str("dbClusterQuota"), fmt.Sprintf("at least %d: %s", clusters, why))
+		}
+		if instances > c.DBInstanceQuota {
+			r.fail("dbInstanceQuota", r.str("dbInstanceQuota"), fmt.Sprintf("at least %d: %s", instances, why))
+		}
+	}
 	c.AlertEmail = r.match("alertEmail", reEmail, "an email address or empty")
 	c.LatencyP95Ms = r.intIn("latencyP95Ms", 10, 60000)
 	c.ErrorRatePercent = r.intIn("errorRatePercent", 1, 100)
@@ -377,4 +392,23 @@ func (r *reader) tables() []Table {
 // LoadConfig reads the stack's configuration from the Pulumi context.
 func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	return ParseConfig(ctx.GetConfig)
+}
+
+// RDSNeeds counts the DB clusters and DB instances (Aurora's included) the stage creates, for
+// the region's RDS quotas.
+func (c *Config) RDSNeeds() (clusters, instances int) {
+	if c.Has(Database) {
+		instances++
+	}
+	if c.Has(ServerlessD) {
+		clusters, instances = clusters+1, instances+1
+	}
+	if c.Has(Replicas) {
+		instances += c.Replicas
+	}
+	if c.Has(Shards) {
+		clusters += c.Shards
+		instances += c.Shards * (1 + c.ShardReaders)
+	}
+	return clusters, instances
 }

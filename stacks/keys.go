@@ -45,6 +45,8 @@ var Keys = []Key{
 	{"maxAcu", "string", "8", "Aurora Serverless v2 maximum capacity in ACUs: 1..256 in 0.5 steps, at least minAcu."},
 	{"lambdaMemory", "integer", "512", "Lambda memory in MB: 128..10240."},
 	{"lambdaTimeout", "integer", "10", "Lambda timeout in seconds: 1..29 (the HTTP API's integration limit is 30)."},
+	{"dbClusterQuota", "integer", "40", "The region's RDS quota of DB clusters for the account (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more."},
+	{"dbInstanceQuota", "integer", "40", "The region's RDS quota of DB instances for the account, Aurora's included (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more."},
 	{"alertEmail", "string", "", "Email address subscribed to the alarm topic; none when empty."},
 	{"latencyP95Ms", "integer", "1000", "Alarm when the app's p95 response time stays above this many milliseconds."},
 	{"errorRatePercent", "integer", "5", "Alarm when the app's 5xx error rate stays above this percentage."},

@@ -35,7 +35,7 @@ func BenchmarkPlan(b *testing.B) {
 func BenchmarkPlanShards(b *testing.B) {
 	for _, n := range []int{4, 16, 64} {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
-			benchPlan(b, stacks.Servers, "sharded", map[string]string{"shards": fmt.Sprint(n)})
+			benchPlan(b, stacks.Servers, "sharded", map[string]string{"shards": fmt.Sprint(n), "dbClusterQuota": "64", "dbInstanceQuota": "200"})
 		})
 	}
 }

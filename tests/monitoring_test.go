@@ -176,7 +176,7 @@ func dashboards(t *testing.T, p *offline.Plan) string {
 
 // TestLargeStageSplitsItsDashboard: 64 shards do not overflow one dashboard.
 func TestLargeStageSplitsItsDashboard(t *testing.T) {
-	p := plan(t, "servers", "sharded", map[string]string{"shards": "64", "shardReaders": "2", "replicas": "15"})
+	p := plan(t, "servers", "sharded", map[string]string{"shards": "64", "shardReaders": "2", "replicas": "15", "dbClusterQuota": "64", "dbInstanceQuota": "208"})
 	if n := len(ofType(p, "aws:cloudwatch/dashboard:Dashboard")); n < 2 {
 		t.Errorf("64 shards fit %d dashboard", n)
 	}

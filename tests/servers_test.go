@@ -663,7 +663,7 @@ func TestServersBadConfig(t *testing.T) {
 // app's grants grow with the shards, so the largest stage must still fit.
 func TestInlinePoliciesFitIAM(t *testing.T) {
 	for _, platform := range []stacks.Platform{stacks.Servers, stacks.Serverless} {
-		p := plan(t, platform, "nosql", map[string]string{"shards": "64"})
+		p := plan(t, platform, "nosql", map[string]string{"shards": "64", "dbClusterQuota": "65", "dbInstanceQuota": "200"})
 		size := map[string]int{}
 		for _, rp := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
 			size[str(in(rp, "role"))] += len(str(in(rp, "policy")))
@@ -680,7 +680,7 @@ func TestInlinePoliciesFitIAM(t *testing.T) {
 // monitoring role, so their count does not run into RDS's per-region group quotas.
 func TestShardsShareTheirBase(t *testing.T) {
 	for _, n := range []string{"2", "64"} {
-		p := plan(t, stacks.Servers, "sharded", map[string]string{"shards": n})
+		p := plan(t, stacks.Servers, "sharded", map[string]string{"shards": n, "dbClusterQuota": "64", "dbInstanceQuota": "200"})
 		if got := len(ofType(p, "aws:rds/subnetGroup:SubnetGroup")); got != 2 {
 			t.Errorf("%s shards: %d DB subnet groups, want the primary's and the shards'", n, got)
 		}
@@ -721,5 +721,20 @@ func TestNoSQLWithoutShards(t *testing.T) {
 		if len(later.DataLoss) != 0 || len(later.Replaces) != 0 || len(later.Creates) == 0 {
 			t.Errorf("%s: adding shards to nosql later loses %v, replaces %v", platform, later.DataLoss, later.Replaces)
 		}
+	}
+}
+
+// TestRDSQuotas: a stage that needs more DB clusters or instances than the region's quotas
+// allow is refused before anything is deployed, naming the counts; declared raised quotas pass.
+func TestRDSQuotas(t *testing.T) {
+	_, err := tryPlan(stacks.Servers, "sharded", map[string]string{"shards": "40", "shardReaders": "1"}, false)
+	if err == nil || !strings.Contains(err.Error(), "llama:dbInstanceQuota") || !strings.Contains(err.Error(), "needs 40 DB clusters and 83 DB instances") {
+		t.Errorf("40 shards with a reader each under the default quotas: %v", err)
+	}
+	if _, err := tryPlan(stacks.Serverless, "sharded", map[string]string{"shards": "40"}, false); err == nil || !strings.Contains(err.Error(), "llama:dbClusterQuota") {
+		t.Errorf("41 serverless clusters under the default quota: %v", err)
+	}
+	if _, err := tryPlan(stacks.Servers, "sharded", map[string]string{"shards": "40", "shardReaders": "1", "dbInstanceQuota": "100"}, false); err != nil {
+		t.Errorf("a declared quota: %v", err)
 	}
 }

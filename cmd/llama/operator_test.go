@@ -185,7 +185,7 @@ func TestDiffReview(t *testing.T) {
 
 // TestLargePlansFitOneScreen: 64 shards summarise in a screenful; --full lists everything.
 func TestLargePlansFitOneScreen(t *testing.T) {
-	args := append([]string{"plan", "--stage", "sharded", "-c", "shards=64"}, cdn...)
+	args := append([]string{"plan", "--stage", "sharded", "-c", "shards=64", "-c", "dbClusterQuota=64", "-c", "dbInstanceQuota=200"}, cdn...)
 	_, out, _ := llama(t, args...)
 	if n := strings.Count(out, "\n"); n > 70 || !strings.Contains(out, "shard-<i> (x64)") {
 		t.Errorf("the summary of 64 shards is %d lines:\n%s", n, out)
@@ -194,7 +194,7 @@ func TestLargePlansFitOneScreen(t *testing.T) {
 	if strings.Count(full, "\n") < 1000 {
 		t.Error("--full does not list every resource")
 	}
-	_, diff, _ := llama(t, append([]string{"diff", "--from", "cache", "--to", "sharded", "--to-c", "shards=64"}, cdn...)...)
+	_, diff, _ := llama(t, append([]string{"diff", "--from", "cache", "--to", "sharded", "--to-c", "shards=64", "-c", "dbClusterQuota=64", "-c", "dbInstanceQuota=200"}, cdn...)...)
 	if n := strings.Count(diff, "\n"); n > 80 {
 		t.Errorf("the diff to 64 shards is %d lines", n)
 	}
