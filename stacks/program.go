@@ -217,7 +217,7 @@ func (b *builder) servers() error {
 		VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
 		AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
 		SlowQueryMs: cfg.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
-		Retired: !cfg.Has(Box), Monitor: b.mon,
+		LocalDatabase: !cfg.Has(Database), Retired: !cfg.Has(Box), Monitor: b.mon,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llama-stages/llama/offline"
+	"github.com/llama-stages/llama/stacks"
 )
 
 // watched says how CloudWatch names a monitored resource in its metrics' dimensions, and which
@@ -20,7 +21,7 @@ var watched = map[string]struct {
 	"aws:rds/cluster:Cluster":          {func(r *offline.Resource) string { return str(in(r, "clusterIdentifier")) }, []string{"DatabaseConnections", "ReadLatency", "WriteLatency"}},
 	"aws:lb/loadBalancer:LoadBalancer": {func(r *offline.Resource) string { return str(r.Outputs["arnSuffix"]) }, []string{"TargetResponseTime", "HTTPCode_Target_5XX_Count"}},
 	"aws:lambda/function:Function":     {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"Throttles", "Errors", "Duration"}},
-	"aws:dynamodb/table:Table":         {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"ThrottledRequests"}},
+	"aws:dynamodb/table:Table":         {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"}},
 	typCache:                           {func(r *offline.Resource) string { return str(in(r, "replicationGroupId")) }, []string{"DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization"}},
 	"aws:apigatewayv2/api:Api":         {func(r *offline.Resource) string { return r.ID }, []string{"Latency", "5xx"}},
 }
@@ -189,4 +190,66 @@ func TestLargeStageSplitsItsDashboard(t *testing.T) {
 	if named(t, p, "aws:cloudwatch/dashboard:Dashboard", "monitor-dashboard").URN == "" {
 		t.Error("the first dashboard changed its name")
 	}
+}
+
+// TestAlarmsWatchWhatAWSPublishes: alarms name metrics by the dimensions AWS publishes them
+// under: DynamoDB's errors per operation, Aurora's CPU per role, the fleet's health by the
+// group's own metrics; the box stops watching its PostgreSQL once the app has moved to RDS.
+func TestAlarmsWatchWhatAWSPublishes(t *testing.T) {
+	nosql := plan(t, stacks.Servers, "nosql", nil)
+	for _, a := range ofType(nosql, "aws:cloudwatch/metricAlarm:MetricAlarm") {
+		metrics, _ := alarmMetrics(a)
+		for _, m := range metrics {
+			if m == "ThrottledRequests" || m == "UserErrors" {
+				t.Errorf("alarm %s watches %s, which DynamoDB publishes per operation or per account only", a.Name, m)
+			}
+		}
+		if a.Name == "tables-activity-system-errors" {
+			qs := in(a, "metricQueries").([]any)
+			ops := 0
+			for _, q := range qs {
+				if m, ok := q.(map[string]any)["metric"].(map[string]any); ok && m["dimensions"].(map[string]any)["Operation"] != nil {
+					ops++
+				}
+			}
+			if ops < 5 {
+				t.Errorf("system errors are summed over %d operations", ops)
+			}
+		}
+		if in(a, "metricName") == "CPUUtilization" && in(a, "dimensions", "DBClusterIdentifier") != nil && in(a, "dimensions", "Role") != "WRITER" {
+			t.Errorf("alarm %s averages the cluster's writer with its readers", a.Name)
+		}
+		if in(a, "metricName") == "StatusCheckFailed" && in(a, "dimensions", "AutoScalingGroupName") != nil {
+			t.Errorf("alarm %s watches StatusCheckFailed by group, which EC2 does not publish", a.Name)
+		}
+	}
+	for _, w := range []string{"SuccessfulRequestLatency"} {
+		if body := dashboards(t, nosql); strings.Contains(body, `"SuccessfulRequestLatency","Operation","GetItem","TableName","llama-dev-activity",{"label":"GetItem SuccessfulRequestLatency","stat":"p95"`) {
+			t.Errorf("the dashboard asks DynamoDB for a percentile of %s", w)
+		}
+	}
+	for _, a := range ofType(plan(t, stacks.Servers, "load-balanced", nil), "aws:cloudwatch/metricAlarm:MetricAlarm") {
+		if a.Name == "fleet-in-service" {
+			metrics, _ := alarmMetrics(a)
+			if strings.Join(metrics, ",") != ",GroupInServiceInstances,GroupDesiredCapacity" {
+				t.Errorf("the fleet's health alarm watches %v", metrics)
+			}
+		}
+	}
+	local, moved := plan(t, stacks.Servers, "single-box", nil), plan(t, stacks.Servers, "separate-db", nil)
+	if !contains(alarmNames(local), "box-slow-queries") || contains(alarmNames(moved), "box-slow-queries") {
+		t.Error("the box's database alarms do not follow where the app's database is")
+	}
+	if ud := str(in(ofType(moved, typInstance)[0], "userData")); !strings.Contains(ud, `systemctl disable --now postgresql`) ||
+		ud != str(in(ofType(local, typInstance)[0], "userData")) {
+		t.Error("the box does not stop its PostgreSQL once the app moves, or its boot script changes with the stage")
+	}
+}
+
+func alarmNames(p *offline.Plan) []string {
+	var out []string
+	for _, a := range ofType(p, "aws:cloudwatch/metricAlarm:MetricAlarm") {
+		out = append(out, a.Name)
+	}
+	return out
 }

@@ -339,3 +339,32 @@ func TestServerlessPublishesWhatTheFunctionsReach(t *testing.T) {
 		}
 	}
 }
+
+// TestSPAHTMLRevalidates: the SPA's HTML (every client-side route) leaves the edge within a
+// minute of a deploy, while its fingerprinted bundles stay cached long.
+func TestSPAHTMLRevalidates(t *testing.T) {
+	p := plan(t, stacks.Serverless, "serverless", cdnConfig)
+	var rules []any
+	for _, rs := range ofType(p, "cloudflare:index/ruleset:Ruleset") {
+		if in(rs, "phase") == "http_request_cache_settings" {
+			rules = in(rs, "rules").([]any)
+		}
+	}
+	refs := []string{}
+	var html map[string]any
+	for _, r := range rules {
+		m := r.(map[string]any)
+		refs = append(refs, str(m["ref"]))
+		if m["ref"] == "spa_html" {
+			html = m
+		}
+	}
+	if html == nil || refs[len(refs)-1] != "spa_html" || refs[0] != "cache_static" {
+		t.Fatalf("cache rules %v: the HTML rule must follow (and so override) the static one", refs)
+	}
+	ap := html["actionParameters"].(map[string]any)
+	if !strings.Contains(str(html["expression"]), `http.request.uri.path.extension eq "html"`) ||
+		num(ap["edgeTtl"].(map[string]any)["default"]) > 60 || ap["browserTtl"].(map[string]any)["mode"] != "bypass" {
+		t.Errorf("the SPA's HTML rule %v", html)
+	}
+}

@@ -194,6 +194,28 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			},
 		})
 	}
+	// A single-page app's HTML (index.html, which every client-side route is rewritten to
+	// before this phase) names the fingerprinted bundles of the current deploy: it stays a
+	// minute at the edge and browsers revalidate it, so a deploy shows within a minute while
+	// the bundles stay cached long. A later matching cache rule overrides an earlier one.
+	var spaHosts []string
+	for _, h := range args.Hosts {
+		if h.SPA {
+			spaHosts = append(spaHosts, fmt.Sprintf("%q", h.Name))
+		}
+	}
+	if len(spaHosts) > 0 {
+		cacheRules = append(cacheRules, cloudflare.RulesetRuleArgs{
+			Ref: pulumi.String("spa_html"), Description: pulumi.String("The SPA's HTML: revalidated, so deploys show within a minute"),
+			Expression: pulumi.String("(" + in(spaHosts) + ` and (http.request.uri.path.extension eq "html" or http.request.uri.path eq "/"))`),
+			Action:     pulumi.String("set_cache_settings"),
+			ActionParameters: cloudflare.RulesetRuleActionParametersArgs{
+				Cache:      pulumi.Bool(true),
+				EdgeTtl:    cloudflare.RulesetRuleActionParametersEdgeTtlArgs{Mode: pulumi.String("override_origin"), Default: pulumi.Int(60)},
+				BrowserTtl: cloudflare.RulesetRuleActionParametersBrowserTtlArgs{Mode: pulumi.String("bypass")},
+			},
+		})
+	}
 	bypass := []string{}
 	if len(api) > 0 {
 		bypass = append(bypass, "("+in(api)+")")

@@ -29,6 +29,10 @@ type BoxArgs struct {
 	SlowQueryMs        int    // statements slower than this are logged; default 500
 	LogRetentionDays   int
 	Protect            bool // protect the data volume
+	// LocalDatabase says the app uses the box's own PostgreSQL (Llama 1.0); default false.
+	// Without it the database is watched no more, and the box stops its PostgreSQL as soon as
+	// the published db/primary/endpoint names another (the data stays on the volume).
+	LocalDatabase bool
 	// Retired keeps only the data volume: the instance, its address and its rules go, the
 	// data stays (retained on delete and protected) until it is moved and the volume deleted
 	// by hand.

@@ -136,9 +136,14 @@ systemctl enable llama-app
 cat > /usr/local/bin/llama-release <<'SH'
 #!/bin/bash
 set -euo pipefail
-p={{.ParamPrefix}}/app/release
+p={{.ParamPrefix}}
 get() { aws ssm get-parameter --region {{.Region}} --name "$p/$1" --query Parameter.Value --output text; }
-exec /usr/local/bin/llama-deploy "$(get bucket)" "$(get key)" "$(get sha256)"
+# Once the stack publishes another database (separate-db on), the box runs none: its data
+# stays on the retained volume.
+if [ "$(get db/primary/endpoint)" != "127.0.0.1" ] && systemctl is-enabled --quiet postgresql; then
+  systemctl disable --now postgresql
+fi
+exec /usr/local/bin/llama-deploy "$(get app/release/bucket)" "$(get app/release/key)" "$(get app/release/sha256)"
 SH
 chmod 0755 /usr/local/bin/llama-release
 cat > /etc/systemd/system/llama-release.service <<'UNIT'

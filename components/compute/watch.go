@@ -12,8 +12,9 @@ import (
 	"github.com/llama-stages/llama/components/monitor"
 )
 
-// watch gives the box its widgets and alarms: the app tier from nginx's access log, the
-// database from PostgreSQL's log and the data volume's I/O.
+// watch gives the box its widgets and alarms: the app tier from nginx's access log and, while
+// the app uses the box's own PostgreSQL (LocalDatabase), the database from PostgreSQL's log and
+// the data volume's I/O.
 func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.Instance, vol *ebs.Volume, nginx, pg *cloudwatch.LogGroup) error {
 	m := args.Monitor
 	child := pulumi.Parent(b)
@@ -25,9 +26,17 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 		{"requests", monitor.Filter{Pattern: "{ $.status = * }", Metric: "BoxRequests"}, nginx},
 		{"errors", monitor.Filter{Pattern: "{ $.status >= 500 }", Metric: "Box5xx"}, nginx},
 		{"latency", monitor.Filter{Pattern: "{ $.request_time = * }", Metric: "BoxResponseTime", Value: "$.request_time", Unit: "Seconds"}, nginx},
-		{"slow-queries", monitor.Filter{Pattern: `"duration:"`, Metric: "BoxSlowQueries"}, pg},
-		{"lock-waits", monitor.Filter{Pattern: `"still waiting for"`, Metric: "BoxLockWaits"}, pg},
-		{"connections", monitor.Filter{Pattern: `"connection authorized"`, Metric: "BoxConnections"}, pg},
+	}
+	if args.LocalDatabase {
+		filters = append(filters, []struct {
+			key string
+			f   monitor.Filter
+			lg  *cloudwatch.LogGroup
+		}{
+			{"slow-queries", monitor.Filter{Pattern: `"duration:"`, Metric: "BoxSlowQueries"}, pg},
+			{"lock-waits", monitor.Filter{Pattern: `"still waiting for"`, Metric: "BoxLockWaits"}, pg},
+			{"connections", monitor.Filter{Pattern: `"connection authorized"`, Metric: "BoxConnections"}, pg},
+		}...)
 	}
 	mt := map[string]monitor.Metric{}
 	for _, f := range filters {
@@ -51,11 +60,15 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 		monitor.Widget{Section: app, Title: "5xx error rate (%)", Metrics: []monitor.Metric{mt["errors"], mt["requests"]}, Expression: "100*m0/m1"},
 		monitor.Widget{Section: app, Title: "Network throughput (bytes)", Metrics: []monitor.Metric{ec2m("NetworkIn", "Sum"), ec2m("NetworkOut", "Sum")}},
 		monitor.Widget{Section: app, Title: "CPU (%)", Metrics: []monitor.Metric{ec2m("CPUUtilization", "Average")}},
-		monitor.Widget{Section: db, Title: "Reads and writes (data volume ops)", Metrics: []monitor.Metric{
-			{Namespace: "AWS/EBS", Name: "VolumeReadOps", Dimensions: volDim, Stat: "Sum", Label: "reads"},
-			{Namespace: "AWS/EBS", Name: "VolumeWriteOps", Dimensions: volDim, Stat: "Sum", Label: "writes"}}},
-		monitor.Widget{Section: db, Title: "Slow queries, lock waits, new connections", Metrics: []monitor.Metric{mt["slow-queries"], mt["lock-waits"], mt["connections"]}},
 	)
+	if args.LocalDatabase {
+		m.AddWidgets(
+			monitor.Widget{Section: db, Title: "Reads and writes (data volume ops)", Metrics: []monitor.Metric{
+				{Namespace: "AWS/EBS", Name: "VolumeReadOps", Dimensions: volDim, Stat: "Sum", Label: "reads"},
+				{Namespace: "AWS/EBS", Name: "VolumeWriteOps", Dimensions: volDim, Stat: "Sum", Label: "writes"}}},
+			monitor.Widget{Section: db, Title: "Slow queries, lock waits, new connections", Metrics: []monitor.Metric{mt["slow-queries"], mt["lock-waits"], mt["connections"]}},
+		)
+	}
 	th := m.Thresholds
 	alarms := []monitor.NamedAlarm{
 		{Key: "status-check", Alarm: monitor.Alarm{Description: "The box fails its status checks", Metric: ec2m("StatusCheckFailed", "Maximum"),
@@ -64,7 +77,9 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
 		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),
 			Metrics: []monitor.Metric{mt["errors"], mt["requests"]}, Expression: "IF(m1 > 0, 100*m0/m1, 0)", Threshold: float64(th.ErrorRatePercent)}},
-		{Key: "slow-queries", Alarm: monitor.Alarm{Description: "PostgreSQL on the box logs more than 10 slow statements a minute", Metric: mt["slow-queries"], Threshold: 10}},
+	}
+	if args.LocalDatabase {
+		alarms = append(alarms, monitor.NamedAlarm{Key: "slow-queries", Alarm: monitor.Alarm{Description: "PostgreSQL on the box logs more than 10 slow statements a minute", Metric: mt["slow-queries"], Threshold: 10}})
 	}
 	if err := m.NewAlarms(ctx, b, name, alarms); err != nil {
 		return err
@@ -102,9 +117,14 @@ func (f *Fleet) watch(ctx *pulumi.Context, name string, m *monitor.Monitor, alb 
 		{Key: "unhealthy-hosts", Alarm: monitor.Alarm{Description: "Instances fail the load balancer's health check",
 			Metric:    monitor.Metric{Namespace: "AWS/ApplicationELB", Name: "UnHealthyHostCount", Dimensions: tgDim, Stat: "Maximum"},
 			Threshold: 0}},
-		{Key: "status-check", Alarm: monitor.Alarm{Description: "Fleet instances fail their status checks",
-			Metric:     monitor.Metric{Namespace: "AWS/EC2", Name: "StatusCheckFailed", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Maximum"},
-			Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, Evaluation: 3, Datapoints: 2}},
+		// AWS/EC2 publishes StatusCheckFailed per InstanceId, not per group: the group's own
+		// metrics say when fewer instances serve than it wants (EC2 Auto Scaling User Guide,
+		// "Monitor CloudWatch metrics for your Auto Scaling groups"; the group enables them).
+		{Key: "in-service", Alarm: monitor.Alarm{Description: "Fewer fleet instances in service than desired (failing checks, or not replaced)",
+			Metrics: []monitor.Metric{
+				{Namespace: "AWS/AutoScaling", Name: "GroupInServiceInstances", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Minimum"},
+				{Namespace: "AWS/AutoScaling", Name: "GroupDesiredCapacity", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Maximum"}},
+			Expression: "m1 - m0", Threshold: 0, Period: 60, Evaluation: 5, Datapoints: 5}},
 	}
 	if err := m.NewAlarms(ctx, f, name, alarms); err != nil {
 		return err

@@ -2,6 +2,7 @@ package database
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -64,6 +65,21 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 	rds := func(metric, stat, label string) monitor.Metric {
 		return monitor.Metric{Namespace: "AWS/RDS", Name: metric, Dimensions: d, Stat: stat, Label: label}
 	}
+	// A cluster's CPU by the cluster alone averages the writer with its readers (a writer at
+	// 100% beside an idle reader reads about 55%): watch the writer by Role (RDS User Guide,
+	// "Amazon CloudWatch metrics for Amazon Aurora", dimensions DBClusterIdentifier, Role).
+	cpu := rds("CPUUtilization", "Average", "CPU")
+	cpuWidget := []monitor.Metric{cpu}
+	if s.dimension == "DBClusterIdentifier" {
+		role := func(r string) monitor.Metric {
+			return monitor.Metric{Namespace: "AWS/RDS", Name: "CPUUtilization", Stat: "Average", Label: "CPU " + strings.ToLower(r),
+				Dimensions: map[string]pulumi.StringInput{"DBClusterIdentifier": pulumi.String(identifier), "Role": pulumi.String(r)}}
+		}
+		cpu, cpuWidget = role("WRITER"), []monitor.Metric{role("WRITER")}
+		if s.replicaLag != "" {
+			cpuWidget = append(cpuWidget, role("READER"))
+		}
+	}
 	slow, err := monitor.NewFilter(ctx, key+"-slow-queries", logs, monitor.Filter{Pattern: `"duration:"`, Metric: "SlowQueries-" + identifier}, child)
 	if err != nil {
 		return err
@@ -79,7 +95,7 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 			rds("WriteLatency", "p95", "write p95"), rds("WriteLatency", "p50", "write median")}},
 		{Title: fmt.Sprintf("Connections (limit about %d)", maxConn), Metrics: []monitor.Metric{rds("DatabaseConnections", "Maximum", "connections")}},
 		{Title: "Slow queries and lock waits", Metrics: []monitor.Metric{slow, locks, rds("DBLoadNonCPU", "Average", "load waiting (Performance Insights)")}},
-		{Title: "CPU (%)", Metrics: []monitor.Metric{rds("CPUUtilization", "Average", "CPU")}},
+		{Title: "CPU (%)", Metrics: cpuWidget},
 	}
 	if s.replicaLag != "" {
 		widgets = append(widgets, monitor.Widget{Title: "Replica lag", Metrics: []monitor.Metric{rds(s.replicaLag, "Maximum", "lag")}})
@@ -95,7 +111,7 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 	th := m.Thresholds
 	latency := float64(th.DBLatencyP95Ms) / 1000
 	alarms := []monitor.NamedAlarm{
-		{Key: "cpu", Alarm: monitor.Alarm{Description: identifier + ": CPU above 80%", Metric: rds("CPUUtilization", "Average", ""), Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
+		{Key: "cpu", Alarm: monitor.Alarm{Description: identifier + ": CPU above 80%", Metric: cpu, Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
 		{Key: "connections", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: connections above %d%% of about %d", identifier, th.DBConnectionsPercent, maxConn),
 			Metric: rds("DatabaseConnections", "Maximum", ""), Threshold: float64(maxConn * th.DBConnectionsPercent / 100)}},
 		{Key: "read-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 read latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("ReadLatency", "p95", ""), Threshold: latency}},

@@ -4,6 +4,7 @@ package nosql
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -90,27 +91,45 @@ func (t *Tables) Access() []access.Statement {
 		"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}}}
 }
 
+// operations are the item operations DynamoDB publishes per-operation metrics for that the
+// app uses.
+var operations = []string{"GetItem", "PutItem", "Query", "UpdateItem", "DeleteItem", "BatchGetItem", "BatchWriteItem"}
+
+// watch adds a table's signals. DynamoDB publishes ReadThrottleEvents and WriteThrottleEvents
+// per TableName, but ThrottledRequests, SystemErrors and SuccessfulRequestLatency per TableName
+// and Operation (an alarm on TableName alone watches nothing), UserErrors per account only, and
+// no percentiles of latency (DynamoDB Developer Guide, "DynamoDB Metrics and dimensions").
 func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *monitor.Monitor) error {
 	d := map[string]pulumi.StringInput{"TableName": pulumi.String(table)}
 	ddb := func(metric, stat string) monitor.Metric {
 		return monitor.Metric{Namespace: "AWS/DynamoDB", Name: metric, Dimensions: d, Stat: stat, Label: metric}
 	}
+	perOp := func(metric, op, stat string) monitor.Metric {
+		return monitor.Metric{Namespace: "AWS/DynamoDB", Name: metric, Stat: stat, Label: op + " " + metric,
+			Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String(op)}}
+	}
+	var systemErrors []monitor.Metric
+	var terms []string
+	for i, op := range operations {
+		systemErrors = append(systemErrors, perOp("SystemErrors", op, "Sum"))
+		terms = append(terms, fmt.Sprintf("FILL(m%d, 0)", i))
+	}
+	sumErrors := strings.Join(terms, "+")
 	section := "DynamoDB: " + table
 	m.AddWidgets(
 		monitor.Widget{Section: section, Title: "Consumed capacity", Metrics: []monitor.Metric{ddb("ConsumedReadCapacityUnits", "Sum"), ddb("ConsumedWriteCapacityUnits", "Sum")}},
-		monitor.Widget{Section: section, Title: "Throttles and errors", Metrics: []monitor.Metric{ddb("ThrottledRequests", "Sum"), ddb("SystemErrors", "Sum"), ddb("UserErrors", "Sum")}},
+		monitor.Widget{Section: section, Title: "Read and write throttle events", Metrics: []monitor.Metric{ddb("ReadThrottleEvents", "Sum"), ddb("WriteThrottleEvents", "Sum")}},
+		monitor.Widget{Section: section, Title: "System errors (all operations)", Metrics: systemErrors, Expression: sumErrors},
 		monitor.Widget{Section: section, Title: "Latency (ms)", Metrics: []monitor.Metric{
-			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("GetItem")}, Stat: "p95", Label: "GetItem p95"},
-			{Namespace: "AWS/DynamoDB", Name: "SuccessfulRequestLatency", Dimensions: map[string]pulumi.StringInput{"TableName": pulumi.String(table), "Operation": pulumi.String("PutItem")}, Stat: "p95", Label: "PutItem p95"}}},
+			perOp("SuccessfulRequestLatency", "GetItem", "Average"), perOp("SuccessfulRequestLatency", "PutItem", "Average"),
+			perOp("SuccessfulRequestLatency", "PutItem", "Maximum")}},
 	)
 	alarms := []monitor.NamedAlarm{
-		{Key: "throttles", Alarm: monitor.Alarm{Description: table + ": requests throttled", Metric: ddb("ThrottledRequests", "Sum"), Threshold: 0}},
-		{Key: "system-errors", Alarm: monitor.Alarm{Description: table + ": DynamoDB system errors", Metric: ddb("SystemErrors", "Sum"), Threshold: 0}},
+		{Key: "read-throttles", Alarm: monitor.Alarm{Description: table + ": reads throttled", Metric: ddb("ReadThrottleEvents", "Sum"), Threshold: 0}},
+		{Key: "write-throttles", Alarm: monitor.Alarm{Description: table + ": writes throttled", Metric: ddb("WriteThrottleEvents", "Sum"), Threshold: 0}},
+		{Key: "system-errors", Alarm: monitor.Alarm{Description: table + ": DynamoDB system errors", Metrics: systemErrors, Expression: sumErrors, Threshold: 0}},
 	}
-	if err := m.NewAlarms(ctx, parent, key, alarms); err != nil {
-		return err
-	}
-	return nil
+	return m.NewAlarms(ctx, parent, key, alarms)
 }
 
 // Publish adds the table names to the stack's parameters and outputs.
