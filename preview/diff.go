@@ -183,10 +183,10 @@ func changedKeys(a, b map[string]any, ignore []string) []string {
 }
 
 // Replaces reports whether changing a resource's inputs from a to b needs a new resource: one
-// of its ForceNew inputs (or nested input, as a.b) changed, and is not among those ignored.
-// A ForceNew input the program stops setting does not replace: those the program leaves unset
-// are optional and computed (an RDS instance's availabilityZone once it is Multi-AZ), and the
-// provider keeps the value it has.
+// of its ForceNew inputs (or nested input, as a.b) changed, and is not among those ignored, or
+// a condition of the type's (ReplacesWhen) holds. A ForceNew input the program stops setting
+// replaces too (a DynamoDB table's sort key), unless the provider computes it when unset
+// (Computed: an RDS instance's availabilityZone once it is Multi-AZ), and keeps the value.
 func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 	for _, key := range ForceNew[typ] {
 		top, sub, nested := strings.Cut(key, ".")
@@ -197,12 +197,15 @@ func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 		if nested {
 			va, vb = field(va, sub), field(vb, sub)
 		}
-		if vb == nil {
+		if vb == nil && contains(Computed[typ], key) {
 			continue
 		}
 		if !reflect.DeepEqual(va, vb) {
 			return true
 		}
+	}
+	if when := ReplacesWhen[typ]; when != nil {
+		return when(a, b)
 	}
 	return false
 }

@@ -16,6 +16,8 @@ func ignoring(r *offline.Resource) *offline.Resource { r.IgnoreChanges = []strin
 func TestDiffClassifies(t *testing.T) {
 	vol := "aws:ebs/volume:Volume"
 	db := "aws:rds/instance:Instance"
+	tbl := "aws:dynamodb/table:Table"
+	rg := "aws:elasticache/replicationGroup:ReplicationGroup"
 	cases := []struct {
 		name                                      string
 		before, after                             *offline.Resource // nil: absent
@@ -25,8 +27,22 @@ func TestDiffClassifies(t *testing.T) {
 		{"create", nil, res(db, "d", false, map[string]any{"identifier": "a"}), 1, 0, 0, 0, 0, 0, 0},
 		{"in-place update", res(db, "d", false, map[string]any{"identifier": "a", "instanceClass": "x"}),
 			res(db, "d", false, map[string]any{"identifier": "a", "instanceClass": "y"}), 0, 1, 0, 0, 1, 0, 0},
-		{"replace a database", res(db, "d", false, map[string]any{"identifier": "a"}),
-			res(db, "d", false, map[string]any{"identifier": "b"}), 0, 0, 1, 0, 0, 0, 1},
+		{"replace a database", res(db, "d", false, map[string]any{"identifier": "a", "dbName": "x"}),
+			res(db, "d", false, map[string]any{"identifier": "a", "dbName": "y"}), 0, 0, 1, 0, 0, 0, 1},
+		{"rename a database in place", res(db, "d", false, map[string]any{"identifier": "a"}),
+			res(db, "d", false, map[string]any{"identifier": "b"}), 0, 1, 0, 0, 1, 0, 0},
+		{"drop a table's sort key", res(tbl, "t", false, map[string]any{"hashKey": "u", "rangeKey": "c"}),
+			res(tbl, "t", false, map[string]any{"hashKey": "u"}), 0, 0, 1, 0, 0, 0, 1},
+		{"valkey to redis", res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "8.0"}),
+			res(rg, "c", false, map[string]any{"engine": "redis", "engineVersion": "7.1"}), 0, 0, 1, 0, 0, 0, 1},
+		{"redis to valkey", res(rg, "c", false, map[string]any{"engine": "redis", "engineVersion": "7.1"}),
+			res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "8.0"}), 0, 1, 0, 0, 1, 0, 0},
+		{"a cache version down", res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "8.0"}),
+			res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "7.2"}), 0, 0, 1, 0, 0, 0, 1},
+		{"a cache version up", res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "7.2"}),
+			res(rg, "c", false, map[string]any{"engine": "valkey", "engineVersion": "8.0"}), 0, 1, 0, 0, 1, 0, 0},
+		{"ebsOptimized off", res("aws:ec2/instance:Instance", "box", false, map[string]any{"ebsOptimized": true}),
+			res("aws:ec2/instance:Instance", "box", false, map[string]any{"ebsOptimized": false}), 0, 0, 1, 0, 0, 0, 0},
 		{"replace a retained volume", res(vol, "v", true, map[string]any{"availabilityZone": "a"}),
 			res(vol, "v", true, map[string]any{"availabilityZone": "b"}), 0, 0, 1, 0, 0, 1, 0},
 		{"delete a database", res(db, "d", false, map[string]any{"identifier": "a"}), nil, 0, 0, 0, 1, 0, 0, 1},

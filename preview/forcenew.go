@@ -1,5 +1,10 @@
 package preview
 
+import (
+	"fmt"
+	"strings"
+)
+
 // ForceNew lists, per resource type the program uses, the inputs AWS or Cloudflare cannot
 // change in place (the providers' ForceNew arguments): changing one replaces the resource.
 // A nested input is written parent.child. A type with no entry is not used by the program; a
@@ -22,7 +27,7 @@ var ForceNew = map[string][]string{
 	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   {"securityGroupId"},
 
 	// Compute.
-	"aws:ec2/instance:Instance":                 {"ami", "availabilityZone", "subnetId", "privateIp", "keyName", "associatePublicIpAddress", "placementGroup", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId"},
+	"aws:ec2/instance:Instance":                 {"ami", "availabilityZone", "subnetId", "privateIp", "keyName", "associatePublicIpAddress", "placementGroup", "ebsOptimized", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId"},
 	"aws:ebs/volume:Volume":                     {"availabilityZone", "encrypted", "kmsKeyId", "snapshotId"},
 	"aws:ec2/volumeAttachment:VolumeAttachment": {"deviceName", "instanceId", "volumeId"},
 	"aws:ec2/launchTemplate:LaunchTemplate":     {"name", "namePrefix"},
@@ -55,13 +60,16 @@ var ForceNew = map[string][]string{
 	"aws:dynamodb/table:Table":                                                                   {"name", "hashKey", "rangeKey", "localSecondaryIndexes"},
 
 	// Databases.
-	"aws:rds/instance:Instance":                               {"identifier", "identifierPrefix", "engine", "dbName", "username", "availabilityZone", "storageEncrypted", "kmsKeyId", "characterSetName", "timezone", "snapshotIdentifier"},
-	"aws:rds/cluster:Cluster":                                 {"clusterIdentifier", "clusterIdentifierPrefix", "engine", "engineMode", "databaseName", "masterUsername", "storageEncrypted", "kmsKeyId", "availabilityZones", "snapshotIdentifier", "dbSubnetGroupName"},
-	"aws:rds/clusterInstance:ClusterInstance":                 {"identifier", "identifierPrefix", "clusterIdentifier", "engine", "dbSubnetGroupName", "availabilityZone"},
-	"aws:rds/parameterGroup:ParameterGroup":                   {"name", "namePrefix", "family", "description"},
-	"aws:rds/clusterParameterGroup:ClusterParameterGroup":     {"name", "namePrefix", "family", "description"},
-	"aws:rds/subnetGroup:SubnetGroup":                         {"name", "namePrefix"},
-	"aws:rds/proxy:Proxy":                                     {"name", "engineFamily", "vpcSubnetIds"},
+	// identifier renames in place (ModifyDBInstance's NewDBInstanceIdentifier).
+	"aws:rds/instance:Instance":                           {"identifierPrefix", "engine", "dbName", "username", "availabilityZone", "storageEncrypted", "kmsKeyId", "characterSetName", "timezone", "snapshotIdentifier"},
+	"aws:rds/cluster:Cluster":                             {"clusterIdentifier", "clusterIdentifierPrefix", "engine", "engineMode", "databaseName", "masterUsername", "storageEncrypted", "kmsKeyId", "availabilityZones", "snapshotIdentifier", "dbSubnetGroupName"},
+	"aws:rds/clusterInstance:ClusterInstance":             {"identifier", "identifierPrefix", "clusterIdentifier", "engine", "dbSubnetGroupName", "availabilityZone"},
+	"aws:rds/parameterGroup:ParameterGroup":               {"name", "namePrefix", "family", "description"},
+	"aws:rds/clusterParameterGroup:ClusterParameterGroup": {"name", "namePrefix", "family", "description"},
+	"aws:rds/subnetGroup:SubnetGroup":                     {"name", "namePrefix"},
+	// name renames in place (ModifyDBProxy's NewDBProxyName; terraform-provider-aws
+	// internal/service/rds/proxy.go).
+	"aws:rds/proxy:Proxy":                                     {"engineFamily", "vpcSubnetIds", "endpointNetworkType", "targetConnectionNetworkType"},
 	"aws:rds/proxyEndpoint:ProxyEndpoint":                     {"dbProxyName", "dbProxyEndpointName", "vpcSubnetIds", "targetRole"},
 	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": {"dbProxyName"},
 	"aws:rds/proxyTarget:ProxyTarget":                         {"dbProxyName", "targetGroupName", "dbInstanceIdentifier", "dbClusterIdentifier"},
@@ -93,4 +101,51 @@ var ForceNew = map[string][]string{
 	"aws:acm/certificateValidation:CertificateValidation": {"certificateArn", "validationRecordFqdns"},
 	"cloudflare:index/record:Record":                      {"zoneId"},
 	"cloudflare:index/ruleset:Ruleset":                    {"zoneId", "accountId", "kind", "phase"},
+}
+
+// Computed lists, per type, the ForceNew inputs the provider computes when the program leaves
+// them unset (Optional and Computed in its schema): a program that stops setting one keeps the
+// value the resource has. Any other ForceNew input the program stops setting replaces.
+var Computed = map[string][]string{
+	"aws:rds/instance:Instance":                         {"availabilityZone", "kmsKeyId", "dbName", "characterSetName", "timezone"},
+	"aws:ec2/instance:Instance":                         {"availabilityZone", "subnetId", "privateIp", "placementGroup", "associatePublicIpAddress", "ebsOptimized", "rootBlockDevice.kmsKeyId", "rootBlockDevice.encrypted"},
+	"aws:ebs/volume:Volume":                             {"kmsKeyId", "encrypted"},
+	"aws:ec2/subnet:Subnet":                             {"availabilityZone", "availabilityZoneId"},
+	"aws:ec2/eip:Eip":                                   {"domain", "address", "publicIpv4Pool", "networkBorderGroup"},
+	"aws:ec2/natGateway:NatGateway":                     {"connectivityType", "privateIp"},
+	"aws:elasticache/replicationGroup:ReplicationGroup": {"kmsKeyId", "port", "subnetGroupName", "dataTieringEnabled", "atRestEncryptionEnabled"},
+	"aws:rds/cluster:Cluster":                           {"availabilityZones", "kmsKeyId", "databaseName", "storageEncrypted", "port"},
+	"aws:rds/clusterInstance:ClusterInstance":           {"availabilityZone", "dbSubnetGroupName"},
+	"aws:kms/key:Key":                                   {"customerMasterKeySpec", "keySpec", "keyUsage", "multiRegion"},
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                   {"vpcEndpointType"},
+	"aws:lb/loadBalancer:LoadBalancer":                  {"internal", "loadBalancerType"},
+	"aws:lb/targetGroup:TargetGroup":                    {"targetType", "protocolVersion"},
+	"aws:rds/proxy:Proxy":                               {"endpointNetworkType", "targetConnectionNetworkType"},
+}
+
+// ReplacesWhen holds the replacements no single input flags: conditions on old and new inputs.
+var ReplacesWhen = map[string]func(a, b map[string]any) bool{
+	// A replication group cannot change engine (valkey to redis; redis to valkey is an
+	// upgrade ElastiCache applies in place) nor move its engine version down.
+	"aws:elasticache/replicationGroup:ReplicationGroup": func(a, b map[string]any) bool {
+		ea, eb := fmt.Sprint(a["engine"]), fmt.Sprint(b["engine"])
+		if ea != eb && !(ea == "redis" && eb == "valkey") {
+			return true
+		}
+		return ea == eb && versionBelow(fmt.Sprint(b["engineVersion"]), fmt.Sprint(a["engineVersion"]))
+	},
+}
+
+// versionBelow reports whether dotted version x is below y (7.0 < 7.1 < 8.0).
+func versionBelow(x, y string) bool {
+	xs, ys := strings.Split(x, "."), strings.Split(y, ".")
+	for i := 0; i < len(xs) && i < len(ys); i++ {
+		var a, b int
+		fmt.Sscan(xs[i], &a)
+		fmt.Sscan(ys[i], &b)
+		if a != b {
+			return a < b
+		}
+	}
+	return len(xs) < len(ys)
 }

@@ -198,3 +198,38 @@ func TestDayTwoChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacementsTheProviderMakes: day-2 changes the provider carries out by replacing show as
+// replaces, and as data loss where the resource holds data: dropping a table's sort key (an
+// unset ForceNew input), and moving the cache from Valkey to Redis (a change of engine).
+func TestReplacementsTheProviderMakes(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		stage    string
+		from, to map[string]string
+		replaced string
+	}{
+		{"a table loses its sort key", "nosql", nil, map[string]string{"tables": "activity:userId"}, "tables-activity"},
+		{"the cache changes engine", "cache", nil, map[string]string{"cacheEngine": "redis"}, "cache-group"},
+	} {
+		from := map[string]string{}
+		for k, v := range cdnConfig {
+			from[k] = v
+		}
+		to := map[string]string{}
+		for k, v := range from {
+			to[k] = v
+		}
+		for k, v := range c.to {
+			to[k] = v
+		}
+		d := preview.Diff(plan(t, stacks.Servers, c.stage, from), plan(t, stacks.Servers, c.stage, to))
+		found := false
+		for _, l := range d.DataLoss {
+			found = found || l.Name == c.replaced
+		}
+		if !found {
+			t.Errorf("%s: %s is not reported replaced with its data (replaces %v)", c.name, c.replaced, d.Replaces)
+		}
+	}
+}
