@@ -21,10 +21,13 @@ type Change struct {
 	New       map[string]any `json:"new,omitempty"`
 	// Paths are the changed leaves of structured inputs (policies, dashboard bodies, rules),
 	// each with its old and new value.
-	Paths     []PathChange `json:"paths,omitempty"`
-	Stateful  bool         `json:"stateful"`
-	Protected bool         `json:"protected"`
-	Retained  bool         `json:"retained"`
+	Paths []PathChange `json:"paths,omitempty"`
+	// Cause says why a resource whose own inputs did not change is replaced or updated: a
+	// resource it refers to is replaced, or the region changed.
+	Cause     string `json:"cause,omitempty"`
+	Stateful  bool   `json:"stateful"`
+	Protected bool   `json:"protected"`
+	Retained  bool   `json:"retained"`
 }
 
 // SchemaVersion is the version of the diff's JSON: 2 made steps objects and added kind,
@@ -68,6 +71,7 @@ func Diff(a, b *offline.Plan) *Result {
 		return Change{URN: res.URN, Type: res.Type, Name: res.Name, Component: comp[res.Parent],
 			Stateful: res.Stateful, Protected: res.Protect, Retained: res.RetainOnDelete}
 	}
+	cascade := cascades(a, b)
 	for _, res := range b.Resources {
 		prev, ok := old[res.URN]
 		if !ok {
@@ -76,15 +80,25 @@ func Diff(a, b *offline.Plan) *Result {
 		}
 		keys := changedKeys(prev.Inputs, res.Inputs, res.IgnoreChanges)
 		replaced := Replaces(res.Type, prev.Inputs, res.Inputs, res.IgnoreChanges...)
+		why, touched := cascade.replaced[res.URN], cascade.touched[res.URN]
+		replaced = replaced || why != ""
+		if why == "" {
+			why = touched.cause
+		}
+		for _, k := range touched.keys {
+			if !contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
 		if res.Stateful && !replaced {
 			r.Kept = append(r.Kept, change(res))
 		}
-		if len(keys) == 0 {
+		if len(keys) == 0 && !replaced {
 			r.Unchanged++
 			continue
 		}
 		c := change(res)
-		c.Keys, c.Old, c.New = keys, map[string]any{}, map[string]any{}
+		c.Keys, c.Old, c.New, c.Cause = keys, map[string]any{}, map[string]any{}, why
 		for _, k := range keys {
 			c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
 			c.Paths = append(c.Paths, Paths(k, prev.Inputs[k], res.Inputs[k])...)
@@ -285,4 +299,134 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// cascade is what replacing resources does to the resources that refer to them.
+type cascade struct {
+	replaced map[string]string // URN: why it is replaced though its inputs may not change
+	touched  map[string]touch  // URN: inputs that refer to a replaced resource (updates)
+}
+
+type touch struct {
+	keys  []string
+	cause string
+}
+
+// cascades models identity: a replaced resource gets a new id, ARN and endpoints, so every
+// input that refers to it changes at deployment, though both offline plans show the same
+// value. A ForceNew input that refers to a replaced resource replaces its resource too (a
+// security group's vpcId when the VPC goes; AWS cannot move a DB subnet group to another VPC),
+// and so on, to a fixpoint; other such inputs update. A change of region replaces everything.
+func cascades(a, b *offline.Plan) cascade {
+	c := cascade{replaced: map[string]string{}, touched: map[string]touch{}}
+	old, now := index(a), index(b)
+	if a.Region != "" && b.Region != "" && a.Region != b.Region {
+		for urn, res := range now {
+			if _, ok := old[urn]; ok && res.Custom {
+				c.replaced[urn] = fmt.Sprintf("the region changes from %s to %s: every resource is created anew there", a.Region, b.Region)
+			}
+		}
+		return c
+	}
+	replaced := map[string]bool{}
+	for urn, res := range now {
+		if prev, ok := old[urn]; ok && res.Custom && Replaces(res.Type, prev.Inputs, res.Inputs, res.IgnoreChanges...) {
+			replaced[urn] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		tokens := map[string]string{} // identity value: the replaced resource's name
+		for urn := range replaced {
+			for _, v := range identity(old[urn]) {
+				tokens[v] = old[urn].Name
+			}
+		}
+		for urn, res := range now {
+			prev, ok := old[urn]
+			if !ok || replaced[urn] || !res.Custom {
+				continue
+			}
+			var keys []string
+			cause := ""
+			for k, v := range prev.Inputs {
+				if contains(res.IgnoreChanges, k) {
+					continue
+				}
+				if by := refersTo(v, tokens); by != "" {
+					keys, cause = append(keys, k), by
+				}
+			}
+			if len(keys) == 0 {
+				continue
+			}
+			sort.Strings(keys)
+			forced := ""
+			for _, k := range keys {
+				for _, f := range append(ForceNew[res.Type], FollowsReferent[res.Type]...) {
+					if top, _, _ := strings.Cut(f, "."); top == k {
+						forced = k
+					}
+				}
+			}
+			if forced != "" {
+				replaced[urn], changed = true, true
+				c.replaced[urn] = fmt.Sprintf("its %s refers to %s, which is replaced", forced, refersTo(prev.Inputs[forced], tokens))
+				delete(c.touched, urn)
+				continue
+			}
+			c.touched[urn] = touch{keys: keys, cause: "refers to " + cause + ", which is replaced"}
+		}
+	}
+	return c
+}
+
+// identityOutputs are the outputs that name one resource to others.
+var identityOutputs = []string{"arn", "arnSuffix", "endpoint", "address", "readerEndpoint", "primaryEndpointAddress",
+	"readerEndpointAddress", "bucketRegionalDomainName", "bucketDomainName", "dnsName", "invokeArn", "executionArn",
+	"apiEndpoint", "publicIp", "privateIp", "publicDns", "keyId", "clusterResourceId", "resourceId", "dbiResourceId"}
+
+// identity is what names a resource to others: its id and the identity outputs the provider
+// computes (ARN, endpoints, addresses), not what its inputs gave.
+func identity(r *offline.Resource) []string {
+	given := map[string]bool{}
+	for _, v := range r.Inputs {
+		if s, ok := v.(string); ok {
+			given[s] = true
+		}
+	}
+	out := []string{r.ID}
+	for _, k := range identityOutputs {
+		if s, ok := r.Outputs[k].(string); ok && len(s) >= 8 && s != "[secret]" && !given[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// refersTo names the replaced resource a value refers to, or "": a string equal to one of its
+// identities, or holding one of its ARNs or endpoints (a policy document, a dashboard body).
+func refersTo(v any, tokens map[string]string) string {
+	best := ""
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			for t, name := range tokens {
+				if (x == t || (len(t) >= 20 && strings.ContainsAny(t, ":.") && strings.Contains(x, t))) && (best == "" || name < best) {
+					best = name
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return best
 }

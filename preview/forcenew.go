@@ -149,3 +149,13 @@ func versionBelow(x, y string) bool {
 	}
 	return len(xs) < len(ys)
 }
+
+// FollowsReferent lists, per type, the inputs that are not ForceNew but still replace the
+// resource when what they refer to is replaced: AWS refuses to move a DB or cache subnet group
+// into another VPC's subnets, or a database into a subnet group of another VPC.
+var FollowsReferent = map[string][]string{
+	"aws:rds/subnetGroup:SubnetGroup":         {"subnetIds"},
+	"aws:elasticache/subnetGroup:SubnetGroup": {"subnetIds"},
+	"aws:rds/instance:Instance":               {"dbSubnetGroupName", "replicateSourceDb"},
+	"aws:rds/clusterInstance:ClusterInstance": {"dbSubnetGroupName"},
+}

@@ -233,3 +233,44 @@ func TestReplacementsTheProviderMakes(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacementCascades: a replaced resource gets a new identity, so what refers to it
+// through a ForceNew input is replaced too, down to the databases a new VPC takes with it; a
+// change of region replaces everything. The data-loss guard counts what the cascade reaches.
+func TestReplacementCascades(t *testing.T) {
+	a := plan(t, stacks.Servers, "cache", nil)
+	d := preview.Diff(a, plan(t, stacks.Servers, "cache", map[string]string{"vpcCidr": "10.1.0.0/16"}))
+	byName := map[string]preview.Change{}
+	for _, c := range d.Replaces {
+		byName[c.Name] = c
+	}
+	for _, n := range []string{"network-vpc", "network-public-0", "network-app-sg", "database-subnets", "database-primary", "database-replica-0", "cache-subnets", "cache-group"} {
+		if _, ok := byName[n]; !ok {
+			t.Errorf("a new VPC does not replace %s", n)
+		}
+	}
+	if c := byName["network-app-sg"]; !strings.Contains(c.Cause, "vpcId refers to network-vpc") {
+		t.Errorf("the app's group is replaced for %q", c.Cause)
+	}
+	lost := map[string]bool{}
+	for _, c := range d.DataLoss {
+		lost[c.Name] = true
+	}
+	if !lost["database-primary"] || !lost["cache-group"] {
+		t.Errorf("a new VPC's data loss: %v", lost)
+	}
+	r := preview.Diff(a, plan(t, stacks.Servers, "cache", map[string]string{"aws:region": "eu-west-1"}))
+	custom := 0
+	for _, res := range a.Resources {
+		if res.Custom {
+			custom++
+		}
+	}
+	if len(r.Replaces) != custom || len(r.DataLoss) < 4 {
+		t.Errorf("a new region replaces %d of %d resources, %d with data", len(r.Replaces), custom, len(r.DataLoss))
+	}
+	// A promotion still replaces nothing.
+	if p := preview.Diff(plan(t, stacks.Servers, "replicas", nil), a); len(p.Replaces) != 0 {
+		t.Errorf("replicas -> cache replaces %v", p.Replaces)
+	}
+}
