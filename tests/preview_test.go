@@ -274,3 +274,29 @@ func TestReplacementCascades(t *testing.T) {
 		t.Errorf("replicas -> cache replaces %v", p.Replaces)
 	}
 }
+
+// TestMajorEngineUpgrade: a new major version upgrades the primary in place (RDS allows it),
+// with a parameter group of the new family, and loses nothing.
+func TestMajorEngineUpgrade(t *testing.T) {
+	up := plan(t, stacks.Servers, "replicas", map[string]string{"dbEngineVersion": "17"})
+	d := preview.Diff(plan(t, stacks.Servers, "replicas", nil), up)
+	if len(d.DataLoss) != 0 {
+		t.Errorf("a major upgrade loses %v", d.DataLoss)
+	}
+	var primary *preview.Change
+	for i, c := range d.Updates {
+		if c.Name == "database-primary" {
+			primary = &d.Updates[i]
+		}
+	}
+	if primary == nil || primary.New["engineVersion"] != "17" || in(named(t, up, typRDS, "database-primary"), "allowMajorVersionUpgrade") != true {
+		t.Fatalf("the primary's upgrade: %+v", primary)
+	}
+	replaced := false
+	for _, c := range d.Replaces {
+		replaced = replaced || (c.Type == "aws:rds/parameterGroup:ParameterGroup" && c.New["family"] == "postgres17")
+	}
+	if !replaced {
+		t.Error("the parameter group does not move to the postgres17 family")
+	}
+}

@@ -106,6 +106,10 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		SkipFinalSnapshot:       pulumi.Bool(false),
 		FinalSnapshotIdentifier: pulumi.String(args.Identifier + "-final"),
 		DeleteAutomatedBackups:  pulumi.Bool(false),
+		// A new major version in llama:dbEngineVersion upgrades in place (in the maintenance
+		// window): RDS refuses a major change without this, and the parameter group's family
+		// moves with it (a new group; the instance and its replicas switch to it).
+		AllowMajorVersionUpgrade: pulumi.Bool(true),
 	})
 	if !args.MultiAz {
 		primaryArgs.AvailabilityZone = pulumi.String(args.AZs[0])
