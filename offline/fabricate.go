@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -99,8 +100,10 @@ func (s *state) fill() string {
 		return "nat-" + s.hex(17)
 	case "aws:ec2/routeTable:RouteTable":
 		return "rtb-" + s.hex(17)
-	case "aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation":
-		return "r-" + s.hex(17)
+	case "aws:ec2/route:Route":
+		return "r-" + s.in("routeTableId") + "1080289494"
+	case "aws:ec2/routeTableAssociation:RouteTableAssociation":
+		return "rtbassoc-" + s.hex(17)
 	case "aws:ec2/vpcEndpoint:VpcEndpoint":
 		id := "vpce-" + s.hex(17)
 		s.set("prefixListId", "pl-"+s.hex(8))
@@ -126,7 +129,7 @@ func (s *state) fill() string {
 	case "aws:ec2/instance:Instance":
 		id := "i-" + s.hex(17)
 		s.set("arn", s.arn("ec2", "instance/"+id))
-		s.set("privateIp", fmt.Sprintf("10.0.%d.%d", s.byte(0)%32, s.byte(1)%250+4))
+		s.set("privateIp", s.addressIn(s.in("subnetId")))
 		s.set("publicIp", fmt.Sprintf("3.%d.%d.%d", s.byte(0), s.byte(1), s.byte(2)))
 		s.set("publicDns", "ec2-3-"+s.hex(4)+"."+compute(r))
 		s.set("primaryNetworkInterfaceId", "eni-"+s.hex(17))
@@ -160,7 +163,7 @@ func (s *state) fill() string {
 		s.set("arn", s.arn("elasticloadbalancing", "loadbalancer/"+suffix))
 		s.set("arnSuffix", suffix)
 		s.set("dnsName", n+"-"+s.hex(9)+"."+r+".elb.amazonaws.com")
-		s.set("zoneId", "Z35SXDOTRQ7X7K")
+		s.set("zoneId", s.zone("elb"))
 		return s.arn("elasticloadbalancing", "loadbalancer/"+suffix)
 	case "aws:lb/targetGroup:TargetGroup":
 		n := s.physical("name")
@@ -169,7 +172,10 @@ func (s *state) fill() string {
 		s.set("arnSuffix", suffix)
 		return s.arn("elasticloadbalancing", suffix)
 	case "aws:lb/listener:Listener":
-		a := s.arn("elasticloadbalancing", "listener/app/"+s.hex(8)+"/"+s.hex(16))
+		// arn:...:listener/app/<load balancer name>/<load balancer id>/<listener id>
+		lb := s.in("loadBalancerArn")
+		_, suffix, _ := strings.Cut(lb, ":loadbalancer/")
+		a := s.arn("elasticloadbalancing", "listener/"+suffix+"/"+s.hex(16))
 		s.set("arn", a)
 		return a
 
@@ -195,7 +201,7 @@ func (s *state) fill() string {
 
 	// Secrets and parameters.
 	case "random:index/randomPassword:RandomPassword":
-		s.out["result"] = resource.MakeSecret(resource.NewPropertyValue("offline-" + s.hex(24)))
+		s.out["result"] = resource.MakeSecret(resource.NewPropertyValue(s.password()))
 		s.out["bcryptHash"] = resource.MakeSecret(resource.NewPropertyValue("$2a$10$" + s.hex(40)))
 		return "none"
 	case "aws:secretsmanager/secret:Secret":
@@ -230,7 +236,7 @@ func (s *state) fill() string {
 		s.set("bucketDomainName", n+".s3.amazonaws.com")
 		s.set("bucketRegionalDomainName", n+".s3."+r+".amazonaws.com")
 		s.set("region", r)
-		s.set("hostedZoneId", "Z3AQBSTGFYJSTF")
+		s.set("hostedZoneId", s.zone("s3"))
 		return n
 	case "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
 		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -249,15 +255,17 @@ func (s *state) fill() string {
 
 	// Databases.
 	case "aws:rds/instance:Instance":
+		// The provider's id is the DBI resource ID (db-...), not the identifier.
 		n := s.physical("identifier")
 		host := n + ".c" + s.hex(11) + "." + r + ".rds.amazonaws.com"
+		id := "db-" + strings.ToUpper(s.hex(26))
 		s.set("arn", s.arn("rds", "db:"+n))
 		s.set("address", host)
 		s.set("endpoint", host+":5432")
 		s.set("port", 5432)
-		s.set("resourceId", "db-"+strings.ToUpper(s.hex(26)))
-		s.set("hostedZoneId", "Z2R2ITUGPM61AM")
-		return n
+		s.set("resourceId", id)
+		s.set("hostedZoneId", s.zone("rds"))
+		return id
 	case "aws:rds/cluster:Cluster":
 		n := s.physical("clusterIdentifier")
 		s.set("arn", s.arn("rds", "cluster:"+n))
@@ -294,7 +302,8 @@ func (s *state) fill() string {
 	case "aws:rds/proxyTarget:ProxyTarget":
 		s.set("rdsResourceId", s.in("dbClusterIdentifier"))
 		s.set("targetArn", s.arn("rds", "cluster:"+s.in("dbClusterIdentifier")))
-		return s.in("dbProxyName") + "/default/" + s.in("dbClusterIdentifier")
+		// <proxy>/<target group>/<target type>/<cluster identifier>
+		return s.in("dbProxyName") + "/default/TRACKED_CLUSTER/" + s.in("dbClusterIdentifier")
 
 	// Cache.
 	case "aws:elasticache/subnetGroup:SubnetGroup":
@@ -304,8 +313,8 @@ func (s *state) fill() string {
 	case "aws:elasticache/replicationGroup:ReplicationGroup":
 		n := s.physical("replicationGroupId")
 		s.set("arn", s.arn("elasticache", "replicationgroup:"+n))
-		s.set("primaryEndpointAddress", "master."+n+"."+s.hex(6)+".use1.cache.amazonaws.com")
-		s.set("readerEndpointAddress", "replica."+n+"."+s.hex(6)+".use1.cache.amazonaws.com")
+		s.set("primaryEndpointAddress", "master."+n+"."+s.hex(6)+"."+short(r)+".cache.amazonaws.com")
+		s.set("readerEndpointAddress", "replica."+n+"."+s.hex(6)+"."+short(r)+".cache.amazonaws.com")
 		s.set("port", 6379)
 		return n
 
@@ -364,7 +373,7 @@ func (s *state) fill() string {
 			"certificateArn": s.arn("acm", "certificate/00000000-0000-4000-8000-"+s.hex(12)),
 			"endpointType":   "REGIONAL", "securityPolicy": "TLS_1_2",
 			"targetDomainName": "d-" + s.hex(10) + ".execute-api." + r + ".amazonaws.com",
-			"hostedZoneId":     "Z1UJRXOUMOOFQ8",
+			"hostedZoneId":     s.zone("apigateway"),
 		})
 		return n
 
@@ -414,4 +423,92 @@ func compute(region string) string {
 		return "compute-1.amazonaws.com"
 	}
 	return region + ".compute.amazonaws.com"
+}
+
+// short is a region's short form in ElastiCache endpoints: us-east-1 is use1, ap-southeast-1
+// apse1.
+func short(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) != 3 {
+		return region
+	}
+	dir := map[string]string{"east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
+		"southeast": "se", "northeast": "ne", "northwest": "nw", "southwest": "sw"}[parts[1]]
+	return parts[0] + dir + parts[2]
+}
+
+// zone is a hosted zone ID of a service in the planned region, in the real shape.
+func (s *state) zone(service string) string {
+	h := sha256.Sum256([]byte(service + s.m.region))
+	return "Z" + strings.ToUpper(hex.EncodeToString(h[:])[:13])
+}
+
+// addressIn is an address inside the subnet whose id is given (its CIDR block), past the five
+// addresses AWS reserves.
+func (s *state) addressIn(subnetID string) string {
+	s.m.mu.Lock()
+	var cidr string
+	for _, r := range s.m.order {
+		if r.ID == subnetID && r.Type == "aws:ec2/subnet:Subnet" {
+			cidr, _ = r.Inputs["cidrBlock"].(string)
+		}
+	}
+	s.m.mu.Unlock()
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil || !p.Addr().Is4() {
+		return fmt.Sprintf("10.0.%d.%d", s.byte(0)%32, s.byte(1)%250+4)
+	}
+	size := 1 << (32 - p.Bits())
+	off := 5 + (s.byte(0)<<8|s.byte(1))%(size-6)
+	b := p.Masked().Addr().As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n += uint32(off)
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
+}
+
+// password is a RandomPassword's result as the provider makes it: its length, from the
+// character sets it allows, with at least the minimums of each.
+func (s *state) password() string {
+	num := func(k string, def int) int {
+		if v, ok := s.inputs[resource.PropertyKey(k)]; ok && v.IsNumber() {
+			return int(v.NumberValue())
+		}
+		return def
+	}
+	on := func(k string) bool {
+		v, ok := s.inputs[resource.PropertyKey(k)]
+		return !ok || !v.IsBool() || v.BoolValue()
+	}
+	special := "!@#$%&*()-_=+[]{}<>:?"
+	if v, ok := s.inputs["overrideSpecial"]; ok && v.IsString() {
+		special = v.StringValue()
+	}
+	sets := []struct {
+		chars string
+		min   int
+		use   bool
+	}{
+		{"abcdefghijklmnopqrstuvwxyz", num("minLower", 0), on("lower")},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", num("minUpper", 0), on("upper")},
+		{"0123456789", num("minNumeric", 0), on("numeric")},
+		{special, num("minSpecial", 0), on("special") && special != ""},
+	}
+	length := num("length", 16)
+	seed := sha256.Sum256([]byte(s.urn + "password"))
+	pick := func(i int, chars string) byte { return chars[int(seed[i%32]^byte(i))%len(chars)] }
+	var out []byte
+	all := ""
+	for _, set := range sets {
+		if !set.use {
+			continue
+		}
+		all += set.chars
+		for j := 0; j < set.min; j++ {
+			out = append(out, pick(len(out), set.chars))
+		}
+	}
+	for len(out) < length && all != "" {
+		out = append(out, pick(len(out), all))
+	}
+	return string(out[:min(len(out), max(length, len(out)))])
 }

@@ -381,6 +381,12 @@ func cascades(a, b *offline.Plan) cascade {
 	return c
 }
 
+// namedBy are the inputs by which others refer to a resource of a type.
+var namedBy = map[string]string{
+	"aws:rds/instance:Instance": "identifier", "aws:rds/clusterInstance:ClusterInstance": "identifier",
+	"aws:rds/cluster:Cluster": "clusterIdentifier", "aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
+}
+
 // identityOutputs are the outputs that name one resource to others.
 var identityOutputs = []string{"arn", "arnSuffix", "endpoint", "address", "readerEndpoint", "primaryEndpointAddress",
 	"readerEndpointAddress", "bucketRegionalDomainName", "bucketDomainName", "dnsName", "invokeArn", "executionArn",
@@ -396,6 +402,12 @@ func identity(r *offline.Resource) []string {
 		}
 	}
 	out := []string{r.ID}
+	// Databases are referred to by the identifiers the program gives them.
+	if k := namedBy[r.Type]; k != "" {
+		if s, ok := r.Inputs[k].(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
 	for _, k := range identityOutputs {
 		if s, ok := r.Outputs[k].(string); ok && len(s) >= 8 && s != "[secret]" && !given[s] {
 			out = append(out, s)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -42,5 +43,42 @@ func TestRegionsAndPartitions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFabricatedShapes: the offline engine's made-up outputs take the real forms: RDS ids are
+// DBI resource ids, endpoints name the planned region, listener ARNs name their load balancer,
+// associations and proxy targets have their ids' shapes, and the box's address lies in its
+// subnet.
+func TestFabricatedShapes(t *testing.T) {
+	p := plan(t, stacks.Servers, "cache", map[string]string{"aws:region": "eu-west-1"})
+	for _, r := range ofType(p, typRDS) {
+		if !strings.HasPrefix(r.ID, "db-") || !strings.Contains(str(r.Outputs["address"]), ".eu-west-1.rds.amazonaws.com") {
+			t.Errorf("RDS instance %s: id %s, address %v", r.Name, r.ID, r.Outputs["address"])
+		}
+	}
+	if ep := str(ofType(p, typCache)[0].Outputs["primaryEndpointAddress"]); !strings.HasSuffix(ep, ".euw1.cache.amazonaws.com") {
+		t.Errorf("cache endpoint %s", ep)
+	}
+	alb := ofType(p, "aws:lb/loadBalancer:LoadBalancer")[0]
+	for _, l := range ofType(p, "aws:lb/listener:Listener") {
+		if !strings.HasPrefix(l.ID, "arn:aws:elasticloadbalancing:eu-west-1:") || !strings.Contains(l.ID, ":listener/"+str(alb.Outputs["arnSuffix"])+"/") {
+			t.Errorf("listener id %s does not name its load balancer %v", l.ID, alb.Outputs["arnSuffix"])
+		}
+	}
+	for _, a := range ofType(p, "aws:ec2/routeTableAssociation:RouteTableAssociation") {
+		if !strings.HasPrefix(a.ID, "rtbassoc-") {
+			t.Errorf("route table association id %s", a.ID)
+		}
+	}
+	box := plan(t, stacks.Servers, "single-box", nil)
+	inst := ofType(box, typInstance)[0]
+	subnet := byID(box, str(in(inst, "subnetId")))
+	if subnet == nil || !netip.MustParsePrefix(str(in(subnet, "cidrBlock"))).Contains(netip.MustParseAddr(str(inst.Outputs["privateIp"]))) {
+		t.Errorf("the box's address %v is not in its subnet %v", inst.Outputs["privateIp"], in(subnet, "cidrBlock"))
+	}
+	sl := plan(t, stacks.Serverless, "serverless", nil)
+	if id := ofType(sl, "aws:rds/proxyTarget:ProxyTarget")[0].ID; !strings.Contains(id, "/default/TRACKED_CLUSTER/") {
+		t.Errorf("proxy target id %s", id)
 	}
 }

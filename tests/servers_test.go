@@ -249,7 +249,7 @@ func TestReplicas(t *testing.T) {
 	primary := primaries(p)[0]
 	zones := map[string]bool{str(in(primary, "availabilityZone")): true}
 	for _, r := range reps {
-		if in(r, "replicateSourceDb") != primary.ID {
+		if in(r, "replicateSourceDb") != in(primary, "identifier") || !strings.HasPrefix(primary.ID, "db-") {
 			t.Errorf("replica %s replicates %v, not the primary", r.Name, in(r, "replicateSourceDb"))
 		}
 		az := str(in(r, "availabilityZone"))
