@@ -27,6 +27,8 @@ var Rules = []Rule{
 		checkVersionPins},
 	{"one-entry-point-per-phase", "Cloudflare Ruleset Engine, \"Phase entry point ruleset\": a zone has one entry point ruleset per phase",
 		checkEntryPoints},
+	{"published-metrics", "each service's CloudWatch metrics page, per namespace in offline/metrics.go: an alarm or widget on a metric, dimensions or statistic the service does not publish watches nothing",
+		checkPublishedMetrics},
 }
 
 // RuleError is a plan a provider would refuse: the resource, the input and the rule.

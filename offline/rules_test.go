@@ -41,6 +41,16 @@ func TestRules(t *testing.T) {
 			res("cloudflare:index/ruleset:Ruleset", "a", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"}),
 			res("cloudflare:index/ruleset:Ruleset", "b", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"})},
 			"one-entry-point-per-phase"},
+		{"DynamoDB errors by table alone", []*Resource{res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", map[string]any{"namespace": "AWS/DynamoDB", "metricName": "SystemErrors", "dimensions": map[string]any{"TableName": "t"}, "statistic": "Sum"})},
+			"published-metrics"},
+		{"a percentile DynamoDB does not keep", []*Resource{res("aws:cloudwatch/dashboard:Dashboard", "d", map[string]any{"dashboardBody": `{"widgets":[{"properties":{"metrics":[["AWS/DynamoDB","SuccessfulRequestLatency","Operation","GetItem","TableName","t",{"stat":"p95"}]]}}]}`})},
+			"published-metrics"},
+		{"status checks by group", []*Resource{res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", map[string]any{"metricQueries": []any{map[string]any{"metric": map[string]any{"namespace": "AWS/EC2", "metricName": "StatusCheckFailed", "dimensions": map[string]any{"AutoScalingGroupName": "g"}, "stat": "Maximum"}}}})},
+			"published-metrics"},
+		{"DynamoDB errors per operation, Aurora CPU per role", []*Resource{
+			res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", map[string]any{"namespace": "AWS/DynamoDB", "metricName": "SystemErrors", "dimensions": map[string]any{"TableName": "t", "Operation": "PutItem"}, "statistic": "Sum"}),
+			res("aws:cloudwatch/metricAlarm:MetricAlarm", "b", map[string]any{"namespace": "AWS/RDS", "metricName": "CPUUtilization", "dimensions": map[string]any{"DBClusterIdentifier": "c", "Role": "WRITER"}, "statistic": "Average"}),
+			res("aws:cloudwatch/metricAlarm:MetricAlarm", "c", map[string]any{"namespace": "Llama/dev", "metricName": "SlowQueries-x", "statistic": "Sum"})}, ""},
 		{"one entry point per phase", []*Resource{
 			res("cloudflare:index/ruleset:Ruleset", "a", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_cache_settings"}),
 			res("cloudflare:index/ruleset:Ruleset", "b", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_config_settings"})}, ""},

@@ -69,6 +69,7 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 	// 100% beside an idle reader reads about 55%): watch the writer by Role (RDS User Guide,
 	// "Amazon CloudWatch metrics for Amazon Aurora", dimensions DBClusterIdentifier, Role).
 	cpu := rds("CPUUtilization", "Average", "CPU")
+	load := rds("DBLoadNonCPU", "Average", "load waiting (Performance Insights)")
 	cpuWidget := []monitor.Metric{cpu}
 	if s.dimension == "DBClusterIdentifier" {
 		role := func(r string) monitor.Metric {
@@ -76,6 +77,9 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 				Dimensions: map[string]pulumi.StringInput{"DBClusterIdentifier": pulumi.String(identifier), "Role": pulumi.String(r)}}
 		}
 		cpu, cpuWidget = role("WRITER"), []monitor.Metric{role("WRITER")}
+		// Performance Insights publishes per instance only: the writer's (instance 0).
+		load = monitor.Metric{Namespace: "AWS/RDS", Name: "DBLoadNonCPU", Stat: "Average", Label: "writer load waiting (Performance Insights)",
+			Dimensions: dim("DBInstanceIdentifier", identifier+"-0")}
 		if s.replicaLag != "" {
 			cpuWidget = append(cpuWidget, role("READER"))
 		}
@@ -94,7 +98,7 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 			rds("ReadLatency", "p95", "read p95"), rds("ReadLatency", "p50", "read median"),
 			rds("WriteLatency", "p95", "write p95"), rds("WriteLatency", "p50", "write median")}},
 		{Title: fmt.Sprintf("Connections (limit about %d)", maxConn), Metrics: []monitor.Metric{rds("DatabaseConnections", "Maximum", "connections")}},
-		{Title: "Slow queries and lock waits", Metrics: []monitor.Metric{slow, locks, rds("DBLoadNonCPU", "Average", "load waiting (Performance Insights)")}},
+		{Title: "Slow queries and lock waits", Metrics: []monitor.Metric{slow, locks, load}},
 		{Title: "CPU (%)", Metrics: cpuWidget},
 	}
 	if s.replicaLag != "" {
