@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/llama-stages/llama/stacks"
 )
 
 // price adds one resource's items; false means the type is not priced here.
@@ -315,7 +317,7 @@ func (pr *pricer) cdnHit() float64 {
 func (pr *pricer) edge() {
 	for _, rec := range pr.ofType("cloudflare:index/record:Record") {
 		name := str(in(rec, "name"))
-		if in(rec, "proxied") != true || below(name) < 2 {
+		if in(rec, "proxied") != true || stacks.LabelsBelowZone(name) < 2 {
 			continue
 		}
 		price := pr.g["cloudflareAdvancedCertificateManagerMonth"]
@@ -324,17 +326,6 @@ func (pr *pricer) edge() {
 			name + " needs Advanced Certificate Manager. The zone is taken to be the hostname's registrable domain (its last two labels, three under a two-letter country suffix such as co.uk)."
 		return
 	}
-}
-
-// below counts a hostname's labels under its registrable domain: app.example.com is 1,
-// static.app.example.com is 2.
-func below(host string) int {
-	labels := strings.Split(host, ".")
-	apex := 2
-	if n := len(labels); n >= 3 && len(labels[n-1]) == 2 && map[string]bool{"co": true, "com": true, "org": true, "net": true, "ac": true, "gov": true, "edu": true}[labels[n-2]] {
-		apex = 3
-	}
-	return max(0, len(labels)-apex)
 }
 
 // dataOut adds the bytes the stack sends to the internet, on the resource that sends them: the

@@ -63,7 +63,7 @@ func Plan(req Request) (*offline.Plan, error) {
 	}
 	var warnings []string
 	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
-		warnings = stacks.Unused(c, set)
+		warnings = append(stacks.Unused(c, set), stacks.EdgeNotes(c)...)
 	}
 	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
 		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder})

@@ -150,3 +150,44 @@ func firstRungWith(p Platform, layers []Layer) string {
 	}
 	return ""
 }
+
+// LabelsBelowZone counts a hostname's labels under its zone, taken to be its registrable
+// domain (the last two labels, three under a two-letter country suffix such as co.uk):
+// app.example.com is 1, static.app.example.com 2.
+func LabelsBelowZone(host string) int {
+	labels := strings.Split(host, ".")
+	apex := 2
+	if n := len(labels); n >= 3 && len(labels[n-1]) == 2 && map[string]bool{"co": true, "com": true, "org": true, "net": true, "ac": true, "gov": true, "edu": true}[labels[n-2]] {
+		apex = 3
+	}
+	return max(0, len(labels)-apex)
+}
+
+// EdgeHostnames are the hostnames Cloudflare serves for a stage.
+func (c *Config) EdgeHostnames() []string {
+	if c.Domain == "" || c.CloudflareZoneID == "" {
+		return nil
+	}
+	switch {
+	case c.Platform == Serverless && c.Has(CDN):
+		return []string{c.Domain, "api." + c.Domain}
+	case c.Platform == Serverless:
+		return []string{c.Domain}
+	case c.Has(CDN):
+		return []string{c.Domain, "static." + c.Domain}
+	}
+	return nil
+}
+
+// EdgeNotes says what the edge needs beyond Cloudflare's free plan: Universal SSL covers a
+// zone's apex and one label below it (*.example.com), not two (Cloudflare SSL/TLS docs,
+// "Universal SSL: hostname coverage"); deeper hostnames need Advanced Certificate Manager.
+func EdgeNotes(c *Config) []string {
+	var out []string
+	for _, h := range c.EdgeHostnames() {
+		if LabelsBelowZone(h) >= 2 {
+			out = append(out, fmt.Sprintf("%s is two labels below its zone: Cloudflare's free Universal SSL does not cover it, so the edge needs Advanced Certificate Manager ($10 a month) on the zone, or set llama:domain to the zone's apex or one label below it", h))
+		}
+	}
+	return out
+}

@@ -122,6 +122,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, note := range EdgeNotes(cfg) {
+		ctx.Log.Warn(note, nil)
+	}
 	b := &builder{ctx: ctx, cfg: cfg, env: e, opts: opts, settings: params.Values{},
 		outs: pulumi.Map{"stage": pulumi.String(cfg.Stage), "platform": pulumi.String(string(cfg.Platform))}}
 	ladder := b.servers

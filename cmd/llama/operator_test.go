@@ -216,3 +216,20 @@ func TestPlaceholdersAreMarked(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeCertificateNote: a hostname two labels below its zone makes the plan say the edge
+// needs Advanced Certificate Manager; one label below says nothing.
+func TestEdgeCertificateNote(t *testing.T) {
+	_, _, errs := llama(t, "plan", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=app.example.com")
+	if !strings.Contains(errs, "static.app.example.com is two labels below its zone") || !strings.Contains(errs, "Advanced Certificate Manager") {
+		t.Errorf("no note for static.app.example.com: %s", errs)
+	}
+	_, _, errs = llama(t, "plan", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=example.com")
+	if strings.Contains(errs, "Universal SSL") {
+		t.Errorf("a note for static.example.com: %s", errs)
+	}
+	_, _, errs = llama(t, "plan", "--platform", "serverless", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=shop.example.co.uk")
+	if !strings.Contains(errs, "api.shop.example.co.uk is two labels below") {
+		t.Errorf("no note for api.shop.example.co.uk: %s", errs)
+	}
+}
