@@ -193,17 +193,7 @@ func (pr *pricer) hourly(res *offline.Resource, count float64, what string, perH
 	pr.add(res, "fixed", count*hoursPerMonth*perHour, "%s", basis)
 }
 
-func in(r *offline.Resource, path ...string) any {
-	var v any = r.Inputs
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
+func in(r *offline.Resource, path ...string) any { return r.Input(path...) }
 
 func str(v any) string { s, _ := v.(string); return s }
 

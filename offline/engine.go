@@ -46,6 +46,19 @@ type Resource struct {
 	fromOutputs []string // inputs that depend on other resources' outputs
 }
 
+// Input reads a nested input: r.Input("metadataOptions", "httpTokens"); nil when absent.
+func (r *Resource) Input(path ...string) any {
+	var v any = r.Inputs
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
 // Plan is the recorded graph of one run.
 type Plan struct {
 	Project   string         `json:"project"`

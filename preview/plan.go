@@ -173,12 +173,7 @@ func annotate(r *offline.Resource) string {
 	if r.Stateful {
 		flags = append(flags, "stateful")
 	}
-	if r.Protect {
-		flags = append(flags, "protected")
-	}
-	if r.RetainOnDelete {
-		flags = append(flags, "retained on delete")
-	}
+	flags = append(flags, keeping(r)...)
 	out := ""
 	if len(bits) > 0 {
 		out += " (" + strings.Join(bits, ", ") + ")"

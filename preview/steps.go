@@ -9,23 +9,6 @@ import (
 	"github.com/llama-stages/llama/stacks"
 )
 
-// Stages renders both ladders with what each rung adds and when to take it.
-func Stages() string {
-	var b strings.Builder
-	for _, p := range stacks.Platforms {
-		fmt.Fprintf(&b, "%s ladder (llama:platform=%s)\n", strings.ToUpper(string(p[:1]))+string(p[1:]), p)
-		for _, r := range stacks.Rungs(p) {
-			fmt.Fprintf(&b, "  %d. %-14s %s\n", r.Order, r.Stage, r.Guide)
-			fmt.Fprintf(&b, "       adds: %s\n", r.Adds)
-			fmt.Fprintf(&b, "       when: %s\n", r.Promote)
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("Promote in place: pulumi config set llama:stage <stage> && pulumi up\n")
-	b.WriteString("Preview offline first: go run ./cmd/llama diff --from <current> --to <next>\n")
-	return b.String()
-}
-
 // StagesWithCost renders both ladders, each rung with its monthly cost at its traffic profile,
 // for the dev stack and for a new stack at Pulumi.yaml's defaults (protected, Multi-AZ).
 func StagesWithCost(dir string) (string, error) {

@@ -97,15 +97,8 @@ func Summary(p *offline.Plan) string {
 		}
 	}
 	fold("Holds data", func(r *offline.Resource) (bool, string) {
-		var flags []string
-		if r.Protect {
-			flags = append(flags, "protected")
-		}
-		if r.RetainOnDelete {
-			flags = append(flags, "retained on delete")
-		}
 		note := ""
-		if len(flags) > 0 {
+		if flags := keeping(r); len(flags) > 0 {
 			note = " [" + strings.Join(flags, ", ") + "]"
 		}
 		return r.Stateful, note
@@ -203,6 +196,18 @@ func values(m map[string]any) []any {
 	out := make([]any, 0, len(m))
 	for _, v := range m {
 		out = append(out, v)
+	}
+	return out
+}
+
+// keeping lists what keeps a resource: protection, retention on delete.
+func keeping(r *offline.Resource) []string {
+	var out []string
+	if r.Protect {
+		out = append(out, "protected")
+	}
+	if r.RetainOnDelete {
+		out = append(out, "retained on delete")
 	}
 	return out
 }

@@ -108,17 +108,7 @@ func named(t testing.TB, p *offline.Plan, typ, name string) *offline.Resource {
 }
 
 // in reads a nested input: in(r, "metadataOptions", "httpTokens").
-func in(r *offline.Resource, path ...string) any {
-	var v any = r.Inputs
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
+func in(r *offline.Resource, path ...string) any { return r.Input(path...) }
 
 func str(v any) string {
 	s, _ := v.(string)
