@@ -234,3 +234,20 @@ func TestPromotionNeedsNoRebuild(t *testing.T) {
 		t.Error("the promotion does not point db/primary/endpoint at RDS")
 	}
 }
+
+// TestNothingAdvertisedThatNoOneMayUse: the stack publishes no IAM database authentication
+// for the servers ladder (no role may rds-db:connect there; the app signs in with the
+// secret), and the box's PostgreSQL writes the log files its metrics read.
+func TestNothingAdvertisedThatNoOneMayUse(t *testing.T) {
+	for _, r := range allRungs() {
+		if _, ok := published(plan(t, r.platform, r.stage, nil))["db/iamAuth"]; ok {
+			t.Errorf("%s publishes db/iamAuth", r)
+		}
+	}
+	ud := str(in(ofType(plan(t, stacks.Servers, "single-box", nil), typInstance)[0], "userData"))
+	for _, want := range []string{"logging_collector = on", "log_directory = 'log'", "log_filename = 'postgresql-%a.log'", `"file_path":"/var/lib/pgsql/data/log/postgresql-*.log"`} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("the box's PostgreSQL logging lacks %s", want)
+		}
+	}
+}
