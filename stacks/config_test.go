@@ -91,3 +91,23 @@ func TestLayers(t *testing.T) {
 		t.Error("single-box found on the serverless ladder")
 	}
 }
+
+// FuzzParseConfig: no input panics the parser, and every mistake it reports names its key.
+func FuzzParseConfig(f *testing.F) {
+	f.Add("servers", "cache", "2", "3", "0.5", "activity:userId")
+	f.Add("serverless", "nosql", "0", "16", "x", "a:b:c:d:e")
+	f.Add("", "", "", "", "", "")
+	f.Fuzz(func(t *testing.T, platform, stage, shards, replicas, minAcu, tables string) {
+		in := map[string]string{"llama:platform": platform, "llama:stage": stage, "llama:shards": shards,
+			"llama:replicas": replicas, "llama:minAcu": minAcu, "llama:tables": tables}
+		_, err := ParseConfig(get(in))
+		if err == nil {
+			return
+		}
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "invalid configuration: "), "\n") {
+			if !strings.HasPrefix(line, "llama:") {
+				t.Errorf("a mistake that names no key: %q", line)
+			}
+		}
+	})
+}
