@@ -1,4 +1,5 @@
-// Command llama is the Pulumi program: `pulumi up` deploys the stage that llama:stage names.
+// The Llama stages' Pulumi program (project llama): `pulumi up` deploys the stage that
+// llama:stage names. The offline command is cmd/llama; the app every rung runs, cmd/llama-app.
 package main
 
 import (

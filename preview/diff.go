@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,7 +87,7 @@ func Diff(a, b *offline.Plan) *Result {
 			why = touched.cause
 		}
 		for _, k := range touched.keys {
-			if !contains(keys, k) {
+			if !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}
 		}
@@ -204,14 +205,14 @@ func changedKeys(a, b map[string]any, ignore []string) []string {
 func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 	for _, key := range ForceNew[typ] {
 		top, sub, nested := strings.Cut(key, ".")
-		if contains(ignore, top) {
+		if slices.Contains(ignore, top) {
 			continue
 		}
 		va, vb := a[top], b[top]
 		if nested {
 			va, vb = field(va, sub), field(vb, sub)
 		}
-		if vb == nil && contains(Computed[typ], key) {
+		if vb == nil && slices.Contains(Computed[typ], key) {
 			continue
 		}
 		if !reflect.DeepEqual(va, vb) {
@@ -292,15 +293,6 @@ func brief(v any) string {
 	return s
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // cascade is what replacing resources does to the resources that refer to them.
 type cascade struct {
 	replaced map[string]string // URN: why it is replaced though its inputs may not change
@@ -350,7 +342,7 @@ func cascades(a, b *offline.Plan) cascade {
 			var keys []string
 			cause := ""
 			for k, v := range prev.Inputs {
-				if contains(res.IgnoreChanges, k) {
+				if slices.Contains(res.IgnoreChanges, k) {
 					continue
 				}
 				if by := refersTo(v, tokens); by != "" {

@@ -31,7 +31,7 @@ func BenchmarkPlan(b *testing.B) {
 	}
 }
 
-// BenchmarkPlanShards plans the sharded stage with 4 and 64 shards: growth should be linear.
+// BenchmarkPlanShards plans the sharded stage with 4, 16 and 64 shards: growth should be linear.
 func BenchmarkPlanShards(b *testing.B) {
 	for _, n := range []int{4, 16, 64} {
 		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {

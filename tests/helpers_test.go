@@ -6,6 +6,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,14 +167,7 @@ func policyDoc(t testing.TB, v any) map[string]any {
 	return doc
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(ss []string, s string) bool { return slices.Contains(ss, s) }
 
 func hasPrefixAny(s string, prefixes ...string) bool {
 	for _, p := range prefixes {

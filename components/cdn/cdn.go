@@ -122,8 +122,6 @@ type Header struct {
 type EdgeArgs struct {
 	ZoneID string
 	Hosts  []Host
-	// StaticTTL is the edge TTL of static assets in seconds; default 30 days.
-	StaticTTL int
 }
 
 // Edge is the stack's Cloudflare configuration.
@@ -144,10 +142,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	child := pulumi.Parent(e)
-	ttl := args.StaticTTL
-	if ttl == 0 {
-		ttl = 30 * 24 * 3600
-	}
+	// Static assets stay 30 days at the edge.
+	const ttl = 30 * 24 * 3600
 	var names pulumi.StringArray
 	var all, static, api, app []string
 	for _, h := range args.Hosts {

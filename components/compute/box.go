@@ -25,7 +25,6 @@ type BoxArgs struct {
 	InstanceProfile    pulumi.StringInput
 	ParamPrefix        string // /llama/<stack>
 	Region             string // the stack's region, for the instance's AWS CLI calls; required
-	DataVolumeGb       int    // PostgreSQL data volume size; default 50
 	SlowQueryMs        int    // statements slower than this are logged; default 500
 	LogRetentionDays   int
 	Protect            bool // protect the data volume
@@ -69,10 +68,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	child := pulumi.Parent(b)
-	size := args.DataVolumeGb
-	if size == 0 {
-		size = 50
-	}
+	const size = 50 // GiB of gp3 for PostgreSQL's data
 	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
 		AvailabilityZone: pulumi.String(args.AZ),
 		Size:             pulumi.Int(size),

@@ -39,9 +39,8 @@ type Network struct {
 	// stores admit it and nothing else.
 	AppSecurityGroupID pulumi.IDOutput `pulumi:"appSecurityGroupId"`
 
-	AZs     []string
-	Public  []*ec2.Subnet
-	Private []*ec2.Subnet
+	// Public are the public subnets, one per AZ in order (the box takes the first).
+	Public []*ec2.Subnet
 }
 
 // Subnet tiers and their offsets inside the /16: private /19s from 0, public /22s from
@@ -63,7 +62,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if len(args.AZs) < 2 || len(args.AZs) > 6 {
 		return nil, fmt.Errorf("network needs 2 to 6 availability zones, got %d", len(args.AZs))
 	}
-	n := &Network{AZs: args.AZs}
+	n := &Network{}
 	if err := ctx.RegisterComponentResource("llama:network:Network", name, n, opts...); err != nil {
 		return nil, err
 	}
@@ -110,10 +109,12 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	routeTables := pulumi.StringArray{publicRT.ID(), dbRT.ID()}
 	var nat *ec2.NatGateway
 	for i, az := range args.AZs {
-		sub := func(tier string, mapPublic bool) (*ec2.Subnet, error) {
+		// No subnet maps public addresses on launch: the box gets an Elastic IP, and
+		// nothing else is public.
+		sub := func(tier string) (*ec2.Subnet, error) {
 			s, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-%s-%d", name, tier, i), &ec2.SubnetArgs{
 				VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az), CidrBlock: pulumi.String(subnetCidr(args.Cidr, tier, i)),
-				MapPublicIpOnLaunch: pulumi.Bool(mapPublic),
+				MapPublicIpOnLaunch: pulumi.Bool(false),
 				Tags:                pulumi.StringMap{"Name": pulumi.Sprintf("%s-%s-%s", name, tier, az), "llama:tier": pulumi.String(tier)},
 			}, child)
 			if err != nil {
@@ -121,19 +122,19 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			}
 			return s, nil
 		}
-		pub, err := sub("public", false)
+		pub, err := sub("public")
 		if err != nil {
 			return nil, err
 		}
-		priv, err := sub("private", false)
+		priv, err := sub("private")
 		if err != nil {
 			return nil, err
 		}
-		db, err := sub("database", false)
+		db, err := sub("database")
 		if err != nil {
 			return nil, err
 		}
-		n.Public, n.Private = append(n.Public, pub), append(n.Private, priv)
+		n.Public = append(n.Public, pub)
 		public, private, database = append(public, pub.ID()), append(private, priv.ID()), append(database, db.ID())
 		for tier, pair := range map[string][2]pulumi.IDOutput{"public": {pub.ID(), publicRT.ID()}, "database": {db.ID(), dbRT.ID()}} {
 			if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-%s-rta-%d", name, tier, i), &ec2.RouteTableAssociationArgs{
