@@ -164,17 +164,23 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
-	name, ok := decode(w, r, "name", maxName)
+// create answers a POST whose body carries one string field: it runs do with the field's
+// value and replies code with {"id"}.
+func (s *Server) create(w http.ResponseWriter, r *http.Request, field string, max, code int, do func(context.Context, string) (int64, error)) {
+	v, ok := decode(w, r, field, max)
 	if !ok {
 		return
 	}
-	id, err := s.createUser(r.Context(), name)
+	id, err := do(r.Context(), v)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	reply(w, http.StatusCreated, map[string]int64{"id": id})
+	reply(w, code, map[string]int64{"id": id})
+}
+
+func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
+	s.create(w, r, "name", maxName, http.StatusCreated, s.createUser)
 }
 
 func (s *Server) getUserHandler(w http.ResponseWriter, r *http.Request, id int64) {
@@ -187,16 +193,9 @@ func (s *Server) getUserHandler(w http.ResponseWriter, r *http.Request, id int64
 }
 
 func (s *Server) postPost(w http.ResponseWriter, r *http.Request, id int64) {
-	body, ok := decode(w, r, "body", maxPostBody)
-	if !ok {
-		return
-	}
-	pid, err := s.createPost(r.Context(), id, body)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	reply(w, http.StatusCreated, map[string]int64{"id": pid})
+	s.create(w, r, "body", maxPostBody, http.StatusCreated, func(ctx context.Context, body string) (int64, error) {
+		return s.createPost(ctx, id, body)
+	})
 }
 
 func (s *Server) getPosts(w http.ResponseWriter, r *http.Request, id int64) {
@@ -218,14 +217,7 @@ func (s *Server) getPosts(w http.ResponseWriter, r *http.Request, id int64) {
 }
 
 func (s *Server) postActivity(w http.ResponseWriter, r *http.Request, id int64) {
-	kind, ok := decode(w, r, "kind", maxKind)
-	if !ok {
-		return
-	}
-	aid, err := s.recordActivity(r.Context(), id, kind)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	reply(w, http.StatusAccepted, map[string]int64{"id": aid})
+	s.create(w, r, "kind", maxKind, http.StatusAccepted, func(ctx context.Context, kind string) (int64, error) {
+		return s.recordActivity(ctx, id, kind)
+	})
 }
