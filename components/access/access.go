@@ -92,3 +92,19 @@ func Partition(arn pulumi.StringOutput) pulumi.StringOutput {
 		return "aws"
 	}).(pulumi.StringOutput)
 }
+
+// PartitionOr is a partition, aws when empty.
+func PartitionOr(p string) string {
+	if p == "" {
+		return "aws"
+	}
+	return p
+}
+
+// ReadParameters allows reading the SSM parameters under a prefix (/llama/<stack>), in a
+// partition (aws when empty), region and account.
+func ReadParameters(partition, region, account, prefix string) Statement {
+	arn := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", PartitionOr(partition), region, account, prefix)
+	return Statement{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
+		Resources: pulumi.StringArray{pulumi.String(arn), pulumi.String(arn + "/*")}}
+}

@@ -91,11 +91,8 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	params := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", partition(args.Partition), args.Region, args.AccountID, args.ParamPrefix)
-	if _, err := access.NewRolePolicy(ctx, name+"-params", role.Name, []access.Statement{{
-		Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
-		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")},
-	}}, child); err != nil {
+	if _, err := access.NewRolePolicy(ctx, name+"-params", role.Name, []access.Statement{
+		access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}, child); err != nil {
 		return nil, err
 	}
 	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{Role: role.Name}, child)
@@ -113,12 +110,4 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 func (a *AppRole) Grant(ctx *pulumi.Context, name string, stmts []access.Statement) error {
 	_, err := access.NewRolePolicy(ctx, a.name+"-"+name, a.Role.Name, stmts, pulumi.Parent(a))
 	return err
-}
-
-// partition defaults an empty partition to aws.
-func partition(p string) string {
-	if p == "" {
-		return "aws"
-	}
-	return p
 }

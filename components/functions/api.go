@@ -79,13 +79,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	part := args.Partition
-	if part == "" {
-		part = "aws"
-	}
-	params := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", part, args.Region, args.AccountID, args.ParamPrefix)
-	stmts := []access.Statement{{Sid: "ReadStackParameters", Actions: []string{"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"},
-		Resources: pulumi.StringArray{pulumi.String(params), pulumi.String(params + "/*")}}}
+	stmts := []access.Statement{access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}
 	if args.DBConnect != nil {
 		stmts = append(stmts, access.Statement{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{args.DBConnect}})
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
 )
 
 // Thresholds are the alarm thresholds, from config.
@@ -61,7 +63,7 @@ func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pul
 		"Version": "2012-10-17",
 		"Statement": []any{
 			map[string]any{"Sid": "AccountAdmin", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partitionOr(args.Partition), args.AccountID)}},
+				"Principal": map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", access.PartitionOr(args.Partition), args.AccountID)}},
 			map[string]any{"Sid": "CloudWatchAlarms", "Effect": "Allow", "Resource": "*",
 				"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
 				"Action":    []string{"kms:Decrypt", "kms:GenerateDataKey*"}},
@@ -388,10 +390,3 @@ func NewFilter(ctx *pulumi.Context, name string, group *cloudwatch.LogGroup, f F
 // Namespace is the CloudWatch namespace of the metrics the stack derives from logs: one per
 // stack, so that two stacks' filters never feed one metric.
 func Namespace(ctx *pulumi.Context) string { return "Llama/" + ctx.Stack() }
-
-func partitionOr(p string) string {
-	if p == "" {
-		return "aws"
-	}
-	return p
-}
