@@ -42,8 +42,6 @@ type Resource struct {
 	// From maps each input fed by other resources' outputs to those resources' URNs: the
 	// resource waits for them.
 	From map[string][]string `json:"-"`
-
-	fromOutputs []string // inputs that depend on other resources' outputs
 }
 
 // Input reads a nested input: r.Input("metadataOptions", "httpTokens"); nil when absent.
@@ -226,7 +224,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.From = map[string][]string{}
 		for key, deps := range req.GetPropertyDependencies() {
 			if len(deps.GetUrns()) > 0 {
-				rec.fromOutputs = append(rec.fromOutputs, key)
 				rec.From[key] = append([]string(nil), deps.GetUrns()...)
 			}
 		}
@@ -366,7 +363,7 @@ func unknownPaths(prefix string, v resource.PropertyValue) []string {
 func checkNoEmptyInputs(rs []*Resource) error {
 	var errs []error
 	for _, r := range rs {
-		for _, key := range r.fromOutputs {
+		for key := range r.From {
 			for _, path := range emptyPaths(key, r.Inputs[key]) {
 				errs = append(errs, fmt.Errorf("%s: input %s is empty (an output read downstream has no offline value)", r.URN, path))
 			}

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -120,7 +121,7 @@ func CompareCost(a, b *offline.Plan, usageFile string) (*CostChange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pricing --to: %w", err)
 	}
-	c := &CostChange{From: ea.Monthly, To: eb.Monthly, Delta: round2(eb.Monthly - ea.Monthly),
+	c := &CostChange{From: ea.Monthly, To: eb.Monthly, Delta: math.Round((eb.Monthly-ea.Monthly)*100) / 100,
 		Traffic: fmt.Sprintf("%s/%s's profile: %.4g requests a month", b.Platform, b.Stage, u["requests"]), Changes: []string{}}
 	if usageFile != "" {
 		c.Traffic = "the usage file over " + c.Traffic
@@ -147,7 +148,7 @@ func CompareCost(a, b *offline.Plan, usageFile string) (*CostChange, error) {
 		}
 	}
 	sort.Slice(ds, func(i, j int) bool {
-		di, dj := abs(ds[i].to-ds[i].from), abs(ds[j].to-ds[j].from)
+		di, dj := math.Abs(ds[i].to-ds[i].from), math.Abs(ds[j].to-ds[j].from)
 		if di != dj {
 			return di > dj
 		}
@@ -167,22 +168,6 @@ func CompareCost(a, b *offline.Plan, usageFile string) (*CostChange, error) {
 		c.Changes = append(c.Changes, fmt.Sprintf("%s %s: %s -> %s (%s)", d.name, what, dollars(d.from), dollars(d.to), signed(d.to-d.from)))
 	}
 	return c, nil
-}
-
-func abs(f float64) float64 {
-	if f < 0 {
-		return -f
-	}
-	return f
-}
-
-func round2(f float64) float64 { return float64(int64(f*100+sign(f)*0.5)) / 100 }
-
-func sign(f float64) float64 {
-	if f < 0 {
-		return -1
-	}
-	return 1
 }
 
 func signed(f float64) string {
