@@ -66,12 +66,6 @@ var free = map[string]string{
 	"cloudflare:index/record:Record": "Cloudflare free plan", "cloudflare:index/ruleset:Ruleset": "Cloudflare free plan",
 }
 
-// Free reports whether a resource type costs nothing itself, and why.
-func Free(typ string) (string, bool) {
-	why, ok := free[typ]
-	return why, ok
-}
-
 // pricer prices one plan.
 type pricer struct {
 	p      *offline.Plan

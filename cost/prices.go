@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed prices.json
@@ -50,16 +51,16 @@ type Region struct {
 	DataOutGb            float64            `json:"dataOutGb"`
 }
 
-// Prices returns the price table the repository keeps.
-func Prices() (*Table, error) {
+// Prices returns the price table the repository keeps, read once.
+var Prices = sync.OnceValues(func() (*Table, error) {
 	var t Table
 	if err := json.Unmarshal(pricesJSON, &t); err != nil {
 		return nil, fmt.Errorf("cost/prices.json: %w", err)
 	}
 	return &t, nil
-}
+})
 
-// Regions lists the regions the table prices.
+// RegionNames lists the regions the table prices.
 func (t *Table) RegionNames() []string {
 	out := make([]string, 0, len(t.Regions))
 	for r := range t.Regions {
