@@ -115,8 +115,10 @@ func anonymous(principal any) bool {
 	case string:
 		return p == "*"
 	case map[string]any:
-		aws := p["AWS"]
-		return aws == "*" || (func() bool { l, ok := aws.([]any); return ok && slices.Contains(l, any("*")) })()
+		// {"AWS": "*"} or {"AWS": [..., "*", ...]}
+		return anonymous(p["AWS"])
+	case []any:
+		return slices.Contains(p, any("*"))
 	}
 	return false
 }
