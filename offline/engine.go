@@ -36,6 +36,8 @@ type Resource struct {
 	DependsOn      []string       `json:"dependsOn"`
 	Aliases        []string       `json:"aliases"`
 	Stateful       bool           `json:"stateful"`
+	// ImportID is the existing resource the engine takes into the stack (import option).
+	ImportID string `json:"importId,omitempty"`
 
 	// IgnoreChanges are the inputs whose changes the engine ignores (ignoreChanges option).
 	IgnoreChanges []string `json:"-"`
@@ -69,6 +71,9 @@ type Plan struct {
 	// Warnings are what the plan found worth saying but not refusing: config keys the stage
 	// does not use yet.
 	Warnings []string `json:"warnings"`
+
+	// Zones are what the Cloudflare zones held before the run (Options.Zones).
+	Zones map[string][]map[string]any `json:"-"`
 }
 
 // Options says how to run the program.
@@ -76,6 +81,9 @@ type Options struct {
 	Stack  string            // stack name, "dev" when empty
 	Config map[string]string // namespaced config (llama:stage, aws:region), defaults applied
 	DryRun bool              // preview (true) or update (false)
+	// Zones are what Cloudflare zones hold before the run, by zone ID: their entry-point
+	// rulesets as getRulesets lists them (ZoneAfter builds one from a plan). Nil: empty zones.
+	Zones map[string][]map[string]any
 }
 
 // Program is a Pulumi program that returns the stack outputs it exports.
@@ -91,7 +99,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
-	m := &mocks{project: Project, stack: stack, region: region, dryRun: opts.DryRun, byURN: map[string]*Resource{}}
+	m := &mocks{project: Project, stack: stack, region: region, dryRun: opts.DryRun, zones: opts.Zones, byURN: map[string]*Resource{}}
 	var exports pulumi.Map
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outs, err := program(ctx)
@@ -110,7 +118,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if err := m.failure(); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}}
+	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}, Zones: opts.Zones}
 	for k, o := range exports {
 		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
 		if err != nil {
@@ -152,6 +160,7 @@ const secretMark = "[secret]"
 type mocks struct {
 	project, stack, region string
 	dryRun                 bool
+	zones                  map[string][]map[string]any
 
 	mu    sync.Mutex
 	byURN map[string]*Resource
@@ -191,6 +200,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		rec.DependsOn = append([]string(nil), req.GetDependencies()...)
 		rec.IgnoreChanges = append([]string(nil), req.GetIgnoreChanges()...)
 		rec.Aliases = append([]string(nil), req.GetAliasURNs()...)
+		rec.ImportID = req.GetImportId()
 		for _, a := range req.GetAliases() {
 			if u := a.GetUrn(); u != "" {
 				rec.Aliases = append(rec.Aliases, u)
@@ -231,6 +241,19 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id, state := "", resource.PropertyMap{}
 	if args.Custom {
 		id, state = fabricate(m, urn, args.TypeToken, args.Name, args.Inputs)
+		if args.TypeToken == "cloudflare:index/ruleset:Ruleset" {
+			// A zone has one entry point per phase: a zone ruleset that exists is that one.
+			if rs := entryPoint(m.zones, args.Inputs["zoneId"].StringValue(), args.Inputs["phase"].StringValue()); rs != nil && args.Inputs["kind"].StringValue() == "zone" {
+				id = fmt.Sprint(rs["id"])
+				state["id"] = resource.NewStringProperty(id)
+			}
+		}
+		if rec.ImportID != "" {
+			// An imported resource keeps its ID: the last part of an import ID such as
+			// zone/<zone>/<ruleset>.
+			id = rec.ImportID[strings.LastIndex(rec.ImportID, "/")+1:]
+			state["id"] = resource.NewStringProperty(id)
+		}
 	}
 	rec.ID = id
 	rec.Inputs = plain(args.Inputs)

@@ -63,6 +63,19 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 			"name": "al2023-ami-2023.6.20241121.0-kernel-6.1-" + arch, "ownerId": "137112412989",
 			"rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "mostRecent": true,
 		}), nil
+	case "cloudflare:index/getRulesets:getRulesets":
+		zone := ""
+		if v, ok := args["zoneId"]; ok && v.IsString() {
+			zone = v.StringValue()
+		}
+		if zone == "" {
+			return nil, fmt.Errorf("offline engine: cloudflare:getRulesets without a zoneId")
+		}
+		var sets []any
+		for _, rs := range m.zones[zone] {
+			sets = append(sets, rs)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": zone, "zoneId": zone, "includeRules": true, "rulesets": sets}), nil
 	case "cloudflare:index/getIpRanges:getIpRanges":
 		v4, v6 := toAny(CloudflareIPv4), toAny(CloudflareIPv6)
 		return resource.NewPropertyMapFromMap(map[string]any{"id": "cloudflare-ip-ranges",

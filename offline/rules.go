@@ -27,6 +27,8 @@ var Rules = []Rule{
 		checkVersionPins},
 	{"one-entry-point-per-phase", "Cloudflare Ruleset Engine, \"Phase entry point ruleset\": a zone has one entry point ruleset per phase",
 		checkEntryPoints},
+	{"entry-point-held", "terraform-provider-cloudflare v4 internal/framework/service/rulesets/resource.go, Create: where the zone's entry point for the phase already holds rules, creating a zone ruleset fails with \"A similar configuration with rules already exists\"; it must be imported",
+		checkHeldEntryPoints},
 	{"published-metrics", "each service's CloudWatch metrics page, per namespace in offline/metrics.go: an alarm or widget on a metric, dimensions or statistic the service does not publish watches nothing",
 		checkPublishedMetrics},
 }
@@ -152,6 +154,39 @@ func checkVersionPins(p *Plan) []error {
 		if upgrades {
 			errs = append(errs, &RuleError{URN: r.URN, Input: "engineVersion",
 				Why: fmt.Sprintf("%s pins a minor version while minor versions upgrade automatically: pin the major version, or ignore engineVersion changes", v)})
+		}
+	}
+	return errs
+}
+
+// checkHeldEntryPoints holds zone rulesets to what the provider and the engine do with an
+// entry point that already exists: the provider creates one only where the phase has none, or
+// an empty undescribed one; the engine updates one the stack holds, and imports one it does
+// not hold only by an import option, which on a resource the stack holds under another
+// import ID replaces it.
+func checkHeldEntryPoints(p *Plan) []error {
+	self := p.Project + "/" + p.Stack
+	var errs []error
+	for _, r := range p.Resources {
+		if r.Type != "cloudflare:index/ruleset:Ruleset" || r.Inputs["kind"] != "zone" {
+			continue
+		}
+		zone, phase := fmt.Sprint(r.Inputs["zoneId"]), fmt.Sprint(r.Inputs["phase"])
+		rs := entryPoint(p.Zones, zone, phase)
+		if rs == nil {
+			continue
+		}
+		rules, _ := rs["rules"].([]any)
+		desc, _ := rs["description"].(string)
+		held, _ := rs["heldBy"].(map[string]any)
+		by, holds := held[self]
+		switch {
+		case r.ImportID == "" && !holds && (len(rules) > 0 || desc != ""):
+			errs = append(errs, &RuleError{URN: r.URN, Input: "phase",
+				Why: fmt.Sprintf("zone %s's %s entry point (ruleset %v) already holds %d rules and is not in this stack: import it, keeping them", zone, phase, rs["id"], len(rules))})
+		case r.ImportID != "" && holds && by != r.ImportID:
+			errs = append(errs, &RuleError{URN: r.URN, Input: "import",
+				Why: fmt.Sprintf("the stack holds zone %s's %s entry point already: importing it again as %s replaces it", zone, phase, r.ImportID)})
 		}
 	}
 	return errs

@@ -100,7 +100,7 @@ var ForceNew = map[string][]string{
 	"aws:acm/certificate:Certificate":                     {"domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm", "certificateAuthorityArn"},
 	"aws:acm/certificateValidation:CertificateValidation": {"certificateArn", "validationRecordFqdns"},
 	"cloudflare:index/record:Record":                      {"zoneId"},
-	"cloudflare:index/ruleset:Ruleset":                    {"zoneId", "accountId", "kind", "phase"},
+	"cloudflare:index/ruleset:Ruleset":                    {"zoneId", "accountId", "kind", "phase", "name"},
 }
 
 // Computed lists, per type, the ForceNew inputs the provider computes when the program leaves

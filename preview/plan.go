@@ -26,6 +26,9 @@ type Request struct {
 	// Defaults plans a new stack named Stack with Pulumi.yaml's defaults alone, reading no
 	// Pulumi.<stack>.yaml.
 	Defaults bool
+	// Zones are what Cloudflare zones hold before the run, by zone ID (offline.ZoneAfter);
+	// nil means empty zones.
+	Zones map[string][]map[string]any
 }
 
 // Plan runs the program offline for the requested stage.
@@ -63,11 +66,11 @@ func Plan(req Request) (*offline.Plan, error) {
 	}
 	var warnings []string
 	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
-		warnings = append(stacks.Unused(c, set), stacks.EdgeNotes(c)...)
+		warnings = stacks.Unused(c, set)
 	}
 	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
-		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder})
-	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun})
+		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder, Warn: func(w string) { warnings = append(warnings, w) }})
+	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun, Zones: req.Zones})
 	if err != nil {
 		return nil, err
 	}

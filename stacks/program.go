@@ -27,6 +27,18 @@ type Options struct {
 	// Build builds the app (llama:appPackage) for an architecture. Nil compiles it with the
 	// Go toolchain in the working directory, where `pulumi up` runs (release.GoBuild).
 	Build release.Builder
+	// Warn reports what the run found worth saying but not refusing. Nil logs it as a Pulumi
+	// warning.
+	Warn func(string)
+}
+
+// warn reports a warning the way the options say.
+func (b *builder) warn(msg string) {
+	if b.opts.Warn != nil {
+		b.opts.Warn(msg)
+		return
+	}
+	b.ctx.Log.Warn(msg, nil)
 }
 
 // build builds the app for an architecture.
@@ -122,11 +134,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, note := range EdgeNotes(cfg) {
-		ctx.Log.Warn(note, nil)
-	}
 	b := &builder{ctx: ctx, cfg: cfg, env: e, opts: opts, settings: params.Values{},
 		outs: pulumi.Map{"stage": pulumi.String(cfg.Stage), "platform": pulumi.String(string(cfg.Platform))}}
+	for _, note := range EdgeNotes(cfg) {
+		b.warn(note)
+	}
 	ladder := b.servers
 	if cfg.Platform == Serverless {
 		ladder = b.serverless
@@ -348,11 +360,23 @@ func ipv4(cidrs []string) []string {
 }
 
 func (b *builder) edge(hosts []cdn.Host) error {
-	edge, err := cdn.NewEdge(b.ctx, "cdn", &cdn.EdgeArgs{ZoneID: b.cfg.CloudflareZoneID, Hosts: hosts})
+	ctx, zoneID := b.ctx, b.cfg.CloudflareZoneID
+	zone, err := cdn.ReadZone(ctx, zoneID)
 	if err != nil {
 		return err
 	}
-	edge.Publish(b.outs)
+	const name = "cdn"
+	edge, err := cdn.NewEdge(ctx, name, &cdn.EdgeArgs{ZoneID: zoneID, Hosts: hosts, Owner: ctx.Project() + "/" + ctx.Stack(), Zone: zone})
+	if err != nil {
+		return err
+	}
+	for _, a := range edge.Adoptions {
+		b.warn(fmt.Sprintf("Cloudflare zone %s: the %s entry point already holds %d rules of other Llama stacks (%s). "+
+			"This stack keeps them and adds its own; Pulumi must take the entry point into this stack once, "+
+			"or `pulumi up` fails with \"inputs to import do not match\": pulumi import cloudflare:index/ruleset:Ruleset %s %s --parent %s=urn:pulumi:%s::%s::llama:cdn:Edge::%s --yes",
+			zoneID, a.Phase, a.RulesKept, strings.Join(a.SharedBy, ", "), a.Resource, a.ImportID, name, ctx.Stack(), ctx.Project(), name))
+	}
+	b.outs["hostnames"] = edge.Hostnames
 	return nil
 }
 

@@ -177,3 +177,12 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 	}
 	return false
 }
+
+// ruleName strips the stack's tag from a Cloudflare rule's ref: llama_<tag>_<rule> → <rule>.
+func ruleName(ref string) string {
+	rest, ok := strings.CutPrefix(ref, "llama_")
+	if !ok || len(rest) < 10 || rest[8] != '_' {
+		return ref
+	}
+	return rest[9:]
+}

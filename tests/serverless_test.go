@@ -354,8 +354,9 @@ func TestSPAHTMLRevalidates(t *testing.T) {
 	var html map[string]any
 	for _, r := range rules {
 		m := r.(map[string]any)
-		refs = append(refs, str(m["ref"]))
-		if m["ref"] == "spa_html" {
+		ref := ruleName(str(m["ref"]))
+		refs = append(refs, ref)
+		if ref == "spa_html" {
 			html = m
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -46,5 +47,33 @@ func TestIPRanges(t *testing.T) {
 		if err != nil || len(got) != c.want {
 			t.Errorf("%s: %v, %v", c.name, got, err)
 		}
+	}
+}
+
+// TestRuleOwner: whose a rule in a zone's entry point is decides whether a stack keeps it,
+// rewrites it or refuses the phase.
+func TestRuleOwner(t *testing.T) {
+	llama := cloudflare.GetRulesetsRuleset{Name: "Llama cache rules"}
+	other := cloudflare.GetRulesetsRuleset{Name: "default"}
+	tag := Tag("llama/prod")
+	cases := []struct {
+		name string
+		rs   cloudflare.GetRulesetsRuleset
+		ref  string
+		want string
+	}{
+		{"tagged", other, "llama_" + tag + "_cache_static", tag},
+		{"tagged by another stack", llama, "llama_" + Tag("llama/dev") + "_strict_tls", Tag("llama/dev")},
+		{"untagged, in a Llama ruleset", llama, "cache_static", "legacy"},
+		{"someone else's", other, "9f2c", ""},
+		{"a lookalike ref", other, "llama_cache_static", ""},
+	}
+	for _, c := range cases {
+		if got := ruleOwner(c.rs, cloudflare.GetRulesetsRulesetRule{Ref: c.ref}); got != c.want {
+			t.Errorf("%s: owner %q, want %q", c.name, got, c.want)
+		}
+	}
+	if len(tag) != 8 || tag == Tag("llama/dev") {
+		t.Errorf("tags %s, %s: eight hex digits, one per stack", tag, Tag("llama/dev"))
 	}
 }
