@@ -46,17 +46,6 @@ func millions(f float64) string {
 	return fmt.Sprintf("%gM", f/1e6)
 }
 
-// stepFor is the operational step a layer's arrival asks of the team: what the
-// infrastructure cannot do by itself.
-var stepFor = map[stacks.Layer]string{
-	stacks.Database: "The app moves to RDS within a minute of pulumi up (it follows db/primary/endpoint), and RDS starts empty: stop the app first (Session Manager: sudo systemctl stop llama-app), then pulumi up, copy PostgreSQL's data from the box into RDS (pg_dump | pg_restore, or AWS DMS for a live copy; TLS is forced), and start the app again.",
-	stacks.Fleet:    "The fleet runs the app's build from the release bucket as soon as it is healthy: make sure RDS holds the data, upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data.",
-	stacks.Replicas: "The app sends lag-tolerant reads to the replicas (db/replicas/*) within a minute and keeps reads that cannot tolerate lag on the primary; an app of your own must do the same.",
-	stacks.Cache:    "The app reads through the cache within a minute (TLS, the auth token from cache/authSecretArn); an app of your own must implement read-through: read the cache, fall back to the database, store with a TTL, invalidate on writes.",
-	stacks.CDN:      "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys. From here the load balancer admits Cloudflare's ranges only: clients that called it directly must use the domain.",
-	stacks.Shards:   "The app routes users to shards (shard = userId mod count) within a minute, and the shards start empty: stop writes, move each user's rows to its shard as the shard map (the shardMap output, or the shards/ parameters) says, then resume; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes.",
-	stacks.Tables:   "The app writes new activity to DynamoDB within a minute; older activity stays in PostgreSQL: backfill it into the table if reads need it (an app of your own: dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost.",
-}
 
 // Step is one thing a change asks of the team, in order.
 type Step struct {
@@ -78,12 +67,11 @@ func Steps(a, b *offline.Plan) []Step {
 	}
 	out := []Step{}
 	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
-		for _, l := range r.Layers {
-			if lb[l] && !la[l] {
-				if s, ok := stepFor[l]; ok && (l != stacks.Database || la[stacks.Box]) {
-					out = append(out, Step{ID: r.Stage + "/" + string(l), Rung: r.Stage, Text: s})
-				}
-			}
+		if r.Step == "" || len(r.Layers) == 0 {
+			continue
+		}
+		if l := r.Layers[0]; lb[l] && !la[l] {
+			out = append(out, Step{ID: r.Stage + "/" + string(l), Rung: r.Stage, Text: r.Step})
 		}
 	}
 	var left []string

@@ -11,42 +11,6 @@ import (
 	"github.com/llama-stages/llama/suggest"
 )
 
-// usedBy says, for the keys that only some stages use, which layers use them: a key takes
-// effect on a stage that has any of them. A key not listed is used on every stage.
-var usedBy = map[string][]Layer{
-	"natMode":             {Fleet, Functions},
-	"instanceType":        {Box, Fleet},
-	"certificateArn":      {Fleet, CDN},
-	"minServers":          {Fleet},
-	"desiredServers":      {Fleet},
-	"maxServers":          {Fleet},
-	"dbEngineVersion":     {Database},
-	"dbInstanceClass":     {Database},
-	"dbStorageGb":         {Database},
-	"dbMaxStorageGb":      {Database},
-	"dbMultiAz":           {Database},
-	"backupRetentionDays": {Database, ServerlessD, Shards},
-	"replicas":            {Replicas},
-	"cacheEngine":         {Cache},
-	"cacheNodeType":       {Cache},
-	"cacheNodes":          {Cache},
-	"cloudflareZoneId":    {CDN, SPA},
-	"domain":              {CDN, SPA},
-	"shards":              {Shards},
-	"shardReaders":        {Shards},
-	"shardInstanceClass":  {Shards},
-	"tables":              {Tables},
-	"minAcu":              {ServerlessD},
-	"maxAcu":              {ServerlessD},
-	"lambdaMemory":        {Functions},
-	"lambdaTimeout":       {Functions},
-	"replicaLagSeconds":   {Replicas, Shards},
-	"cacheMemoryPercent":  {Cache},
-}
-
-// onlyOn are keys one ladder alone reads.
-var onlyOn = map[string]Platform{"shardInstanceClass": Servers, "instanceType": Servers}
-
 // otherNamespaces are keys of other providers that people write bare.
 var otherNamespaces = map[string]string{
 	"region": "aws:region", "profile": "aws:profile", "defaultTags": "aws:defaultTags", "assumeRole": "aws:assumeRole",
@@ -112,12 +76,16 @@ func Unused(c *Config, set []string) []string {
 		if !ok {
 			continue
 		}
-		if p, only := onlyOn[name]; only && p != c.Platform {
+		k, declared := KeyNamed(name)
+		if !declared {
+			continue
+		}
+		if k.Only != "" && k.Only != c.Platform {
 			out = append(out, fmt.Sprintf("%s is set, but the %s ladder does not use it", full, c.Platform))
 			continue
 		}
-		layers, some := usedBy[name]
-		if !some || c.usesAny(layers) {
+		layers := k.UsedBy
+		if layers == nil || c.usesAny(layers) {
 			continue
 		}
 		if from := firstRungWith(c.Platform, layers); from != "" {
@@ -165,16 +133,16 @@ func LabelsBelowZone(host string) int {
 
 // EdgeHostnames are the hostnames Cloudflare serves for a stage.
 func (c *Config) EdgeHostnames() []string {
-	if c.Domain == "" || c.CloudflareZoneID == "" {
+	if c.Edge.Domain == "" || c.Edge.ZoneID == "" {
 		return nil
 	}
 	switch {
 	case c.Platform == Serverless && c.Has(CDN):
-		return []string{c.Domain, "api." + c.Domain}
+		return []string{c.Edge.Domain, "api." + c.Edge.Domain}
 	case c.Platform == Serverless:
-		return []string{c.Domain}
+		return []string{c.Edge.Domain}
 	case c.Has(CDN):
-		return []string{c.Domain, "static." + c.Domain}
+		return []string{c.Edge.Domain, "static." + c.Edge.Domain}
 	}
 	return nil
 }

@@ -15,8 +15,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Stage != "single-box" || c.Platform != Servers || !c.Protect || !c.DBMultiAz || c.AzCount != 2 || !c.NatPerAz ||
-		c.Replicas != 2 || c.Shards != 2 || c.MinAcu != 0.5 || c.MaxAcu != 8 || c.CacheEngine != "valkey" {
+	if c.Stage != "single-box" || c.Platform != Servers || !c.Protect || !c.Database.MultiAz || c.Network.AZCount != 2 || !c.Network.NatPerAz ||
+		c.Database.Replicas != 2 || c.Shards.Count != 2 || c.Serverless.MinAcu != 0.5 || c.Serverless.MaxAcu != 8 || c.Cache.Engine != "valkey" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if len(c.Tables) != 1 || c.Tables[0] != (Table{"activity", "userId", "createdAt", "expiresAt"}) {
@@ -33,7 +33,7 @@ func TestMultiAzFollowsProtect(t *testing.T) {
 		want             bool
 	}{{"true", "", true}, {"false", "", false}, {"false", "true", true}, {"true", "false", false}} {
 		c, err := ParseConfig(get(map[string]string{"llama:protect": tc.protect, "llama:dbMultiAz": tc.multiAz}))
-		if err != nil || c.DBMultiAz != tc.want {
+		if err != nil || c.Database.MultiAz != tc.want {
 			t.Errorf("protect=%s dbMultiAz=%q: got %v, %v", tc.protect, tc.multiAz, c, err)
 		}
 	}

@@ -38,7 +38,27 @@ const (
 	Functions   Layer = "functions"    // API Gateway + Lambda
 	ServerlessD Layer = "serverlessdb" // Aurora Serverless v2 + RDS Proxy
 	SPA         Layer = "spa"          // single-page app bucket
+	SPAEdge     Layer = "spa-edge"     // Cloudflare in front of the SPA, wherever a zone is configured
 )
+
+// allowedBy are the layers a rung adds only where config allows them.
+var allowedBy = map[Layer]func(*Config) bool{
+	// The SPA is served through Cloudflare wherever a zone and a hostname are configured,
+	// below the cdn rung too.
+	SPAEdge: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
+}
+
+// layersFor returns the layers a configured stage has: its ladder's, less those config does
+// not allow.
+func layersFor(c *Config) Layers {
+	ls, _ := LayersOf(c.Platform, c.Stage)
+	for l, allowed := range allowedBy {
+		if ls[l] && !allowed(c) {
+			ls[l] = false
+		}
+	}
+	return ls
+}
 
 // Rung is one stage of a ladder.
 type Rung struct {
@@ -50,67 +70,79 @@ type Rung struct {
 	Promote  string  // when to take this rung, from the guide
 	Layers   []Layer // layers the rung adds
 	Retires  []Layer // layers the rung retires (their stateful parts stay)
+	// Step is what taking the rung asks of the team: what the infrastructure cannot do by
+	// itself. "" when nothing.
+	Step string
 }
+
+// The steps both ladders share.
+const (
+	stepReplicas = "The app sends lag-tolerant reads to the replicas (db/replicas/*) within a minute and keeps reads that cannot tolerate lag on the primary; an app of your own must do the same."
+	stepCache    = "The app reads through the cache within a minute (TLS, the auth token from cache/authSecretArn); an app of your own must implement read-through: read the cache, fall back to the database, store with a TTL, invalidate on writes."
+	stepCDN      = "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys. From here the load balancer admits Cloudflare's ranges only: clients that called it directly must use the domain."
+	stepShards   = "The app routes users to shards (shard = userId mod count) within a minute, and the shards start empty: stop writes, move each user's rows to its shard as the shard map (the shardMap output, or the shards/ parameters) says, then resume; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes."
+	stepTables   = "The app writes new activity to DynamoDB within a minute; older activity stays in PostgreSQL: backfill it into the table if reads need it (an app of your own: dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost."
+)
 
 // Ladder is the stage table of both platforms: the one place the rungs are declared.
 var Ladder = []Rung{
 	{Servers, 1, "single-box", "Llama 1.0",
 		"VPC; one public EC2 box running app, PostgreSQL (on its own retained, encrypted volume) and static files; Elastic IP; monitoring",
 		"Start here: one box serves hundreds to thousands of users; take the next rung before the box's CPU, memory or disk run out, or when an outage of the one box is no longer acceptable.",
-		[]Layer{Network, Monitoring, Box}, nil},
+		[]Layer{Network, Monitoring, Box}, nil, ""},
 	{Servers, 2, "separate-db", "Llama 2.0",
 		"Managed PostgreSQL (RDS, Multi-AZ, TLS forced, backups) in isolated subnets, reachable only from the app",
 		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",
-		[]Layer{Database}, nil},
+		[]Layer{Database}, nil, "The app moves to RDS within a minute of pulumi up (it follows db/primary/endpoint), and RDS starts empty: stop the app first (Session Manager: sudo systemctl stop llama-app), then pulumi up, copy PostgreSQL's data from the box into RDS (pg_dump | pg_restore, or AWS DMS for a live copy; TLS is forced), and start the app again."},
 	{Servers, 3, "load-balanced", "Llama 3.0",
 		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires, its data volume stays",
 		"When one web server is a single point of failure or scaling it up no longer buys time: make the web tier stateless and run several behind a load balancer.",
-		[]Layer{Fleet}, []Layer{Box}},
+		[]Layer{Fleet}, []Layer{Box}, "The fleet runs the app's build from the release bucket as soon as it is healthy: make sure RDS holds the data, upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data."},
 	{Servers, 4, "replicas", "Llama 4.0",
 		"RDS read replicas spread over the AZs; reads that cannot tolerate lag stay on the primary",
 		"When reads dominate and the primary's CPU or read latency climbs: move read load to replicas (accepting replication lag for those reads).",
-		[]Layer{Replicas}, nil},
+		[]Layer{Replicas}, nil, stepReplicas},
 	{Servers, 5, "cache", "Llama 5.0",
 		"ElastiCache (Valkey) replication group for read-through caching: Multi-AZ, failover, TLS, encryption, auth",
 		"When read-heavy spikes (a flash sale) still overload primary and replicas: cache hot data in memory, read-through.",
-		[]Layer{Cache}, nil},
+		[]Layer{Cache}, nil, stepCache},
 	{Servers, 6, "cdn", "Llama 5.0",
 		"Cloudflare in front: proxied DNS for app and static assets, cache rules, bucket readable only from Cloudflare",
 		"When static content (images, bundles, style sheets) dominates traffic or users far away see slow pages: serve it from a CDN near them.",
-		[]Layer{CDN}, nil},
+		[]Layer{CDN}, nil, stepCDN},
 	{Servers, 7, "sharded", "Llama 6.0",
 		"Aurora PostgreSQL clusters as horizontal shards by user ID, each a writer plus readers; a published shard map",
 		"When writes overload the single primary and vertical scaling is no longer feasible: shard by user ID, accepting cross-shard query limits.",
-		[]Layer{Shards}, nil},
+		[]Layer{Shards}, nil, stepShards},
 	{Servers, 8, "nosql", "final part",
 		"DynamoDB tables (on-demand, PITR, encryption, deletion protection) for the high-write, non-relational subset",
 		"When a high-write subset of the data does not rely on the relational model: move it to NoSQL and let the relational database focus on complex queries. With llama:shards=0 it comes instead of sharding.",
-		[]Layer{Tables}, nil},
+		[]Layer{Tables}, nil, stepTables},
 
 	{Serverless, 1, "serverless", "part 3",
 		"SPA bucket, API Gateway HTTP API, Go Lambda functions in private subnets, Aurora Serverless v2 behind RDS Proxy, monitoring",
 		"Start here when time to market matters most: no servers to manage, pay per use, scales to tens of thousands of users.",
-		[]Layer{Network, Monitoring, SPA, ServerlessD, Functions}, nil},
+		[]Layer{Network, Monitoring, SPA, SPAEdge, ServerlessD, Functions}, nil, ""},
 	{Serverless, 2, "replicas", "final part",
 		"Aurora Serverless v2 reader instances",
 		"When combined read and write traffic starts to overwhelm the serverless writer and reads dominate: add readers.",
-		[]Layer{Replicas}, nil},
+		[]Layer{Replicas}, nil, stepReplicas},
 	{Serverless, 3, "cache", "final part",
 		"ElastiCache (Valkey) reachable from the functions",
 		"When reads still load the database: cache frequently read data in a managed in-memory store.",
-		[]Layer{Cache}, nil},
+		[]Layer{Cache}, nil, stepCache},
 	{Serverless, 4, "cdn", "final part",
 		"Cloudflare in front of the API and the SPA",
 		"When users far from the region see slow loads, or static traffic costs: serve the SPA and cacheable API responses from the edge.",
-		[]Layer{CDN}, nil},
+		[]Layer{CDN}, nil, "Make sure the Cloudflare zone serves the domain and point clients at api.<domain>: from here Cloudflare fronts the API as well as the SPA, and purge the cache on deploys."},
 	{Serverless, 5, "sharded", "final part",
 		"Aurora Serverless v2 clusters as shards by user ID, with a shard map",
 		"When writes exceed what one serverless writer can take: shard by user ID.",
-		[]Layer{Shards}, nil},
+		[]Layer{Shards}, nil, stepShards},
 	{Serverless, 6, "nosql", "final part",
 		"DynamoDB tables for the high-write subset, the functions' role limited to them",
 		"When a high-write subset does not need the relational model; with llama:shards=0 it comes instead of sharding (the sharded rung is then skipped).",
-		[]Layer{Tables}, nil},
+		[]Layer{Tables}, nil, stepTables},
 }
 
 // Rungs returns the rungs of one platform in order.

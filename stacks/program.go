@@ -89,11 +89,11 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("looking up availability zones: %w", err)
 	}
-	if cfg.AzCount > len(zones.Names) {
-		return nil, &ConfigError{Key: "llama:azCount", Value: fmt.Sprint(cfg.AzCount),
+	if cfg.Network.AZCount > len(zones.Names) {
+		return nil, &ConfigError{Key: "llama:azCount", Value: fmt.Sprint(cfg.Network.AZCount),
 			Allowed: fmt.Sprintf("2..%d: region %s offers %d availability zones", len(zones.Names), region.Name, len(zones.Names))}
 	}
-	return &env{region: region.Name, account: who.AccountId, partition: part.Partition, azs: zones.Names[:cfg.AzCount],
+	return &env{region: region.Name, account: who.AccountId, partition: part.Partition, azs: zones.Names[:cfg.Network.AZCount],
 		prefix: fmt.Sprintf("/%s/%s", ctx.Project(), ctx.Stack()), base: fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())}, nil
 }
 
@@ -155,20 +155,20 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 func (b *builder) foundation() error {
 	cfg, e := b.cfg, b.env
 	mon, err := monitor.NewMonitor(b.ctx, "monitor", &monitor.MonitorArgs{
-		Region: e.region, AccountID: e.account, Partition: e.partition, AlertEmail: cfg.AlertEmail,
-		Thresholds: monitor.Thresholds{LatencyP95Ms: cfg.LatencyP95Ms, ErrorRatePercent: cfg.ErrorRatePercent,
-			DBConnectionsPercent: cfg.DBConnectionsPercent, DBLatencyP95Ms: cfg.DBLatencyP95Ms,
-			ReplicaLagSeconds: cfg.ReplicaLagSeconds, CacheMemoryPercent: cfg.CacheMemoryPercent},
+		Region: e.region, AccountID: e.account, Partition: e.partition, AlertEmail: cfg.Alarms.Email,
+		Thresholds: monitor.Thresholds{LatencyP95Ms: cfg.Alarms.LatencyP95Ms, ErrorRatePercent: cfg.Alarms.ErrorRatePercent,
+			DBConnectionsPercent: cfg.Alarms.DBConnectionsPercent, DBLatencyP95Ms: cfg.Alarms.DBLatencyP95Ms,
+			ReplicaLagSeconds: cfg.Alarms.ReplicaLagSeconds, CacheMemoryPercent: cfg.Alarms.CacheMemoryPercent},
 	})
 	if err != nil {
 		return err
 	}
 	b.mon, b.outs["alarmTopicArn"] = mon, mon.TopicArn
 	b.net, err = network.NewNetwork(b.ctx, "network", &network.NetworkArgs{
-		Cidr: cfg.VpcCidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
+		Cidr: cfg.Network.Cidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
 		// Only the fleet and the functions run in the private subnets and need a way out;
 		// the box is public and the databases and the cache need none.
-		Nat: cfg.Has(Fleet) || cfg.Platform == Serverless, NatPerAz: cfg.NatPerAz,
+		Nat: cfg.Has(Fleet) || cfg.Platform == Serverless, NatPerAz: cfg.Network.NatPerAz,
 	})
 	if err != nil {
 		return err
@@ -178,7 +178,7 @@ func (b *builder) foundation() error {
 }
 
 // zoneSet reports whether the stack has a Cloudflare zone and hostname.
-func (b *builder) zoneSet() bool { return b.cfg.CloudflareZoneID != "" && b.cfg.Domain != "" }
+func (b *builder) zoneSet() bool { return b.cfg.Edge.ZoneID != "" && b.cfg.Edge.Domain != "" }
 
 // edgeInputs: the origin certificate (from cdn on, unless one is configured) and Cloudflare's
 // ranges (wherever Cloudflare fronts a bucket).
@@ -187,7 +187,7 @@ func (b *builder) edgeInputs() error {
 	if cfg.CertificateArn != "" {
 		b.cert = pulumi.String(cfg.CertificateArn)
 	} else if cfg.Has(CDN) {
-		c, err := cdn.NewCertificate(b.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.CloudflareZoneID, Domain: cfg.Domain, Platform: string(cfg.Platform)})
+		c, err := cdn.NewCertificate(b.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.Edge.ZoneID, Domain: cfg.Edge.Domain, Platform: string(cfg.Platform)})
 		if err != nil {
 			return err
 		}
@@ -206,7 +206,7 @@ func (b *builder) edgeInputs() error {
 func (b *builder) servers() error {
 	ctx, cfg, e, net := b.ctx, b.cfg, b.env, b.net
 	// The instance type decides the architecture: the AMI and the app's build follow it.
-	arch := compute.Arch(cfg.InstanceType)
+	arch := compute.Arch(cfg.Servers.InstanceType)
 	ami, err := compute.LatestAL2023(ctx, arch)
 	if err != nil {
 		return err
@@ -230,8 +230,8 @@ func (b *builder) servers() error {
 	b.outs["appRelease"] = pulumi.Sprintf("s3://%s/%s", rel.Bucket, rel.Key)
 	box, err := compute.NewBox(ctx, "box", &compute.BoxArgs{
 		VpcID: net.VpcID, SubnetID: net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: net.AppSecurityGroupID,
-		AMI: ami, InstanceType: cfg.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
-		SlowQueryMs: cfg.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
+		AMI: ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
+		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
 		LocalDatabase: !cfg.Has(Database), Retired: !cfg.Has(Box), Monitor: b.mon,
 	})
 	if err != nil {
@@ -250,9 +250,9 @@ func (b *builder) servers() error {
 		db, err := database.NewPostgres(ctx, "database", &database.PostgresArgs{
 			Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
 			AllowFrom:     []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
-			EngineVersion: cfg.DBEngineVersion, InstanceClass: cfg.DBInstanceClass, StorageGb: cfg.DBStorageGb,
-			MaxStorageGb: cfg.DBMaxStorageGb, MultiAz: cfg.DBMultiAz, BackupRetentionDays: cfg.BackupRetentionDays,
-			SlowQueryMs: cfg.SlowQueryMs, Replicas: b.replicas(), Protect: cfg.Protect,
+			EngineVersion: cfg.Database.EngineVersion, InstanceClass: cfg.Database.InstanceClass, StorageGb: cfg.Database.StorageGb,
+			MaxStorageGb: cfg.Database.MaxStorageGb, MultiAz: cfg.Database.MultiAz, BackupRetentionDays: cfg.Database.BackupRetentionDays,
+			SlowQueryMs: cfg.Database.SlowQueryMs, Replicas: b.replicas(), Protect: cfg.Protect,
 			LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
 		})
 		if err != nil {
@@ -266,10 +266,10 @@ func (b *builder) servers() error {
 	}
 	fleet, err := compute.NewFleet(ctx, "fleet", &compute.FleetArgs{
 		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
-		AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.InstanceType,
+		AppSecurityGroupID: net.AppSecurityGroupID, AMI: ami, InstanceType: cfg.Servers.InstanceType,
 		InstanceProfile: role.InstanceProfile, ParamPrefix: e.prefix,
 		ReleaseBucket: rel.Bucket, ReleaseKey: rel.Key, ReleaseSHA256: art.SHA256,
-		MinSize: cfg.MinServers, DesiredSize: cfg.DesiredServers, MaxSize: cfg.MaxServers,
+		MinSize: cfg.Servers.Min, DesiredSize: cfg.Servers.Desired, MaxSize: cfg.Servers.Max,
 		CertificateArn: b.cert, OriginCidrs: ipv4(b.cfRanges), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
 		Region: e.region, AccountID: e.account, Monitor: b.mon,
 	})
@@ -288,8 +288,8 @@ func (b *builder) servers() error {
 		return nil
 	}
 	return b.edge([]cdn.Host{
-		{Name: cfg.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
-		{Name: "static." + cfg.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static},
+		{Name: cfg.Edge.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
+		{Name: "static." + cfg.Edge.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static},
 	})
 }
 
@@ -305,9 +305,9 @@ func (b *builder) serverless() error {
 	db, err := database.NewAurora(ctx, "database", &database.AuroraArgs{
 		Identifier: e.base + "-db", VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, AZs: e.azs,
 		// The functions reach the writer through RDS Proxy only.
-		Serverless: true, MinAcu: cfg.MinAcu, MaxAcu: cfg.MaxAcu, Readers: b.replicas(),
+		Serverless: true, MinAcu: cfg.Serverless.MinAcu, MaxAcu: cfg.Serverless.MaxAcu, Readers: b.replicas(),
 		Proxy:               &database.ProxyArgs{SubnetIDs: net.PrivateSubnetIDs, ClientGroup: net.AppSecurityGroupID},
-		BackupRetentionDays: cfg.BackupRetentionDays, SlowQueryMs: cfg.SlowQueryMs, Protect: cfg.Protect,
+		BackupRetentionDays: cfg.Database.BackupRetentionDays, SlowQueryMs: cfg.Database.SlowQueryMs, Protect: cfg.Protect,
 		LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
 	})
 	if err != nil {
@@ -321,11 +321,11 @@ func (b *builder) serverless() error {
 	}
 	var domain string
 	if cfg.Has(CDN) {
-		domain = "api." + cfg.Domain
+		domain = "api." + cfg.Edge.Domain
 	}
 	api, err := functions.NewAPI(ctx, "api", &functions.APIArgs{
 		Code: art.Lambda, SubnetIDs: net.PrivateSubnetIDs, SecurityGroupID: net.AppSecurityGroupID,
-		MemoryMb: cfg.LambdaMemory, TimeoutSeconds: cfg.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
+		MemoryMb: cfg.Serverless.LambdaMemory, TimeoutSeconds: cfg.Serverless.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
@@ -340,7 +340,7 @@ func (b *builder) serverless() error {
 	if !b.zoneSet() {
 		return nil
 	}
-	hosts := []cdn.Host{{Name: cfg.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
+	hosts := []cdn.Host{{Name: cfg.Edge.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true}}
 	if cfg.Has(CDN) {
 		hosts = append(hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
@@ -360,7 +360,7 @@ func ipv4(cidrs []string) []string {
 }
 
 func (b *builder) edge(hosts []cdn.Host) error {
-	ctx, zoneID := b.ctx, b.cfg.CloudflareZoneID
+	ctx, zoneID := b.ctx, b.cfg.Edge.ZoneID
 	zone, err := cdn.ReadZone(ctx, zoneID)
 	if err != nil {
 		return err
@@ -382,7 +382,7 @@ func (b *builder) edge(hosts []cdn.Host) error {
 
 func (b *builder) replicas() int {
 	if b.cfg.Has(Replicas) {
-		return b.cfg.Replicas
+		return b.cfg.Database.Replicas
 	}
 	return 0
 }
@@ -395,7 +395,7 @@ func (b *builder) cache() error {
 	cfg, e, net := b.cfg, b.env, b.net
 	c, err := cache.NewCache(b.ctx, "cache", &cache.CacheArgs{
 		ID: e.base + "-cache", VpcID: net.VpcID, SubnetIDs: net.PrivateSubnetIDs, AZs: e.azs,
-		ClientGroup: net.AppSecurityGroupID, Engine: cfg.CacheEngine, NodeType: cfg.CacheNodeType, Nodes: cfg.CacheNodes,
+		ClientGroup: net.AppSecurityGroupID, Engine: cfg.Cache.Engine, NodeType: cfg.Cache.NodeType, Nodes: cfg.Cache.Nodes,
 		Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon,
 	})
 	if err != nil {
@@ -413,7 +413,7 @@ const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); g
 // growing the count only creates; the shard map is published for the app, as a stack output
 // and as parameters under shards/.
 func (b *builder) shards() error {
-	if !b.cfg.Has(Shards) || b.cfg.Shards == 0 {
+	if !b.cfg.Has(Shards) || b.cfg.Shards.Count == 0 {
 		return nil
 	}
 	cfg, e, net := b.cfg, b.env, b.net
@@ -424,23 +424,23 @@ func (b *builder) shards() error {
 		Secret string `json:"secretArn"`
 	}
 	shared, err := database.NewShardBase(b.ctx, "shards", &database.ShardBaseArgs{
-		VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, SlowQueryMs: cfg.SlowQueryMs,
+		VpcID: net.VpcID, SubnetIDs: net.DatabaseSubnetIDs, SlowQueryMs: cfg.Database.SlowQueryMs,
 		AllowFrom: []database.Source{{Name: "app", Group: net.AppSecurityGroupID}},
 	})
 	if err != nil {
 		return err
 	}
 	var ends []any
-	for i := 0; i < cfg.Shards; i++ {
+	for i := 0; i < cfg.Shards.Count; i++ {
 		args := &database.AuroraArgs{
-			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.ShardReaders,
-			BackupRetentionDays: cfg.BackupRetentionDays, Protect: cfg.Protect,
+			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.Shards.Readers,
+			BackupRetentionDays: cfg.Database.BackupRetentionDays, Protect: cfg.Protect,
 			LogRetentionDays: cfg.LogRetentionDays, Monitor: b.mon, FirstAZ: i,
 		}
 		if cfg.Platform == Serverless {
-			args.Serverless, args.MinAcu, args.MaxAcu = true, cfg.MinAcu, cfg.MaxAcu
+			args.Serverless, args.MinAcu, args.MaxAcu = true, cfg.Serverless.MinAcu, cfg.Serverless.MaxAcu
 		} else {
-			args.InstanceClass = cfg.ShardInstanceClass
+			args.InstanceClass = cfg.Shards.InstanceClass
 		}
 		s, err := database.NewAurora(b.ctx, fmt.Sprintf("shard-%d", i), args)
 		if err != nil {
@@ -453,7 +453,7 @@ func (b *builder) shards() error {
 		b.settings[fmt.Sprintf("shards/%d/reader", i)] = s.ReaderEndpoint
 		b.settings[fmt.Sprintf("shards/%d/secretArn", i)] = s.SecretArn
 	}
-	b.settings["shards/count"] = pulumi.String(fmt.Sprint(cfg.Shards))
+	b.settings["shards/count"] = pulumi.String(fmt.Sprint(cfg.Shards.Count))
 	b.settings["shards/rule"] = pulumi.String(ShardRule)
 	shardMap := pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
 		m := struct {
