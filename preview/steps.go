@@ -46,7 +46,6 @@ func millions(f float64) string {
 	return fmt.Sprintf("%gM", f/1e6)
 }
 
-
 // Step is one thing a change asks of the team, in order.
 type Step struct {
 	ID   string `json:"id"`   // stable: <rung>/<layer>, leave/<layer>, migration, data-loss/<resource>
