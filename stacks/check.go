@@ -136,15 +136,17 @@ func (c *Config) EdgeHostnames() []string {
 	if c.Edge.Domain == "" || c.Edge.ZoneID == "" {
 		return nil
 	}
-	switch {
-	case c.Platform == Serverless && c.Has(CDN):
-		return []string{c.Edge.Domain, "api." + c.Edge.Domain}
-	case c.Platform == Serverless:
-		return []string{c.Edge.Domain}
-	case c.Has(CDN):
-		return []string{c.Edge.Domain, "static." + c.Edge.Domain}
+	var out []string
+	if c.Has(CDN) || c.Has(SPAEdge) {
+		out = append(out, c.Edge.Domain)
 	}
-	return nil
+	if c.Has(CDN) && c.Has(Fleet) {
+		out = append(out, "static."+c.Edge.Domain)
+	}
+	if c.Has(CDN) && c.Has(Functions) {
+		out = append(out, "api."+c.Edge.Domain)
+	}
+	return out
 }
 
 // EdgeNotes says what the edge needs beyond Cloudflare's free plan: Universal SSL covers a

@@ -9,7 +9,6 @@ import (
 
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
-	"github.com/llama-stages/llama/components/params"
 	"github.com/llama-stages/llama/components/secret"
 )
 
@@ -31,7 +30,10 @@ type CacheArgs struct {
 	Nodes            int  // primary plus replicas: at least 2 for failover
 	Protect          bool // pulumi protect; a final snapshot is always taken
 	LogRetentionDays int
-	Monitor          *monitor.Monitor
+	// Monitor receives the cache's alarms and widgets; nil: none.
+	Monitor *monitor.Monitor
+	// MemoryAlarmPercent alarms when a node's memory use passes it; default 80.
+	MemoryAlarmPercent int
 }
 
 // Cache is a Multi-AZ replication group with automatic failover, encryption in transit and at
@@ -131,6 +133,13 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 // alarms on memory, evictions and CPU.
 func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 	m := args.Monitor
+	if m == nil {
+		return nil
+	}
+	memory := args.MemoryAlarmPercent
+	if memory == 0 {
+		memory = 80
+	}
 	section := "Cache: " + args.ID
 	for i := 1; i <= args.Nodes; i++ {
 		node := fmt.Sprintf("%s-%03d", args.ID, i) // ElastiCache names member clusters so
@@ -143,7 +152,7 @@ func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 			monitor.Widget{Section: section, Title: node + ": hit rate (%) and evictions", Metrics: []monitor.Metric{ec("CacheHitRate", "Average"), ec("Evictions", "Sum")}},
 		)
 		alarms := []monitor.NamedAlarm{
-			{Key: "memory", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: memory above %d%%", node, m.Thresholds.CacheMemoryPercent), Metric: ec("DatabaseMemoryUsagePercentage", "Maximum"), Threshold: float64(m.Thresholds.CacheMemoryPercent)}},
+			{Key: "memory", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: memory above %d%%", node, memory), Metric: ec("DatabaseMemoryUsagePercentage", "Maximum"), Threshold: float64(memory)}},
 			{Key: "evictions", Alarm: monitor.Alarm{Description: node + ": evicting keys (memory pressure)", Metric: ec("Evictions", "Sum"), Threshold: 100}},
 			{Key: "cpu", Alarm: monitor.Alarm{Description: node + ": engine CPU above 80%", Metric: ec("EngineCPUUtilization", "Average"), Threshold: 80}},
 		}
@@ -154,12 +163,3 @@ func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 	return nil
 }
 
-// Publish adds the cache's endpoints to the stack's parameters and outputs.
-func (c *Cache) Publish(settings params.Values, outs pulumi.Map) {
-	settings["cache/primary/endpoint"] = c.PrimaryEndpoint
-	settings["cache/reader/endpoint"] = c.ReaderEndpoint
-	settings["cache/port"] = pulumi.Sprintf("%d", Port)
-	settings["cache/authSecretArn"] = c.SecretArn
-	settings["cache/tls"] = pulumi.String("true")
-	outs["cachePrimaryEndpoint"], outs["cacheReaderEndpoint"] = c.PrimaryEndpoint, c.ReaderEndpoint
-}

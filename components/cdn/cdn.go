@@ -29,9 +29,8 @@ func IPRanges(ctx *pulumi.Context) ([]string, error) {
 
 // CertificateArgs configures the origin certificate.
 type CertificateArgs struct {
-	ZoneID   string
-	Domain   string // the app's hostname
-	Platform string // servers: also static.<domain>; serverless: also api.<domain>
+	ZoneID string   // required: the Cloudflare zone the validation records go to
+	Names  []string // required: the hostnames, the first the certificate's subject
 }
 
 // Certificate is an ACM certificate for the stack's hostnames, validated by DNS records in the
@@ -46,17 +45,16 @@ type Certificate struct {
 
 // NewCertificate requests and validates the certificate.
 func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opts ...pulumi.ResourceOption) (*Certificate, error) {
+	if args == nil || args.ZoneID == "" || len(args.Names) == 0 {
+		return nil, fmt.Errorf("cdn: CertificateArgs needs ZoneID and at least one name")
+	}
 	c := &Certificate{}
 	if err := ctx.RegisterComponentResource("llama:cdn:Certificate", name, c, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(c)
-	second := "static." + args.Domain
-	if args.Platform == "serverless" {
-		second = "api." + args.Domain
-	}
 	cert, err := acm.NewCertificate(ctx, name+"-cert", &acm.CertificateArgs{
-		DomainName: pulumi.String(args.Domain), SubjectAlternativeNames: pulumi.StringArray{pulumi.String(second)},
+		DomainName: pulumi.String(args.Names[0]), SubjectAlternativeNames: pulumi.ToStringArray(args.Names[1:]),
 		ValidationMethod: pulumi.String("DNS"), KeyAlgorithm: pulumi.String("EC_prime256v1"),
 	}, child)
 	if err != nil {
@@ -67,7 +65,7 @@ func NewCertificate(ctx *pulumi.Context, name string, args *CertificateArgs, opt
 	undot := func(o pulumi.StringPtrOutput) pulumi.StringOutput {
 		return o.Elem().ApplyT(func(s string) string { return strings.TrimSuffix(s, ".") }).(pulumi.StringOutput)
 	}
-	for i := range []string{args.Domain, second} {
+	for i := range args.Names {
 		opt := cert.DomainValidationOptions.Index(pulumi.Int(i))
 		rec, err := cloudflare.NewRecord(ctx, fmt.Sprintf("%s-validation-%d", name, i), &cloudflare.RecordArgs{
 			ZoneId: pulumi.String(args.ZoneID), Name: undot(opt.ResourceRecordName()), Type: opt.ResourceRecordType().Elem(),

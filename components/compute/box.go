@@ -10,7 +10,6 @@ import (
 
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
-	"github.com/llama-stages/llama/components/params"
 	"github.com/llama-stages/llama/components/secret"
 )
 
@@ -36,7 +35,9 @@ type BoxArgs struct {
 	// data stays (retained on delete and protected) until it is moved and the volume deleted
 	// by hand.
 	Retired bool
+	// Monitor receives the box's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
+	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // Box is one public EC2 instance running the app, PostgreSQL and the static files, with an
@@ -55,10 +56,10 @@ type Box struct {
 
 // Local database settings of the box, published like a managed database's.
 const (
-	localDBHost = "127.0.0.1"
-	localDBPort = 5432
-	localDBName = "llama"
-	localDBUser = "llama"
+	LocalDBHost = "127.0.0.1"
+	LocalDBPort = 5432
+	LocalDBName = "llama"
+	LocalDBUser = "llama"
 )
 
 // NewBox creates the box, or (Retired) keeps only its data volume.
@@ -87,8 +88,8 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	if err := creds.Store(ctx, creds.Password.ApplyT(func(pw string) (string, error) {
-		v, err := json.Marshal(map[string]any{"username": localDBUser, "password": pw, "engine": "postgres",
-			"host": localDBHost, "port": localDBPort, "dbname": localDBName})
+		v, err := json.Marshal(map[string]any{"username": LocalDBUser, "password": pw, "engine": "postgres",
+			"host": LocalDBHost, "port": LocalDBPort, "dbname": LocalDBName})
 		return string(v), err
 	}).(pulumi.StringOutput)); err != nil {
 		return nil, err
@@ -175,13 +176,3 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	return b, ctx.RegisterResourceOutputs(b, outs)
 }
 
-// Publish adds the box's local PostgreSQL to the stack's parameters the way a managed
-// database is published, so the app needs no special case for Llama 1.0.
-func (b *Box) Publish(settings params.Values) {
-	settings["db/primary/endpoint"] = pulumi.String(localDBHost)
-	settings["db/port"] = pulumi.String(fmt.Sprint(localDBPort))
-	settings["db/name"] = pulumi.String(localDBName)
-	settings["db/user"] = pulumi.String(localDBUser)
-	settings["db/secretArn"] = b.DBSecretArn
-	settings["db/sslmode"] = pulumi.String("disable") // loopback
-}

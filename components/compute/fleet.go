@@ -43,7 +43,9 @@ type FleetArgs struct {
 	LogRetentionDays int
 	Region           string
 	AccountID        string
-	Monitor          *monitor.Monitor
+	// Monitor receives the fleet's alarms and widgets; nil: none.
+	Monitor *monitor.Monitor
+	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // Fleet is an Application Load Balancer in front of an Auto Scaling Group of hardened, private,
@@ -260,7 +262,7 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		return nil, fmt.Errorf("scaling policy: %w", err)
 	}
 	f.LoadBalancerDNS, f.LoadBalancerArn, f.AutoScalingGroup = alb.DnsName, alb.Arn, asg.Name
-	if err := f.watch(ctx, name, args.Monitor, alb, tg, asg.Name); err != nil {
+	if err := f.watch(ctx, name, args.Monitor, args.Alarms, alb, tg, asg.Name); err != nil {
 		return nil, err
 	}
 	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{

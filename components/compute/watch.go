@@ -17,6 +17,9 @@ import (
 // the data volume's I/O.
 func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.Instance, vol *ebs.Volume, nginx, pg *cloudwatch.LogGroup) error {
 	m := args.Monitor
+	if m == nil {
+		return nil
+	}
 	child := pulumi.Parent(b)
 	filters := []struct {
 		key string
@@ -69,7 +72,7 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 			monitor.Widget{Section: db, Title: "Slow queries, lock waits, new connections", Metrics: []monitor.Metric{mt["slow-queries"], mt["lock-waits"], mt["connections"]}},
 		)
 	}
-	th := m.Thresholds
+	th := args.Alarms.WithDefaults()
 	alarms := []monitor.NamedAlarm{
 		{Key: "status-check", Alarm: monitor.Alarm{Description: "The box fails its status checks", Metric: ec2m("StatusCheckFailed", "Maximum"),
 			Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, Evaluation: 2, Datapoints: 2, Missing: "breaching"}},
@@ -88,7 +91,11 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 }
 
 // watch gives the fleet its widgets and alarms from the load balancer's and the group's metrics.
-func (f *Fleet) watch(ctx *pulumi.Context, name string, m *monitor.Monitor, alb *lb.LoadBalancer, tg *lb.TargetGroup, asgName pulumi.StringOutput) error {
+func (f *Fleet) watch(ctx *pulumi.Context, name string, m *monitor.Monitor, th monitor.AppAlarms, alb *lb.LoadBalancer, tg *lb.TargetGroup, asgName pulumi.StringOutput) error {
+	if m == nil {
+		return nil
+	}
+	th = th.WithDefaults()
 	lbDim := map[string]pulumi.StringInput{"LoadBalancer": alb.ArnSuffix}
 	tgDim := map[string]pulumi.StringInput{"LoadBalancer": alb.ArnSuffix, "TargetGroup": tg.ArnSuffix}
 	elb := func(metric, stat string) monitor.Metric {
@@ -109,7 +116,6 @@ func (f *Fleet) watch(ctx *pulumi.Context, name string, m *monitor.Monitor, alb 
 		monitor.Widget{Section: app, Title: "Fleet CPU (%)", Metrics: []monitor.Metric{
 			{Namespace: "AWS/EC2", Name: "CPUUtilization", Dimensions: map[string]pulumi.StringInput{"AutoScalingGroupName": asgName}, Stat: "Average", Label: "CPU"}}},
 	)
-	th := m.Thresholds
 	alarms := []monitor.NamedAlarm{
 		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("App p95 response time above %d ms", th.LatencyP95Ms), Metric: p95, Threshold: float64(th.LatencyP95Ms) / 1000}},
 		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("App 5xx error rate above %d%%", th.ErrorRatePercent),

@@ -9,7 +9,6 @@ import (
 	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
-	"github.com/llama-stages/llama/components/params"
 )
 
 // AuroraEngineVersion is the Aurora PostgreSQL version of new clusters: one that supports
@@ -43,7 +42,9 @@ type AuroraArgs struct {
 	SlowQueryMs         int
 	Protect             bool
 	LogRetentionDays    int
-	Monitor             *monitor.Monitor
+	// Monitor receives the cluster's alarms and widgets; nil: none.
+	Monitor *monitor.Monitor
+	Alarms  monitor.DBAlarms // thresholds; zero fields take their defaults
 }
 
 // Aurora is an encrypted Aurora PostgreSQL cluster with deletion protection, a final snapshot,
@@ -60,12 +61,15 @@ type Aurora struct {
 	ProxyArn          pulumi.StringOutput `pulumi:"proxyArn"`
 	// ProxyResourceID is the last part of the proxy's ARN, for rds-db:connect policies.
 	ProxyResourceID pulumi.StringOutput `pulumi:"proxyResourceId"`
-	readers         int
+	// Readers is how many reader instances the cluster has; Proxied whether clients reach
+	// it through RDS Proxy (and then through it alone).
+	Readers int
+	Proxied bool
 }
 
 // NewAurora creates the cluster, its instances and optionally its proxy.
 func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulumi.ResourceOption) (*Aurora, error) {
-	a := &Aurora{readers: args.Readers}
+	a := &Aurora{Readers: args.Readers, Proxied: args.Proxy != nil}
 	if err := ctx.RegisterComponentResource("llama:database:Aurora", name, a, opts...); err != nil {
 		return nil, err
 	}
@@ -169,7 +173,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	if args.Serverless {
 		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
 	}
-	w := &watcher{m: args.Monitor, parent: a, name: name}
+	w := &watcher{m: args.Monitor, th: args.Alarms, parent: a, name: name}
 	if err := w.cluster(ctx, name, args.Identifier, maxConn, logs, args.Readers, args.Serverless); err != nil {
 		return nil, err
 	}
@@ -249,31 +253,6 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 	return nil
 }
 
-// Publish adds what the app needs to reach the cluster under key (db).
-func (a *Aurora) Publish(key string, settings params.Values, outs pulumi.Map) {
-	// With a proxy, the clients' security group reaches the proxy alone: publish what they
-	// can reach (the cluster's endpoints stay stack outputs, for operators).
-	if a.ProxyArn.OutputState == nil {
-		settings[key+"/primary/endpoint"] = a.Endpoint
-		settings[key+"/reader/endpoint"] = a.ReaderEndpoint
-	}
-	settings[key+"/port"] = pulumi.Sprintf("%d", Port)
-	settings[key+"/name"] = pulumi.String(DatabaseName)
-	settings[key+"/user"] = pulumi.String(MasterUser)
-	settings[key+"/secretArn"] = a.SecretArn
-	outs["dbEndpoint"], outs["dbReaderEndpoint"], outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
-	settings[key+"/sslmode"] = pulumi.String("require") // rds.force_ssl
-	if a.ProxyArn.OutputState != nil {
-		// Clients reach the cluster through the proxy, signing in with IAM; the read-only
-		// endpoint only when there are readers to read from.
-		settings[key+"/proxy/endpoint"] = a.ProxyEndpoint
-		outs["dbProxyEndpoint"] = a.ProxyEndpoint
-		if a.readers > 0 {
-			settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
-			outs["dbProxyReadEndpoint"] = a.ProxyReadEndpoint
-		}
-	}
-}
 
 // clusterParams creates a cluster parameter group with the settings every database carries.
 func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pulumi.Resource) (*rds.ClusterParameterGroup, error) {

@@ -7,7 +7,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llama-stages/llama/components/monitor"
-	"github.com/llama-stages/llama/components/params"
 )
 
 // PostgresArgs configures an RDS for PostgreSQL primary and its read replicas.
@@ -27,7 +26,9 @@ type PostgresArgs struct {
 	Replicas            int  // read replicas, 0..15
 	Protect             bool // pulumi protect and deletion protection on the primary
 	LogRetentionDays    int
-	Monitor             *monitor.Monitor
+	// Monitor receives the database's alarms and widgets; nil: none.
+	Monitor *monitor.Monitor
+	Alarms  monitor.DBAlarms // thresholds; zero fields take their defaults
 }
 
 // Postgres is an RDS for PostgreSQL primary with TLS forced, encrypted gp3 storage, backups,
@@ -41,8 +42,10 @@ type Postgres struct {
 	SecretArn       pulumi.StringOutput      `pulumi:"secretArn"`
 	ReaderEndpoints pulumi.StringArrayOutput `pulumi:"readerEndpoints"`
 
+	// ReplicaEndpoints are the read replicas' addresses, one per replica.
+	ReplicaEndpoints []pulumi.StringOutput
+
 	identifier string
-	readers    []pulumi.StringOutput
 }
 
 // NewPostgres creates the primary and its replicas.
@@ -123,7 +126,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		return nil, err
 	}
 	p.Address, p.Port, p.SecretArn = primary.Address, primary.Port, creds.Arn
-	w := &watcher{m: args.Monitor, parent: p, name: name}
+	w := &watcher{m: args.Monitor, th: args.Alarms, parent: p, name: name}
 	if err := w.instance(ctx, name+"-primary", args.Identifier, MaxConnections(args.InstanceClass), logs, false); err != nil {
 		return nil, err
 	}
@@ -145,7 +148,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 			return nil, fmt.Errorf("db replica %d: %w", i, err)
 		}
 		readers = append(readers, replica.Address)
-		p.readers = append(p.readers, replica.Address)
+		p.ReplicaEndpoints = append(p.ReplicaEndpoints, replica.Address)
 		if err := w.instance(ctx, fmt.Sprintf("%s-replica-%d", name, i), id, MaxConnections(args.InstanceClass), rlogs, true); err != nil {
 			return nil, err
 		}
@@ -156,17 +159,3 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	})
 }
 
-// Publish adds what the app needs to reach the database to the stack's parameters and outputs.
-func (p *Postgres) Publish(settings params.Values, outs pulumi.Map) {
-	settings["db/primary/endpoint"] = p.Address
-	settings["db/port"] = pulumi.Sprintf("%d", Port)
-	settings["db/name"] = pulumi.String(DatabaseName)
-	settings["db/user"] = pulumi.String(MasterUser)
-	settings["db/secretArn"] = p.SecretArn
-	settings["db/sslmode"] = pulumi.String("require") // rds.force_ssl
-	for i, r := range p.readers {
-		settings[fmt.Sprintf("db/replicas/%d/endpoint", i)] = r
-	}
-	outs["dbEndpoint"], outs["dbPort"], outs["dbName"], outs["dbSecretArn"] = p.Address, pulumi.Int(Port), pulumi.String(DatabaseName), p.SecretArn
-	outs["dbReaderEndpoints"] = p.ReaderEndpoints
-}

@@ -16,6 +16,7 @@ import (
 // log_min_duration_statement and log_lock_waits are set), and CPU.
 type watcher struct {
 	m      *monitor.Monitor
+	th     monitor.DBAlarms
 	parent pulumi.Resource
 	name   string
 }
@@ -61,6 +62,9 @@ func dim(k, v string) map[string]pulumi.StringInput {
 
 func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int, logs *cloudwatch.LogGroup, s signals) error {
 	m, child := w.m, pulumi.Parent(w.parent)
+	if m == nil {
+		return nil
+	}
 	d := dim(s.dimension, identifier)
 	rds := func(metric, stat, label string) monitor.Metric {
 		return monitor.Metric{Namespace: "AWS/RDS", Name: metric, Dimensions: d, Stat: stat, Label: label}
@@ -112,14 +116,14 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 	}
 	m.AddWidgets(widgets...)
 
-	th := m.Thresholds
-	latency := float64(th.DBLatencyP95Ms) / 1000
+	th := w.th.WithDefaults()
+	latency := float64(th.LatencyP95Ms) / 1000
 	alarms := []monitor.NamedAlarm{
 		{Key: "cpu", Alarm: monitor.Alarm{Description: identifier + ": CPU above 80%", Metric: cpu, Threshold: 80, Period: 300, Evaluation: 3, Datapoints: 3}},
-		{Key: "connections", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: connections above %d%% of about %d", identifier, th.DBConnectionsPercent, maxConn),
-			Metric: rds("DatabaseConnections", "Maximum", ""), Threshold: float64(maxConn * th.DBConnectionsPercent / 100)}},
-		{Key: "read-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 read latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("ReadLatency", "p95", ""), Threshold: latency}},
-		{Key: "write-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 write latency above %d ms", identifier, th.DBLatencyP95Ms), Metric: rds("WriteLatency", "p95", ""), Threshold: latency}},
+		{Key: "connections", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: connections above %d%% of about %d", identifier, th.ConnectionsPercent, maxConn),
+			Metric: rds("DatabaseConnections", "Maximum", ""), Threshold: float64(maxConn * th.ConnectionsPercent / 100)}},
+		{Key: "read-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 read latency above %d ms", identifier, th.LatencyP95Ms), Metric: rds("ReadLatency", "p95", ""), Threshold: latency}},
+		{Key: "write-latency", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: p95 write latency above %d ms", identifier, th.LatencyP95Ms), Metric: rds("WriteLatency", "p95", ""), Threshold: latency}},
 		{Key: "slow-queries", Alarm: monitor.Alarm{Description: identifier + ": more than 10 slow statements a minute", Metric: slow, Threshold: 10}},
 	}
 	if s.replicaLag != "" {

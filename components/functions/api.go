@@ -44,7 +44,9 @@ type APIArgs struct {
 	// empty: the execute-api endpoint only.
 	Domain         string
 	CertificateArn pulumi.StringInput
-	Monitor        *monitor.Monitor
+	// Monitor receives the API's alarms and widgets; nil: none.
+	Monitor *monitor.Monitor
+	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // API is an HTTP API in front of a Go function in the private subnets.
@@ -203,6 +205,9 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 // the function's duration, errors, throttles and concurrency.
 func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName string, apiID pulumi.StringOutput) error {
 	m := args.Monitor
+	if m == nil {
+		return nil
+	}
 	apiDim := map[string]pulumi.StringInput{"ApiId": apiID, "Stage": pulumi.String("$default")}
 	fnDim := map[string]pulumi.StringInput{"FunctionName": pulumi.String(fnName)}
 	api := func(metric, stat string) monitor.Metric {
@@ -220,7 +225,7 @@ func (a *API) watch(ctx *pulumi.Context, name string, args *APIArgs, fnName stri
 		monitor.Widget{Section: section, Title: "Function duration (ms)", Metrics: []monitor.Metric{fn("Duration", "p95"), fn("Duration", "p50")}},
 		monitor.Widget{Section: section, Title: "Function errors, throttles, concurrency", Metrics: []monitor.Metric{fn("Errors", "Sum"), fn("Throttles", "Sum"), fn("ConcurrentExecutions", "Maximum")}},
 	)
-	th := m.Thresholds
+	th := args.Alarms.WithDefaults()
 	alarms := []monitor.NamedAlarm{
 		{Key: "latency-p95", Alarm: monitor.Alarm{Description: fmt.Sprintf("API p95 response time above %d ms", th.LatencyP95Ms), Metric: api("Latency", "p95"), Threshold: float64(th.LatencyP95Ms)}},
 		{Key: "error-rate", Alarm: monitor.Alarm{Description: fmt.Sprintf("API 5xx error rate above %d%%", th.ErrorRatePercent),

@@ -16,27 +16,47 @@ import (
 	"github.com/llama-stages/llama/components/access"
 )
 
-// Thresholds are the alarm thresholds, from config.
-type Thresholds struct {
-	LatencyP95Ms         int // app p95 response time
-	ErrorRatePercent     int // app 5xx share of requests
-	DBConnectionsPercent int // share of the database's connection limit
-	DBLatencyP95Ms       int // database p95 read and write latency
-	ReplicaLagSeconds    int
-	CacheMemoryPercent   int
+// AppAlarms are the thresholds of an app tier's alarms (the box, the fleet, the API).
+type AppAlarms struct {
+	LatencyP95Ms     int // p95 response time; default 1000
+	ErrorRatePercent int // 5xx share of requests; default 5
+}
+
+// WithDefaults fills the thresholds left zero.
+func (a AppAlarms) WithDefaults() AppAlarms {
+	return AppAlarms{LatencyP95Ms: or(a.LatencyP95Ms, 1000), ErrorRatePercent: or(a.ErrorRatePercent, 5)}
+}
+
+// DBAlarms are the thresholds of a database's alarms.
+type DBAlarms struct {
+	ConnectionsPercent int // share of the connection limit; default 80
+	LatencyP95Ms       int // p95 read and write latency; default 50
+	ReplicaLagSeconds  int // default 30
+}
+
+// WithDefaults fills the thresholds left zero.
+func (a DBAlarms) WithDefaults() DBAlarms {
+	return DBAlarms{ConnectionsPercent: or(a.ConnectionsPercent, 80), LatencyP95Ms: or(a.LatencyP95Ms, 50), ReplicaLagSeconds: or(a.ReplicaLagSeconds, 30)}
+}
+
+func or(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // MonitorArgs configures the monitor.
 type MonitorArgs struct {
-	Region     string // for the dashboard's widgets
-	AccountID  string // owns the topic's key
+	Region     string // required: the dashboard's widgets read it
+	AccountID  string // required: owns the topic's key
 	Partition  string // aws (default), aws-cn or aws-us-gov
 	AlertEmail string // subscribed to the topic when set; default none
-	Thresholds Thresholds
 }
 
 // Monitor is the alarm topic and the dashboard. Components add alarms and widgets to it while the
-// program runs; Finish writes the dashboard.
+// program runs; Finish writes the dashboard. A nil *Monitor is no monitoring: its methods do
+// nothing, so a component given none raises no alarms.
 type Monitor struct {
 	pulumi.ResourceState
 
@@ -44,15 +64,17 @@ type Monitor struct {
 	// DashboardName is set by Finish: the first dashboard's name.
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
 
-	Thresholds Thresholds
-	region     string
-	name       string
-	widgets    []Widget
+	region  string
+	name    string
+	widgets []Widget
 }
 
 // NewMonitor creates the alarm topic, encrypted with a key CloudWatch may use.
 func NewMonitor(ctx *pulumi.Context, name string, args *MonitorArgs, opts ...pulumi.ResourceOption) (*Monitor, error) {
-	m := &Monitor{Thresholds: args.Thresholds, region: args.Region, name: name}
+	if args == nil || args.Region == "" || args.AccountID == "" {
+		return nil, fmt.Errorf("monitor: MonitorArgs needs Region and AccountID")
+	}
+	m := &Monitor{region: args.Region, name: name}
 	if err := ctx.RegisterComponentResource("llama:monitor:Monitor", name, m, opts...); err != nil {
 		return nil, err
 	}
@@ -114,7 +136,11 @@ type Widget struct {
 }
 
 // AddWidgets adds graphs to the dashboard.
-func (m *Monitor) AddWidgets(ws ...Widget) { m.widgets = append(m.widgets, ws...) }
+func (m *Monitor) AddWidgets(ws ...Widget) {
+	if m != nil {
+		m.widgets = append(m.widgets, ws...)
+	}
+}
 
 // Alarm describes one alarm. Either Metric or (Expression over Metrics) is set.
 type Alarm struct {
@@ -138,6 +164,9 @@ type NamedAlarm struct {
 
 // NewAlarms creates alarms named <prefix>-<key> under parent.
 func (m *Monitor) NewAlarms(ctx *pulumi.Context, parent pulumi.Resource, prefix string, alarms []NamedAlarm) error {
+	if m == nil {
+		return nil
+	}
 	for _, a := range alarms {
 		if _, err := m.NewAlarm(ctx, parent, prefix+"-"+a.Key, a.Alarm); err != nil {
 			return err
@@ -148,6 +177,9 @@ func (m *Monitor) NewAlarms(ctx *pulumi.Context, parent pulumi.Resource, prefix 
 
 // NewAlarm creates an alarm under parent, acting on the topic on alarm and on OK.
 func (m *Monitor) NewAlarm(ctx *pulumi.Context, parent pulumi.Resource, name string, a Alarm) (*cloudwatch.MetricAlarm, error) {
+	if m == nil {
+		return nil, nil
+	}
 	if a.Comparison == "" {
 		a.Comparison = "GreaterThanThreshold"
 	}
@@ -248,6 +280,9 @@ func pages(ws []Widget) [][]Widget {
 // Finish writes the dashboards from the widgets the components added and registers the
 // monitor's outputs. Call it once, after every component.
 func (m *Monitor) Finish(ctx *pulumi.Context) error {
+	if m == nil {
+		return nil
+	}
 	var first pulumi.StringOutput
 	for i, page := range pages(m.widgets) {
 		name, title := m.name+"-dashboard", fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())

@@ -11,7 +11,6 @@ import (
 
 	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
-	"github.com/llama-stages/llama/components/params"
 )
 
 // Table is one table's key schema.
@@ -27,7 +26,7 @@ type TablesArgs struct {
 	Prefix  string // physical name prefix, llama-<stack>
 	Tables  []Table
 	Protect bool // pulumi protect and deletion protection
-	Monitor *monitor.Monitor
+	Monitor *monitor.Monitor // receives the tables' alarms and widgets; nil: none
 }
 
 // Tables are on-demand DynamoDB tables with point-in-time recovery, encryption and deletion
@@ -36,9 +35,12 @@ type Tables struct {
 	pulumi.ResourceState
 
 	Names pulumi.StringArrayOutput `pulumi:"names"`
-	arns  pulumi.StringArray
-	specs []Table
-	names []pulumi.StringOutput
+	// TableNames are the physical names, one per table of Specs.
+	TableNames []pulumi.StringOutput
+	// Specs are the tables as declared.
+	Specs []Table
+
+	arns pulumi.StringArray
 }
 
 // NewTables creates the tables.
@@ -73,13 +75,13 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 			return nil, fmt.Errorf("table %s: %w", spec.Name, err)
 		}
 		names = append(names, table.Name)
-		t.names = append(t.names, table.Name)
+		t.TableNames = append(t.TableNames, table.Name)
 		arns = append(arns, table.Arn, pulumi.Sprintf("%s/index/*", table.Arn))
 		if err := watch(ctx, t, name+"-"+spec.Name, args.Prefix+"-"+spec.Name, args.Monitor); err != nil {
 			return nil, err
 		}
 	}
-	t.Names, t.arns, t.specs = names.ToStringArrayOutput(), arns, args.Tables
+	t.Names, t.arns, t.Specs = names.ToStringArrayOutput(), arns, args.Tables
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"names": t.Names})
 }
 
@@ -100,6 +102,9 @@ var operations = []string{"GetItem", "PutItem", "Query", "UpdateItem", "DeleteIt
 // and Operation (an alarm on TableName alone watches nothing), UserErrors per account only, and
 // no percentiles of latency (DynamoDB Developer Guide, "DynamoDB Metrics and dimensions").
 func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *monitor.Monitor) error {
+	if m == nil {
+		return nil
+	}
 	d := map[string]pulumi.StringInput{"TableName": pulumi.String(table)}
 	ddb := func(metric, stat string) monitor.Metric {
 		return monitor.Metric{Namespace: "AWS/DynamoDB", Name: metric, Dimensions: d, Stat: stat, Label: metric}
@@ -132,31 +137,3 @@ func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *mo
 	return m.NewAlarms(ctx, parent, key, alarms)
 }
 
-// Publish adds the table names to the stack's parameters and outputs.
-func (t *Tables) Publish(settings params.Values, outs pulumi.Map) {
-	settings["tables/names"] = t.Names.ApplyT(func(ns []string) string {
-		out := ""
-		for i, n := range ns {
-			if i > 0 {
-				out += ","
-			}
-			out += n
-		}
-		return out
-	}).(pulumi.StringOutput)
-	// Each table's key schema, so the app writes items the table accepts: keys are strings,
-	// the TTL attribute epoch seconds. SSM refuses empty values: a table without a sort key
-	// or TTL attribute publishes none.
-	for i, spec := range t.specs {
-		k := "tables/" + spec.Name + "/"
-		settings[k+"name"] = t.names[i]
-		settings[k+"partitionKey"] = pulumi.String(spec.PartitionKey)
-		if spec.SortKey != "" {
-			settings[k+"sortKey"] = pulumi.String(spec.SortKey)
-		}
-		if spec.TTLAttribute != "" {
-			settings[k+"ttlAttribute"] = pulumi.String(spec.TTLAttribute)
-		}
-	}
-	outs["tableNames"] = t.Names
-}

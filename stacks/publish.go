@@ -1,0 +1,138 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/cache"
+	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/components/database"
+	"github.com/llama-stages/llama/components/nosql"
+)
+
+// The parameters the app reads (under llama:<stack>'s prefix, /llama/<stack>/...) and the stack
+// outputs are this program's contract, documented in the README's parameter table: the
+// components know nothing of them. Each database publishes under db/: the app follows
+// db/primary/endpoint from one rung to the next without a redeploy.
+
+// publishLocalDB: Llama 1.0's database is the box's own PostgreSQL, on loopback.
+func publishLocalDB(p *published, box *compute.Box) {
+	p.settings["db/primary/endpoint"] = pulumi.String(compute.LocalDBHost)
+	p.settings["db/port"] = pulumi.String(fmt.Sprint(compute.LocalDBPort))
+	p.settings["db/name"] = pulumi.String(compute.LocalDBName)
+	p.settings["db/user"] = pulumi.String(compute.LocalDBUser)
+	p.settings["db/secretArn"] = box.DBSecretArn
+	p.settings["db/sslmode"] = pulumi.String("disable") // loopback
+	p.secrets = append(p.secrets, box.DBSecretArn)
+}
+
+// publishPostgres: the RDS primary and its replicas.
+func publishPostgres(p *published, db *database.Postgres) {
+	p.settings["db/primary/endpoint"] = db.Address
+	p.settings["db/port"] = pulumi.Sprintf("%d", database.Port)
+	p.settings["db/name"] = pulumi.String(database.DatabaseName)
+	p.settings["db/user"] = pulumi.String(database.MasterUser)
+	p.settings["db/secretArn"] = db.SecretArn
+	p.settings["db/sslmode"] = pulumi.String("require") // rds.force_ssl
+	for i, r := range db.ReplicaEndpoints {
+		p.settings[fmt.Sprintf("db/replicas/%d/endpoint", i)] = r
+	}
+	p.outs["dbEndpoint"], p.outs["dbPort"], p.outs["dbName"], p.outs["dbSecretArn"] = db.Address, pulumi.Int(database.Port), pulumi.String(database.DatabaseName), db.SecretArn
+	p.outs["dbReaderEndpoints"] = db.ReaderEndpoints
+	p.secrets = append(p.secrets, db.SecretArn)
+}
+
+// publishAurora: an Aurora cluster under key. With a proxy, the clients' security group
+// reaches the proxy alone: publish what they can reach (the cluster's endpoints stay stack
+// outputs, for operators).
+func publishAurora(p *published, key string, a *database.Aurora) {
+	if !a.Proxied {
+		p.settings[key+"/primary/endpoint"] = a.Endpoint
+		p.settings[key+"/reader/endpoint"] = a.ReaderEndpoint
+	}
+	p.settings[key+"/port"] = pulumi.Sprintf("%d", database.Port)
+	p.settings[key+"/name"] = pulumi.String(database.DatabaseName)
+	p.settings[key+"/user"] = pulumi.String(database.MasterUser)
+	p.settings[key+"/secretArn"] = a.SecretArn
+	p.settings[key+"/sslmode"] = pulumi.String("require") // rds.force_ssl
+	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
+	if a.Proxied {
+		// Clients reach the cluster through the proxy, signing in with IAM; the read-only
+		// endpoint only when there are readers to read from.
+		p.settings[key+"/proxy/endpoint"] = a.ProxyEndpoint
+		p.outs["dbProxyEndpoint"] = a.ProxyEndpoint
+		if a.Readers > 0 {
+			p.settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
+			p.outs["dbProxyReadEndpoint"] = a.ProxyReadEndpoint
+		}
+	}
+}
+
+// publishCache: the cache's endpoints and its auth token's secret.
+func publishCache(p *published, c *cache.Cache) {
+	p.settings["cache/primary/endpoint"] = c.PrimaryEndpoint
+	p.settings["cache/reader/endpoint"] = c.ReaderEndpoint
+	p.settings["cache/port"] = pulumi.Sprintf("%d", cache.Port)
+	p.settings["cache/authSecretArn"] = c.SecretArn
+	p.settings["cache/tls"] = pulumi.String("true")
+	p.outs["cachePrimaryEndpoint"], p.outs["cacheReaderEndpoint"] = c.PrimaryEndpoint, c.ReaderEndpoint
+	p.secrets = append(p.secrets, c.SecretArn)
+}
+
+// ShardRule is how the app maps a user to a shard.
+const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); growing shardCount means moving the rows whose shard changes"
+
+// publishShards: the shard map, one parameter per entry (the whole map outgrows SSM's 8 KB
+// past about 30 shards) and as the shardMap output.
+func publishShards(p *published, shards []*database.Aurora) {
+	type entry struct {
+		Index  int    `json:"index"`
+		Writer string `json:"writer"`
+		Reader string `json:"reader"`
+		Secret string `json:"secretArn"`
+	}
+	var ends []any
+	for i, s := range shards {
+		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
+		p.secrets = append(p.secrets, s.SecretArn)
+		p.settings[fmt.Sprintf("shards/%d/writer", i)] = s.Endpoint
+		p.settings[fmt.Sprintf("shards/%d/reader", i)] = s.ReaderEndpoint
+		p.settings[fmt.Sprintf("shards/%d/secretArn", i)] = s.SecretArn
+	}
+	p.settings["shards/count"] = pulumi.String(fmt.Sprint(len(shards)))
+	p.settings["shards/rule"] = pulumi.String(ShardRule)
+	p.outs["shardMap"] = pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
+		m := struct {
+			Rule   string  `json:"rule"`
+			Count  int     `json:"shardCount"`
+			Shards []entry `json:"shards"`
+		}{Rule: ShardRule, Count: len(v) / 3}
+		for i := 0; i < len(v); i += 3 {
+			m.Shards = append(m.Shards, entry{Index: i / 3, Writer: fmt.Sprint(v[i]), Reader: fmt.Sprint(v[i+1]), Secret: fmt.Sprint(v[i+2])})
+		}
+		out, err := json.Marshal(m)
+		return string(out), err
+	}).(pulumi.StringOutput)
+}
+
+// publishTables: the tables' names and key schemas, so the app writes items each table accepts:
+// keys are strings, the TTL attribute epoch seconds. SSM refuses empty values: a table without
+// a sort key or TTL attribute publishes none.
+func publishTables(p *published, t *nosql.Tables) {
+	p.settings["tables/names"] = t.Names.ApplyT(func(ns []string) string { return strings.Join(ns, ",") }).(pulumi.StringOutput)
+	for i, spec := range t.Specs {
+		k := "tables/" + spec.Name + "/"
+		p.settings[k+"name"] = t.TableNames[i]
+		p.settings[k+"partitionKey"] = pulumi.String(spec.PartitionKey)
+		if spec.SortKey != "" {
+			p.settings[k+"sortKey"] = pulumi.String(spec.SortKey)
+		}
+		if spec.TTLAttribute != "" {
+			p.settings[k+"ttlAttribute"] = pulumi.String(spec.TTLAttribute)
+		}
+	}
+	p.outs["tableNames"] = t.Names
+}

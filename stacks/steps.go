@@ -1,0 +1,422 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/cache"
+	"github.com/llama-stages/llama/components/cdn"
+	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/components/database"
+	"github.com/llama-stages/llama/components/functions"
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/network"
+	"github.com/llama-stages/llama/components/nosql"
+	"github.com/llama-stages/llama/components/params"
+	"github.com/llama-stages/llama/components/release"
+	"github.com/llama-stages/llama/components/storage"
+)
+
+// foundation is what every stage has and every later step reads: monitoring, the network,
+// the origin certificate and Cloudflare's ranges.
+type foundation struct {
+	mon      *monitor.Monitor
+	net      *network.Network
+	cert     pulumi.StringInput // the origin certificate; nil when there is none
+	cfRanges []string           // Cloudflare's ranges, wherever Cloudflare fronts the stack
+}
+
+// foundation builds the Monitoring and Network layers and looks up what the edge needs.
+func (s *stage) foundation() (foundation, published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	var f foundation
+	var err error
+	if s.has(Monitoring) {
+		f.mon, err = monitor.NewMonitor(s.ctx, "monitor", &monitor.MonitorArgs{
+			Region: e.region, AccountID: e.account, Partition: e.partition, AlertEmail: cfg.Alarms.Email})
+		if err != nil {
+			return f, out, err
+		}
+		out.outs["alarmTopicArn"] = f.mon.TopicArn
+	}
+	f.net, err = network.NewNetwork(s.ctx, "network", &network.NetworkArgs{
+		Cidr: cfg.Network.Cidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
+		// Only the fleet and the functions run in the private subnets and need a way out;
+		// the box is public and the databases and the cache need none.
+		Nat: s.has(Fleet) || s.has(Functions), NatPerAz: cfg.Network.NatPerAz,
+	})
+	if err != nil {
+		return f, out, err
+	}
+	out.outs["vpcId"] = f.net.VpcID
+	if cfg.CertificateArn != "" {
+		f.cert = pulumi.String(cfg.CertificateArn)
+	} else if s.has(CDN) {
+		c, err := cdn.NewCertificate(s.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.Edge.ZoneID, Names: cfg.EdgeHostnames()})
+		if err != nil {
+			return f, out, err
+		}
+		f.cert = c.Arn
+	}
+	if s.has(CDN) || s.has(SPAEdge) {
+		f.cfRanges, err = cdn.IPRanges(s.ctx)
+	}
+	return f, out, err
+}
+
+// host is what the servers' app tier shares: the AMI, the role and the release of the app.
+type host struct {
+	ami  string
+	role *compute.AppRole
+	rel  *release.Release
+	art  *release.Artifact
+}
+
+// appHost builds the app for the instance type's architecture and publishes the release the
+// box and the fleet run.
+func (s *stage) appHost() (host, published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	// The instance type decides the architecture: the AMI and the app's build follow it.
+	arch := compute.Arch(cfg.Servers.InstanceType)
+	var h host
+	var err error
+	if h.ami, err = compute.LatestAL2023(s.ctx, arch); err != nil {
+		return h, out, err
+	}
+	if h.role, err = compute.NewAppRole(s.ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account, Partition: e.partition}); err != nil {
+		return h, out, err
+	}
+	if h.art, err = s.buildApp(arch); err != nil {
+		return h, out, err
+	}
+	if h.rel, err = release.NewRelease(s.ctx, "release", &release.ReleaseArgs{Artifact: h.art, Protect: cfg.Protect}); err != nil {
+		return h, out, err
+	}
+	out.grants = append(out.grants, grant{"release", h.rel.ReadAccess()})
+	// The box deploys the build published here; the fleet's launch template names it.
+	out.settings["app/release/bucket"], out.settings["app/release/key"], out.settings["app/release/sha256"] = h.rel.Bucket, h.rel.Key, h.rel.SHA256
+	out.outs["appRelease"] = pulumi.Sprintf("s3://%s/%s", h.rel.Bucket, h.rel.Key)
+	return h, out, nil
+}
+
+// buildApp builds the app for an architecture.
+func (s *stage) buildApp(arch string) (*release.Artifact, error) {
+	build := s.opts.Build
+	if build == nil {
+		build = release.GoBuild(".")
+	}
+	art, err := build(s.cfg.AppPackage, arch)
+	if err != nil {
+		return nil, fmt.Errorf("llama:appPackage %s: %w", s.cfg.AppPackage, err)
+	}
+	return art, nil
+}
+
+// box: Llama 1.0's single box; retired from load-balanced on, when only its data volume stays.
+func (s *stage) box(f foundation, h host) (published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	if !s.keeps(Box) {
+		return out, nil
+	}
+	box, err := compute.NewBox(s.ctx, "box", &compute.BoxArgs{
+		VpcID: f.net.VpcID, SubnetID: f.net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: f.net.AppSecurityGroupID,
+		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
+		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
+		LocalDatabase: !s.has(Database), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
+	})
+	if err != nil {
+		return out, err
+	}
+	out.outs["boxDataVolumeId"] = box.DataVolumeID
+	if s.has(Box) {
+		out.outs["boxInstanceId"], out.outs["boxPublicIp"], out.outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
+		if !s.has(Database) {
+			// Llama 1.0: the app's database is the box's own PostgreSQL.
+			publishLocalDB(&out, box)
+		}
+	}
+	return out, nil
+}
+
+// postgres: Llama 2.0's managed database, with Llama 4.0's read replicas.
+func (s *stage) postgres(f foundation) (published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	if !s.has(Database) {
+		return out, nil
+	}
+	d := cfg.Database
+	db, err := database.NewPostgres(s.ctx, "database", &database.PostgresArgs{
+		Identifier: e.base + "-db", VpcID: f.net.VpcID, SubnetIDs: f.net.DatabaseSubnetIDs, AZs: e.azs,
+		AllowFrom:     []database.Source{{Name: "app", Group: f.net.AppSecurityGroupID}},
+		EngineVersion: d.EngineVersion, InstanceClass: d.InstanceClass, StorageGb: d.StorageGb,
+		MaxStorageGb: d.MaxStorageGb, MultiAz: d.MultiAz, BackupRetentionDays: d.BackupRetentionDays,
+		SlowQueryMs: d.SlowQueryMs, Replicas: s.replicas(), Protect: cfg.Protect,
+		LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(),
+	})
+	if err != nil {
+		return out, err
+	}
+	publishPostgres(&out, db)
+	return out, nil
+}
+
+// fleet: Llama 3.0's load-balanced fleet and the bucket static assets move to.
+func (s *stage) fleet(f foundation, h host) (published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	if !s.has(Fleet) {
+		return out, nil
+	}
+	fleet, err := compute.NewFleet(s.ctx, "fleet", &compute.FleetArgs{
+		VpcID: f.net.VpcID, PublicSubnetIDs: f.net.PublicSubnetIDs, PrivateSubnetIDs: f.net.PrivateSubnetIDs,
+		AppSecurityGroupID: f.net.AppSecurityGroupID, AMI: h.ami, InstanceType: cfg.Servers.InstanceType,
+		InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix,
+		ReleaseBucket: h.rel.Bucket, ReleaseKey: h.rel.Key, ReleaseSHA256: h.art.SHA256,
+		MinSize: cfg.Servers.Min, DesiredSize: cfg.Servers.Desired, MaxSize: cfg.Servers.Max,
+		CertificateArn: f.cert, OriginCidrs: ipv4(f.cfRanges), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
+		Region: e.region, AccountID: e.account, Monitor: f.mon, Alarms: cfg.appAlarms(),
+	})
+	if err != nil {
+		return out, err
+	}
+	out.outs["loadBalancerDns"] = fleet.LoadBalancerDNS
+	// Cloudflare reads the static assets anonymously from the cdn rung on: SSE-S3 from the start.
+	static, err := storage.NewBucket(s.ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: f.cfRanges, S3ManagedKeys: true})
+	if err != nil {
+		return out, err
+	}
+	out.outs["staticBucket"], out.settings["static/bucket"] = static.Name, static.Name
+	out.grants = append(out.grants, grant{"static", static.ReadWrite()})
+	if s.has(CDN) {
+		out.hosts = append(out.hosts,
+			cdn.Host{Name: cfg.Edge.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
+			cdn.Host{Name: "static." + cfg.Edge.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
+	}
+	return out, nil
+}
+
+// spa: the serverless ladder's single-page app bucket, behind Cloudflare wherever a zone is
+// configured.
+func (s *stage) spa(f foundation) (published, error) {
+	cfg, out := s.cfg, newPublished()
+	if !s.has(SPA) {
+		return out, nil
+	}
+	// Cloudflare reads the SPA anonymously wherever a zone is set: SSE-S3 from the start.
+	spa, err := storage.NewBucket(s.ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: f.cfRanges, S3ManagedKeys: true})
+	if err != nil {
+		return out, err
+	}
+	out.outs["spaBucket"] = spa.Name
+	if s.has(SPAEdge) {
+		out.hosts = append(out.hosts, cdn.Host{Name: cfg.Edge.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true})
+	}
+	return out, nil
+}
+
+// serverlessDB: Aurora Serverless v2 behind RDS Proxy, with readers from the replicas rung on.
+func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	db, err := database.NewAurora(s.ctx, "database", &database.AuroraArgs{
+		Identifier: e.base + "-db", VpcID: f.net.VpcID, SubnetIDs: f.net.DatabaseSubnetIDs, AZs: e.azs,
+		// The functions reach the writer through RDS Proxy only.
+		Serverless: true, MinAcu: cfg.Serverless.MinAcu, MaxAcu: cfg.Serverless.MaxAcu, Readers: s.replicas(),
+		Proxy:               &database.ProxyArgs{SubnetIDs: f.net.PrivateSubnetIDs, ClientGroup: f.net.AppSecurityGroupID},
+		BackupRetentionDays: cfg.Database.BackupRetentionDays, SlowQueryMs: cfg.Database.SlowQueryMs, Protect: cfg.Protect,
+		LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(),
+	})
+	if err != nil {
+		return nil, out, err
+	}
+	publishAurora(&out, "db", db)
+	return db, out, nil
+}
+
+// functions: the app as a Lambda function behind an HTTP API, signing in to the database's
+// proxy with IAM; from the cdn rung on, behind Cloudflare at api.<domain>.
+func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	// Lambda runs the app on Graviton (arm64): the same code base, its Lambda entry point.
+	art, err := s.buildApp("arm64")
+	if err != nil {
+		return nil, out, err
+	}
+	var domain string
+	if s.has(CDN) {
+		domain = "api." + cfg.Edge.Domain
+	}
+	api, err := functions.NewAPI(s.ctx, "api", &functions.APIArgs{
+		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID,
+		MemoryMb: cfg.Serverless.LambdaMemory, TimeoutSeconds: cfg.Serverless.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
+		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
+		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
+		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
+		Domain: domain, CertificateArn: f.cert, Monitor: f.mon, Alarms: cfg.appAlarms(),
+	})
+	if err != nil {
+		return nil, out, err
+	}
+	out.outs["apiUrl"] = api.URL
+	if domain != "" {
+		out.hosts = append(out.hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
+			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
+	}
+	return api, out, nil
+}
+
+// ipv4 keeps the IPv4 ranges: the load balancer is IPv4 only.
+func ipv4(cidrs []string) []string {
+	var out []string
+	for _, c := range cidrs {
+		if !strings.Contains(c, ":") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// replicas is the replica count the stage has: none below the replicas rung.
+func (s *stage) replicas() int {
+	if s.has(Replicas) {
+		return s.cfg.Database.Replicas
+	}
+	return 0
+}
+
+// cache: Llama 5.0's read-through cache, on either ladder.
+func (s *stage) cache(f foundation) (published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	if !s.has(Cache) {
+		return out, nil
+	}
+	c, err := cache.NewCache(s.ctx, "cache", &cache.CacheArgs{
+		ID: e.base + "-cache", VpcID: f.net.VpcID, SubnetIDs: f.net.PrivateSubnetIDs, AZs: e.azs,
+		ClientGroup: f.net.AppSecurityGroupID, Engine: cfg.Cache.Engine, NodeType: cfg.Cache.NodeType, Nodes: cfg.Cache.Nodes,
+		Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, MemoryAlarmPercent: cfg.Alarms.CacheMemoryPercent,
+	})
+	if err != nil {
+		return out, err
+	}
+	publishCache(&out, c)
+	return out, nil
+}
+
+// shards: Llama 6.0. One Aurora cluster a shard, each its own component named shard-<i> so that
+// growing the count only creates; the shard map is published for the app.
+func (s *stage) shards(f foundation) (published, error) {
+	cfg, e, out := s.cfg, s.env, newPublished()
+	if !s.has(Shards) || cfg.Shards.Count == 0 {
+		return out, nil
+	}
+	shared, err := database.NewShardBase(s.ctx, "shards", &database.ShardBaseArgs{
+		VpcID: f.net.VpcID, SubnetIDs: f.net.DatabaseSubnetIDs, SlowQueryMs: cfg.Database.SlowQueryMs,
+		AllowFrom: []database.Source{{Name: "app", Group: f.net.AppSecurityGroupID}},
+	})
+	if err != nil {
+		return out, err
+	}
+	var shards []*database.Aurora
+	for i := 0; i < cfg.Shards.Count; i++ {
+		args := &database.AuroraArgs{
+			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.Shards.Readers,
+			BackupRetentionDays: cfg.Database.BackupRetentionDays, Protect: cfg.Protect,
+			LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(), FirstAZ: i,
+		}
+		// The shards are of the kind the stage's database is: serverless on that ladder.
+		if s.has(ServerlessD) {
+			args.Serverless, args.MinAcu, args.MaxAcu = true, cfg.Serverless.MinAcu, cfg.Serverless.MaxAcu
+		} else {
+			args.InstanceClass = cfg.Shards.InstanceClass
+		}
+		sh, err := database.NewAurora(s.ctx, fmt.Sprintf("shard-%d", i), args)
+		if err != nil {
+			return out, err
+		}
+		shards = append(shards, sh)
+	}
+	publishShards(&out, shards)
+	return out, nil
+}
+
+// tables: the final part's DynamoDB offload; the app may use these tables and no others.
+func (s *stage) tables(f foundation) (published, error) {
+	out := newPublished()
+	if !s.has(Tables) {
+		return out, nil
+	}
+	specs := make([]nosql.Table, len(s.cfg.Tables))
+	for i, t := range s.cfg.Tables {
+		specs[i] = nosql.Table(t)
+	}
+	t, err := nosql.NewTables(s.ctx, "tables", &nosql.TablesArgs{Prefix: s.env.base, Tables: specs, Protect: s.cfg.Protect, Monitor: f.mon})
+	if err != nil {
+		return out, err
+	}
+	publishTables(&out, t)
+	out.grants = append(out.grants, grant{"tables", t.Access()})
+	return out, nil
+}
+
+// edge: Cloudflare in front of the hosts the other steps asked it to serve, sharing the zone's
+// rules with the other Llama stacks in it.
+func (s *stage) edge(hosts []cdn.Host) (published, error) {
+	ctx, zoneID, out := s.ctx, s.cfg.Edge.ZoneID, newPublished()
+	if len(hosts) == 0 {
+		return out, nil
+	}
+	zone, err := cdn.ReadZone(ctx, zoneID)
+	if err != nil {
+		return out, err
+	}
+	const name = "cdn"
+	edge, err := cdn.NewEdge(ctx, name, &cdn.EdgeArgs{ZoneID: zoneID, Hosts: hosts, Owner: ctx.Project() + "/" + ctx.Stack(), Zone: zone})
+	if err != nil {
+		return out, err
+	}
+	for _, a := range edge.Adoptions {
+		s.warn(fmt.Sprintf("Cloudflare zone %s: the %s entry point already holds %d rules of other Llama stacks (%s). "+
+			"This stack keeps them and adds its own; Pulumi must take the entry point into this stack once, "+
+			"or `pulumi up` fails with \"inputs to import do not match\": pulumi import cloudflare:index/ruleset:Ruleset %s %s --parent %s=urn:pulumi:%s::%s::llama:cdn:Edge::%s --yes",
+			zoneID, a.Phase, a.RulesKept, strings.Join(a.SharedBy, ", "), a.Resource, a.ImportID, name, ctx.Stack(), ctx.Project(), name))
+	}
+	out.outs["hostnames"] = edge.Hostnames
+	return out, nil
+}
+
+// finish grants the app what it was pointed at, publishes the parameters and writes the
+// dashboard.
+func (s *stage) finish(f foundation, app access.Grantee, out published) (pulumi.Map, error) {
+	grants := out.grants
+	if len(out.secrets) > 0 {
+		grants = append(grants, grant{"secrets", access.ReadSecrets(out.secrets)})
+	}
+	for _, g := range grants {
+		if err := app.Grant(s.ctx, g.name, g.stmts); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := params.NewParameters(s.ctx, "params", &params.ParametersArgs{Prefix: s.env.prefix, Values: out.settings}); err != nil {
+		return nil, err
+	}
+	out.outs["parameterPrefix"] = pulumi.String(s.env.prefix)
+	if err := f.mon.Finish(s.ctx); err != nil {
+		return nil, err
+	}
+	if f.mon != nil {
+		out.outs["dashboard"] = f.mon.DashboardName
+	}
+	out.outs["stage"], out.outs["platform"] = pulumi.String(s.cfg.Stage), pulumi.String(string(s.cfg.Platform))
+	return out.outs, nil
+}
+
+// appAlarms and dbAlarms are the alarm thresholds config sets for the app tier and the
+// databases.
+func (c *Config) appAlarms() monitor.AppAlarms {
+	return monitor.AppAlarms{LatencyP95Ms: c.Alarms.LatencyP95Ms, ErrorRatePercent: c.Alarms.ErrorRatePercent}
+}
+
+func (c *Config) dbAlarms() monitor.DBAlarms {
+	return monitor.DBAlarms{ConnectionsPercent: c.Alarms.DBConnectionsPercent, LatencyP95Ms: c.Alarms.DBLatencyP95Ms, ReplicaLagSeconds: c.Alarms.ReplicaLagSeconds}
+}
