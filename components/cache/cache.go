@@ -162,4 +162,3 @@ func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 	}
 	return nil
 }
-

@@ -175,4 +175,3 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	outs["instanceId"], outs["publicIp"], outs["publicDns"] = b.InstanceID, b.PublicIP, b.PublicDNS
 	return b, ctx.RegisterResourceOutputs(b, outs)
 }
-

@@ -253,7 +253,6 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 	return nil
 }
 
-
 // clusterParams creates a cluster parameter group with the settings every database carries.
 func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pulumi.Resource) (*rds.ClusterParameterGroup, error) {
 	var cps rds.ClusterParameterGroupParameterArray

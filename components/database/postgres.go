@@ -158,4 +158,3 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		"address": p.Address, "port": p.Port, "secretArn": p.SecretArn, "readerEndpoints": p.ReaderEndpoints,
 	})
 }
-

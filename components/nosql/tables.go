@@ -25,7 +25,7 @@ type Table struct {
 type TablesArgs struct {
 	Prefix  string // physical name prefix, llama-<stack>
 	Tables  []Table
-	Protect bool // pulumi protect and deletion protection
+	Protect bool             // pulumi protect and deletion protection
 	Monitor *monitor.Monitor // receives the tables' alarms and widgets; nil: none
 }
 
@@ -136,4 +136,3 @@ func watch(ctx *pulumi.Context, parent pulumi.Resource, key, table string, m *mo
 	}
 	return m.NewAlarms(ctx, parent, key, alarms)
 }
-
