@@ -239,6 +239,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 	}
 	id, state := "", resource.PropertyMap{}
+	if args.Custom && Catalog[args.TypeToken] == nil {
+		m.mu.Lock()
+		m.errs = append(m.errs, fmt.Errorf("%s: type %s has no entry in the offline catalog: add its outputs, ForceNew inputs and whether it holds data to offline/catalog.go", urn, args.TypeToken))
+		m.mu.Unlock()
+	}
 	if args.Custom {
 		id, state = fabricate(m, urn, args.TypeToken, args.Name, args.Inputs)
 		if args.TypeToken == "cloudflare:index/ruleset:Ruleset" {

@@ -203,7 +203,7 @@ func changedKeys(a, b map[string]any, ignore []string) []string {
 // replaces too (a DynamoDB table's sort key), unless the provider computes it when unset
 // (Computed: an RDS instance's availabilityZone once it is Multi-AZ), and keeps the value.
 func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
-	for _, key := range ForceNew[typ] {
+	for _, key := range offline.KindOf(typ).ForceNew {
 		top, sub, nested := strings.Cut(key, ".")
 		if slices.Contains(ignore, top) {
 			continue
@@ -212,14 +212,14 @@ func Replaces(typ string, a, b map[string]any, ignore ...string) bool {
 		if nested {
 			va, vb = field(va, sub), field(vb, sub)
 		}
-		if vb == nil && slices.Contains(Computed[typ], key) {
+		if vb == nil && slices.Contains(offline.KindOf(typ).Computed, key) {
 			continue
 		}
 		if !reflect.DeepEqual(va, vb) {
 			return true
 		}
 	}
-	if when := ReplacesWhen[typ]; when != nil {
+	if when := offline.KindOf(typ).ReplacesWhen; when != nil {
 		return when(a, b)
 	}
 	return false
@@ -355,7 +355,7 @@ func cascades(a, b *offline.Plan) cascade {
 			sort.Strings(keys)
 			forced := ""
 			for _, k := range keys {
-				for _, f := range append(ForceNew[res.Type], FollowsReferent[res.Type]...) {
+				for _, f := range append(offline.KindOf(res.Type).ForceNew, offline.KindOf(res.Type).FollowsReferent...) {
 					if top, _, _ := strings.Cut(f, "."); top == k {
 						forced = k
 					}

@@ -79,22 +79,6 @@ func Plan(req Request) (*offline.Plan, error) {
 	return plan, nil
 }
 
-// telling are the inputs worth a glance in the tree, per type.
-var telling = map[string][]string{
-	"aws:ec2/instance:Instance":                                 {"instanceType", "availabilityZone"},
-	"aws:ebs/volume:Volume":                                     {"size", "type", "encrypted"},
-	"aws:ec2/subnet:Subnet":                                     {"availabilityZone", "cidrBlock"},
-	"aws:ec2/vpc:Vpc":                                           {"cidrBlock"},
-	"aws:rds/instance:Instance":                                 {"identifier", "instanceClass", "availabilityZone", "multiAz"},
-	"aws:rds/cluster:Cluster":                                   {"clusterIdentifier", "engineVersion"},
-	"aws:rds/clusterInstance:ClusterInstance":                   {"identifier", "instanceClass", "availabilityZone"},
-	"aws:autoscaling/group:Group":                               {"minSize", "desiredCapacity", "maxSize"},
-	"aws:elasticache/replicationGroup:ReplicationGroup":         {"replicationGroupId", "engine", "numCacheClusters"},
-	"aws:dynamodb/table:Table":                                  {"name", "billingMode"},
-	"aws:lambda/function:Function":                              {"name", "runtime", "memorySize", "timeout"},
-	"cloudflare:index/record:Record":                            {"name", "proxied"},
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {"fromPort", "cidrIpv4"},
-}
 
 // Tree renders the plan as a tree of components and their resources, then counts.
 func Tree(p *offline.Plan) string {
@@ -167,7 +151,7 @@ func shortType(t string) string {
 
 func annotate(r *offline.Resource) string {
 	var bits []string
-	for _, k := range telling[r.Type] {
+	for _, k := range offline.KindOf(r.Type).Labels {
 		if v, ok := r.Inputs[k]; ok && v != nil {
 			bits = append(bits, fmt.Sprintf("%s=%v", k, v))
 		}

@@ -10,22 +10,6 @@ import (
 	"github.com/llama-stages/llama/stacks"
 )
 
-// watched says how CloudWatch names a monitored resource in its metrics' dimensions, and which
-// alarm metrics it must have.
-var watched = map[string]struct {
-	name   func(r *offline.Resource) string
-	alarms []string // metric names (or metric-math ids) that must have an alarm
-}{
-	"aws:ec2/instance:Instance":        {func(r *offline.Resource) string { return r.ID }, []string{"StatusCheckFailed", "CPUUtilization"}},
-	"aws:rds/instance:Instance":        {func(r *offline.Resource) string { return str(in(r, "identifier")) }, []string{"DatabaseConnections", "ReadLatency", "WriteLatency", "CPUUtilization"}},
-	"aws:rds/cluster:Cluster":          {func(r *offline.Resource) string { return str(in(r, "clusterIdentifier")) }, []string{"DatabaseConnections", "ReadLatency", "WriteLatency"}},
-	"aws:lb/loadBalancer:LoadBalancer": {func(r *offline.Resource) string { return str(r.Outputs["arnSuffix"]) }, []string{"TargetResponseTime", "HTTPCode_Target_5XX_Count"}},
-	"aws:lambda/function:Function":     {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"Throttles", "Errors", "Duration"}},
-	"aws:dynamodb/table:Table":         {func(r *offline.Resource) string { return str(in(r, "name")) }, []string{"ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"}},
-	typCache:                           {func(r *offline.Resource) string { return str(in(r, "replicationGroupId")) }, []string{"DatabaseMemoryUsagePercentage", "Evictions", "EngineCPUUtilization"}},
-	"aws:apigatewayv2/api:Api":         {func(r *offline.Resource) string { return r.ID }, []string{"Latency", "5xx"}},
-}
-
 // alarmMetrics returns, per alarm, the metric names and dimension values it watches.
 func alarmMetrics(a *offline.Resource) (metrics, dims []string) {
 	add := func(name any, d any) {
@@ -73,12 +57,13 @@ func TestEveryResourceIsMonitored(t *testing.T) {
 					t.Errorf("alarm %s is not M-of-N: %d of %d", a.Name, m, n)
 				}
 			}
-			for typ, w := range watched {
-				if w.name == nil {
+			for typ, k := range offline.Catalog {
+				w := k.Watch
+				if w == nil {
 					continue
 				}
 				for _, res := range ofType(p, typ) {
-					id := w.name(res)
+					id := w.Name(res)
 					if id == "" || !strings.Contains(body, id) {
 						t.Errorf("%s %s (%q) has no dashboard widget", typ, res.Name, id)
 					}
@@ -93,7 +78,7 @@ func TestEveryResourceIsMonitored(t *testing.T) {
 							}
 						}
 					}
-					for _, m := range w.alarms {
+					for _, m := range w.Alarms {
 						if !have[m] {
 							t.Errorf("%s %s has no %s alarm", typ, res.Name, m)
 						}

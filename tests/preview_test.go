@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
+	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
 	"github.com/llama-stages/llama/stacks"
 )
@@ -30,47 +30,71 @@ func usedTypes(t *testing.T) map[string]map[string]any {
 	return out
 }
 
-// TestForceNewCoversEveryType: a case per resource type the program uses. Changing a ForceNew
-// input replaces; changing tags (never ForceNew) updates in place.
-func TestForceNewCoversEveryType(t *testing.T) {
+// TestCatalogCoversEveryType: the offline engine refuses a type with no catalog entry, so
+// every type the program registers has one; here, every entry is a type some rung uses, and a
+// tag change (never ForceNew) replaces nothing.
+func TestCatalogCoversEveryType(t *testing.T) {
 	types := usedTypes(t)
-	names := make([]string, 0, len(types))
-	for typ := range types {
-		names = append(names, typ)
+	for typ, k := range offline.Catalog {
+		base, used := types[typ]
+		if !used {
+			t.Errorf("the catalog holds %s, which no rung uses", typ)
+			continue
+		}
+		if k.ForceNew == nil {
+			t.Errorf("%s: no ForceNew list (an empty one says the type has none)", typ)
+		}
+		tagged := clone(base)
+		tagged["tags"] = map[string]any{"changed": "yes"}
+		if preview.Replaces(typ, base, tagged) {
+			t.Errorf("%s: a tag change replaces", typ)
+		}
 	}
-	sort.Strings(names)
-	for _, typ := range names {
-		t.Run(typ, func(t *testing.T) {
-			keys, ok := preview.ForceNew[typ]
-			if !ok {
-				t.Fatalf("no ForceNew entry for %s: add the provider's ForceNew inputs to preview/forcenew.go", typ)
-			}
-			base := types[typ]
-			tagged := clone(base)
-			tagged["tags"] = map[string]any{"changed": "yes"}
-			if preview.Replaces(typ, base, tagged) {
-				t.Error("a tag change replaces")
-			}
-			for _, k := range keys {
-				changed := clone(base)
-				top, sub, nested := strings.Cut(k, ".")
-				if nested {
-					m, _ := changed[top].(map[string]any)
-					m = clone(m)
-					m[sub] = "changed"
-					changed[top] = m
-				} else {
-					changed[top] = "changed"
-				}
-				if !preview.Replaces(typ, base, changed) {
-					t.Errorf("changing %s does not replace", k)
-				}
-			}
-		})
+}
+
+// TestProviderReplacements holds the diff to what the providers do, each case read from the
+// provider's schema at the version pinned here (terraform-provider-aws v5.x as bridged by
+// pulumi-aws v6, terraform-provider-cloudflare v4): a replace where the argument is ForceNew,
+// an update where the API changes it in place.
+func TestProviderReplacements(t *testing.T) {
+	types := usedTypes(t)
+	cases := []struct {
+		typ, input string
+		replaces   bool
+		source     string
+	}{
+		{"aws:rds/instance:Instance", "engine", true, "rds/instance.go: engine ForceNew"},
+		{"aws:rds/instance:Instance", "identifier", false, "ModifyDBInstance NewDBInstanceIdentifier"},
+		{"aws:rds/instance:Instance", "instanceClass", false, "ModifyDBInstance DBInstanceClass"},
+		{"aws:rds/instance:Instance", "storageEncrypted", true, "rds/instance.go: storage_encrypted ForceNew"},
+		{"aws:rds/cluster:Cluster", "clusterIdentifier", true, "rds/cluster.go: cluster_identifier ForceNew"},
+		{"aws:rds/cluster:Cluster", "backupRetentionPeriod", false, "ModifyDBCluster BackupRetentionPeriod"},
+		{"aws:rds/proxy:Proxy", "name", false, "rds/proxy.go: name updated by ModifyDBProxy NewDBProxyName"},
+		{"aws:ec2/instance:Instance", "ami", true, "ec2/ec2_instance.go: ami ForceNew"},
+		{"aws:ec2/instance:Instance", "ebsOptimized", true, "ec2/ec2_instance.go: ebs_optimized ForceNew"},
+		{"aws:ec2/instance:Instance", "instanceType", false, "ModifyInstanceAttribute InstanceType (stop, change, start)"},
+		{"aws:ec2/vpc:Vpc", "cidrBlock", true, "ec2/vpc.go: cidr_block ForceNew"},
+		{"aws:dynamodb/table:Table", "rangeKey", true, "dynamodb/table.go: range_key ForceNew"},
+		{"aws:dynamodb/table:Table", "billingMode", false, "UpdateTable BillingMode"},
+		{"aws:elasticache/replicationGroup:ReplicationGroup", "nodeType", false, "ModifyReplicationGroup CacheNodeType"},
+		{"aws:elasticache/replicationGroup:ReplicationGroup", "port", true, "elasticache/replication_group.go: port ForceNew"},
+		{"aws:lambda/function:Function", "memorySize", false, "UpdateFunctionConfiguration MemorySize"},
+		{"aws:lambda/function:Function", "name", true, "lambda/function.go: function_name ForceNew"},
+		{"aws:s3/bucketV2:BucketV2", "bucket", true, "s3/bucket.go: bucket ForceNew"},
+		{"cloudflare:index/ruleset:Ruleset", "phase", true, "rulesets/schema.go: phase RequiresReplace"},
+		{"cloudflare:index/ruleset:Ruleset", "name", true, "rulesets/schema.go: name RequiresReplace"},
+		{"cloudflare:index/ruleset:Ruleset", "description", false, "rulesets/schema.go: description updatable"},
 	}
-	for typ := range preview.ForceNew {
-		if _, used := types[typ]; !used {
-			t.Errorf("ForceNew lists %s, which no rung uses", typ)
+	for _, c := range cases {
+		base, ok := types[c.typ]
+		if !ok {
+			t.Errorf("%s: no rung uses it", c.typ)
+			continue
+		}
+		changed := clone(base)
+		changed[c.input] = "changed"
+		if got := preview.Replaces(c.typ, base, changed); got != c.replaces {
+			t.Errorf("%s %s: replaces %v, want %v (%s)", c.typ, c.input, got, c.replaces, c.source)
 		}
 	}
 }
