@@ -79,7 +79,6 @@ func Plan(req Request) (*offline.Plan, error) {
 	return plan, nil
 }
 
-
 // Tree renders the plan as a tree of components and their resources, then counts.
 func Tree(p *offline.Plan) string {
 	children := map[string][]*offline.Resource{}
