@@ -23,9 +23,9 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 	switch token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		var names, ids []any
-		for i, s := range []string{"a", "b", "c", "d", "e", "f"} {
+		for i, s := range zoneLetters(r) {
 			names = append(names, r+s)
-			ids = append(ids, fmt.Sprintf("use1-az%d", i+1))
+			ids = append(ids, fmt.Sprintf("%s-az%d", zoneIDPrefix(r), i+1))
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "names": names, "zoneIds": ids, "groupNames": []any{r}}), nil
 	case "aws:index/getRegion:getRegion":
@@ -106,6 +106,29 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// zoneLetters are the availability zones a new account sees in a region (EC2 User Guide,
+// "Regions and Zones"): us-east-1 has six, us-west-1 two, most three.
+func zoneLetters(region string) []string {
+	switch region {
+	case "us-east-1":
+		return []string{"a", "b", "c", "d", "e", "f"}
+	case "us-west-1":
+		return []string{"a", "c"}
+	case "us-west-2", "ap-northeast-1", "ap-northeast-2":
+		return []string{"a", "b", "c", "d"}
+	}
+	return []string{"a", "b", "c"}
+}
+
+// zoneIDPrefix is a region's zone ID prefix: use1 for us-east-1, euw1 for eu-west-1.
+func zoneIDPrefix(region string) string {
+	parts := strings.Split(region, "-")
+	if len(parts) < 3 {
+		return region
+	}
+	return parts[0] + parts[1][:1] + parts[2]
 }
 
 // PartitionOf is the partition a region belongs to.

