@@ -17,20 +17,20 @@ import (
 
 // FleetArgs configures the load-balanced fleet of Llama 3.0.
 type FleetArgs struct {
-	VpcID              pulumi.StringInput
-	PublicSubnetIDs    pulumi.StringArrayInput // the load balancer's
-	PrivateSubnetIDs   pulumi.StringArrayInput // the instances', one per AZ
-	AppSecurityGroupID pulumi.StringInput
-	AMI                string
-	InstanceType       string
-	InstanceProfile    pulumi.StringInput
-	ParamPrefix        string
+	VpcID              pulumi.StringInput      // required
+	PublicSubnetIDs    pulumi.StringArrayInput // required: the load balancer's
+	PrivateSubnetIDs   pulumi.StringArrayInput // required: the instances', one per AZ
+	AppSecurityGroupID pulumi.StringInput      // required: the app's group, admitted by the data tier
+	AMI                string                  // required
+	InstanceType       string                  // required
+	InstanceProfile    pulumi.StringInput      // required: the app's role
+	ParamPrefix        string                  // required: the app's parameters and the log groups' prefix
 	// ReleaseBucket, ReleaseKey and ReleaseSHA256 name the build of the app the instances run;
 	// required. The launch template carries them, so a new build rolls the fleet.
 	ReleaseBucket pulumi.StringInput
 	ReleaseKey    pulumi.StringInput
 	ReleaseSHA256 string
-	MinSize       int // validated by the config: 1 <= min <= desired <= max, max >= 2
+	MinSize       int // required: 1 <= min <= desired <= max, max >= 2
 	DesiredSize   int
 	MaxSize       int
 	// CertificateArn turns on the HTTPS listener (TLS 1.2+ policy) and makes HTTP redirect
@@ -39,10 +39,10 @@ type FleetArgs struct {
 	// OriginCidrs, when set, are the only IPv4 ranges the load balancer admits (a CDN's, so
 	// that it cannot be bypassed). Empty: the internet.
 	OriginCidrs      []string
-	Protect          bool // load balancer deletion protection; protect the log bucket
-	LogRetentionDays int
-	Region           string
-	AccountID        string
+	Protect          bool   // load balancer deletion protection; protect the log bucket. Default false
+	LogRetentionDays int    // the log groups' and the access logs' retention; 0 keeps them forever
+	Region           string // required: where the access logs are delivered from
+	AccountID        string // required: owns the access log bucket
 	// Monitor receives the fleet's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
@@ -79,14 +79,71 @@ func logDeliveryARN(ctx *pulumi.Context, region string) (string, error) {
 	return acct.Arn, nil
 }
 
+func (a *FleetArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("compute: NewFleet needs FleetArgs")
+	case a.VpcID == nil || a.PublicSubnetIDs == nil || a.PrivateSubnetIDs == nil || a.AppSecurityGroupID == nil:
+		return fmt.Errorf("compute: FleetArgs needs VpcID, PublicSubnetIDs, PrivateSubnetIDs and AppSecurityGroupID")
+	case a.AMI == "" || a.InstanceType == "" || a.InstanceProfile == nil || a.ParamPrefix == "":
+		return fmt.Errorf("compute: FleetArgs needs AMI, InstanceType, InstanceProfile and ParamPrefix")
+	case a.ReleaseBucket == nil || a.ReleaseKey == nil || a.ReleaseSHA256 == "":
+		return fmt.Errorf("compute: FleetArgs needs the release (ReleaseBucket, ReleaseKey, ReleaseSHA256)")
+	case a.Region == "" || a.AccountID == "":
+		return fmt.Errorf("compute: FleetArgs needs Region and AccountID")
+	case a.MinSize < 1 || a.DesiredSize < a.MinSize || a.MaxSize < a.DesiredSize || a.MaxSize < 2:
+		return fmt.Errorf("compute: FleetArgs sizes %d/%d/%d: want 1 <= min <= desired <= max, max >= 2", a.MinSize, a.DesiredSize, a.MaxSize)
+	}
+	return nil
+}
+
 // NewFleet creates the load balancer, its listeners, the launch template and the group.
 func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.ResourceOption) (*Fleet, error) {
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
 	f := &Fleet{}
 	if err := ctx.RegisterComponentResource("llama:compute:Fleet", name, f, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(f)
+	b := fleetBuild{ctx: ctx, name: name, args: args, child: pulumi.Parent(f)}
+	lbSG, instSG, err := b.securityGroups()
+	if err != nil {
+		return nil, err
+	}
+	alb, tg, err := b.loadBalancer(lbSG)
+	if err != nil {
+		return nil, err
+	}
+	lt, err := b.launchTemplate(instSG)
+	if err != nil {
+		return nil, err
+	}
+	asg, err := b.group(lt, tg)
+	if err != nil {
+		return nil, err
+	}
+	f.LoadBalancerDNS, f.LoadBalancerArn, f.AutoScalingGroup = alb.DnsName, alb.Arn, asg.Name
+	if err := f.watch(ctx, name, args.Monitor, args.Alarms, alb, tg, asg.Name); err != nil {
+		return nil, err
+	}
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{
+		"loadBalancerDns": f.LoadBalancerDNS, "loadBalancerArn": f.LoadBalancerArn, "autoScalingGroup": f.AutoScalingGroup,
+	})
+}
 
+// fleetBuild creates the fleet's parts, each step a method.
+type fleetBuild struct {
+	ctx   *pulumi.Context
+	name  string
+	args  *FleetArgs
+	child pulumi.ResourceOption
+}
+
+// securityGroups: the load balancer admits HTTP and HTTPS from the internet, or from the
+// CDN's ranges only; the instances admit the load balancer only.
+func (b fleetBuild) securityGroups() (lbSG, instSG *ec2.SecurityGroup, err error) {
+	ctx, name, args := b.ctx, b.name, b.args
 	ingress := []network.Ingress{
 		{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
 		{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
@@ -99,55 +156,54 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		origins, err := ec2.NewManagedPrefixList(ctx, name+"-origins", &ec2.ManagedPrefixListArgs{
 			AddressFamily: pulumi.String("IPv4"), MaxEntries: pulumi.Int(len(args.OriginCidrs) + 10), Entries: entries,
 			Name: pulumi.String(name + "-cdn-origins"),
-		}, child)
+		}, b.child)
 		if err != nil {
-			return nil, fmt.Errorf("origin prefix list: %w", err)
+			return nil, nil, fmt.Errorf("origin prefix list: %w", err)
 		}
 		ingress = []network.Ingress{
 			{Name: "http-cdn", Port: 80, PrefixList: origins.ID(), Description: "HTTP from the CDN only"},
 			{Name: "https-cdn", Port: 443, PrefixList: origins.ID(), Description: "HTTPS from the CDN only"},
 		}
 	}
-	lbSG, err := network.NewSecurityGroup(ctx, name+"-lb-sg", &network.SecurityGroupArgs{
+	lbSG, err = network.NewSecurityGroup(ctx, name+"-lb-sg", &network.SecurityGroupArgs{
 		VpcID: args.VpcID, Description: "The load balancer: HTTP and HTTPS from the internet, or from the CDN only",
 		Ingress: ingress, EgressAll: true,
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	instSG, err := network.NewSecurityGroup(ctx, name+"-instance-sg", &network.SecurityGroupArgs{
+	instSG, err = network.NewSecurityGroup(ctx, name+"-instance-sg", &network.SecurityGroupArgs{
 		VpcID: args.VpcID, Description: "Fleet instances: HTTP from the load balancer only",
 		Ingress:   []network.Ingress{{Name: "http-from-lb", Port: 80, SourceGroup: lbSG.ID(), Description: "HTTP from the load balancer"}},
 		EgressAll: true,
-	}, child)
-	if err != nil {
-		return nil, err
-	}
+	}, b.child)
+	return lbSG, instSG, err
+}
 
+// loadBalancer: the ALB with its access logs, the target group checking the app's /health,
+// and the listeners (HTTP redirecting to HTTPS where there is a certificate).
+func (b fleetBuild) loadBalancer(lbSG *ec2.SecurityGroup) (*lb.LoadBalancer, *lb.TargetGroup, error) {
+	ctx, name, args := b.ctx, b.name, b.args
 	deliverer, err := logDeliveryARN(ctx, args.Region)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logs, err := storage.NewBucket(ctx, name+"-access-logs", &storage.BucketArgs{
 		Protect: args.Protect, S3ManagedKeys: true, ExpireDays: args.LogRetentionDays, NoncurrentDays: 7,
 		LogDelivery: true, LogDeliveryARN: deliverer, AccountID: args.AccountID,
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	alb, err := lb.NewLoadBalancer(ctx, name+"-alb", &lb.LoadBalancerArgs{
-		LoadBalancerType:         pulumi.String("application"),
-		Internal:                 pulumi.Bool(false),
-		Subnets:                  args.PublicSubnetIDs,
-		SecurityGroups:           pulumi.StringArray{lbSG.ID()},
-		DropInvalidHeaderFields:  pulumi.Bool(true),
-		EnableDeletionProtection: pulumi.Bool(args.Protect),
-		EnableHttp2:              pulumi.Bool(true),
-		IdleTimeout:              pulumi.Int(60),
-		AccessLogs:               lb.LoadBalancerAccessLogsArgs{Bucket: logs.Name, Enabled: pulumi.Bool(true)},
-	}, child, pulumi.DependsOn([]pulumi.Resource{logs}))
+		LoadBalancerType: pulumi.String("application"), Internal: pulumi.Bool(false),
+		Subnets: args.PublicSubnetIDs, SecurityGroups: pulumi.StringArray{lbSG.ID()},
+		DropInvalidHeaderFields: pulumi.Bool(true), EnableDeletionProtection: pulumi.Bool(args.Protect),
+		EnableHttp2: pulumi.Bool(true), IdleTimeout: pulumi.Int(60),
+		AccessLogs: lb.LoadBalancerAccessLogsArgs{Bucket: logs.Name, Enabled: pulumi.Bool(true)},
+	}, b.child, pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
-		return nil, fmt.Errorf("load balancer: %w", err)
+		return nil, nil, fmt.Errorf("load balancer: %w", err)
 	}
 	tg, err := lb.NewTargetGroup(ctx, name+"-tg", &lb.TargetGroupArgs{
 		Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"), VpcId: args.VpcID, TargetType: pulumi.String("instance"),
@@ -156,46 +212,56 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 			Path: pulumi.String("/health"), Matcher: pulumi.String("200"), Interval: pulumi.Int(15),
 			HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3), Timeout: pulumi.Int(5),
 		},
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, fmt.Errorf("target group: %w", err)
+		return nil, nil, fmt.Errorf("target group: %w", err)
 	}
+	return alb, tg, b.listeners(alb, tg)
+}
+
+// listeners: HTTPS (TLS 1.2 and 1.3) forwarding to the group and HTTP redirecting to it, or
+// HTTP forwarding where there is no certificate.
+func (b fleetBuild) listeners(alb *lb.LoadBalancer, tg *lb.TargetGroup) error {
 	forward := lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: tg.Arn}}
 	httpAction := forward
-	if args.CertificateArn != nil {
+	if b.args.CertificateArn != nil {
 		httpAction = lb.ListenerDefaultActionArray{lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("redirect"),
 			Redirect: lb.ListenerDefaultActionRedirectArgs{
 				Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
 			},
 		}}
-		if _, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
+		if _, err := lb.NewListener(b.ctx, b.name+"-https", &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn, Port: pulumi.Int(443), Protocol: pulumi.String("HTTPS"),
-			SslPolicy: pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"), CertificateArn: args.CertificateArn,
+			SslPolicy: pulumi.String("ELBSecurityPolicy-TLS13-1-2-2021-06"), CertificateArn: b.args.CertificateArn,
 			DefaultActions: forward,
-		}, child); err != nil {
-			return nil, fmt.Errorf("HTTPS listener: %w", err)
+		}, b.child); err != nil {
+			return fmt.Errorf("HTTPS listener: %w", err)
 		}
 	}
-	if _, err := lb.NewListener(ctx, name+"-http", &lb.ListenerArgs{
+	if _, err := lb.NewListener(b.ctx, b.name+"-http", &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn, Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"), DefaultActions: httpAction,
-	}, child); err != nil {
-		return nil, fmt.Errorf("HTTP listener: %w", err)
+	}, b.child); err != nil {
+		return fmt.Errorf("HTTP listener: %w", err)
 	}
+	return nil
+}
 
+// launchTemplate: hardened, private instances that boot the named release of the app.
+func (b fleetBuild) launchTemplate(instSG *ec2.SecurityGroup) (*ec2.LaunchTemplate, error) {
+	ctx, name, args := b.ctx, b.name, b.args
 	userData := pulumi.All(args.ReleaseBucket, args.ReleaseKey).ApplyT(func(v []any) (string, error) {
 		script, err := boot(bootArgs{ParamPrefix: args.ParamPrefix, LogPrefix: args.ParamPrefix + "/fleet", Region: args.Region,
 			Release: &releaseRef{Bucket: fmt.Sprint(v[0]), Key: fmt.Sprint(v[1]), SHA256: args.ReleaseSHA256}})
 		return base64.StdEncoding.EncodeToString([]byte(script)), err
 	}).(pulumi.StringOutput)
 	for _, log := range []string{"nginx", "app"} {
-		if _, err := monitor.NewLogGroup(ctx, name+"-"+log+"-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/" + log, RetentionDays: args.LogRetentionDays}, child); err != nil {
+		if _, err := monitor.NewLogGroup(ctx, name+"-"+log+"-logs", monitor.LogGroupArgs{Name: args.ParamPrefix + "/fleet/" + log, RetentionDays: args.LogRetentionDays}, b.child); err != nil {
 			return nil, err
 		}
 	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name+"-lt", &ec2.LaunchTemplateArgs{
-		ImageId:            pulumi.String(args.AMI),
-		InstanceType:       pulumi.String(args.InstanceType),
+		ImageId: pulumi.String(args.AMI), InstanceType: pulumi.String(args.InstanceType),
 		IamInstanceProfile: ec2.LaunchTemplateIamInstanceProfileArgs{Name: args.InstanceProfile},
 		MetadataOptions: ec2.LaunchTemplateMetadataOptionsArgs{
 			HttpTokens: pulumi.String(metadataTokens), HttpEndpoint: pulumi.String("enabled"),
@@ -214,24 +280,27 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 			AssociatePublicIpAddress: pulumi.String("false"), DeviceIndex: pulumi.Int(0),
 			SecurityGroups: pulumi.StringArray{instSG.ID(), args.AppSecurityGroupID},
 		}},
-		UserData:             userData,
-		UpdateDefaultVersion: pulumi.Bool(true),
+		UserData: userData, UpdateDefaultVersion: pulumi.Bool(true),
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"), Tags: pulumi.StringMap{"Name": pulumi.String(name)},
 		}},
-	}, child)
+	}, b.child)
 	if err != nil {
 		return nil, fmt.Errorf("launch template: %w", err)
 	}
-	asg, err := autoscaling.NewGroup(ctx, name+"-asg", &autoscaling.GroupArgs{
-		VpcZoneIdentifiers:     args.PrivateSubnetIDs,
-		MinSize:                pulumi.Int(args.MinSize),
-		MaxSize:                pulumi.Int(args.MaxSize),
-		DesiredCapacity:        pulumi.Int(args.DesiredSize),
-		HealthCheckType:        pulumi.String("ELB"),
-		HealthCheckGracePeriod: pulumi.Int(300),
-		TargetGroupArns:        pulumi.StringArray{tg.Arn},
-		LaunchTemplate:         autoscaling.GroupLaunchTemplateArgs{Id: lt.ID(), Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput)},
+	return lt, nil
+}
+
+// group: the Auto Scaling group over the private subnets, refreshed on a new launch template
+// version, scaling on CPU.
+func (b fleetBuild) group(lt *ec2.LaunchTemplate, tg *lb.TargetGroup) (*autoscaling.Group, error) {
+	args := b.args
+	asg, err := autoscaling.NewGroup(b.ctx, b.name+"-asg", &autoscaling.GroupArgs{
+		VpcZoneIdentifiers: args.PrivateSubnetIDs,
+		MinSize:            pulumi.Int(args.MinSize), MaxSize: pulumi.Int(args.MaxSize), DesiredCapacity: pulumi.Int(args.DesiredSize),
+		HealthCheckType: pulumi.String("ELB"), HealthCheckGracePeriod: pulumi.Int(300),
+		TargetGroupArns: pulumi.StringArray{tg.Arn},
+		LaunchTemplate:  autoscaling.GroupLaunchTemplateArgs{Id: lt.ID(), Version: lt.LatestVersion.ApplyT(func(v int) string { return fmt.Sprint(v) }).(pulumi.StringOutput)},
 		// A new launch template version (a new build, a new AMI) replaces the instances
 		// launch-before-terminate: capacity never drops below desired, and an instance
 		// serves only once the target group's check of the app's /health passes.
@@ -246,11 +315,11 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 		Tags: autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
 			Key: pulumi.String("llama:tier"), Value: pulumi.String("web"), PropagateAtLaunch: pulumi.Bool(true),
 		}},
-	}, child)
+	}, b.child)
 	if err != nil {
 		return nil, fmt.Errorf("auto scaling group: %w", err)
 	}
-	if _, err := autoscaling.NewPolicy(ctx, name+"-cpu-target", &autoscaling.PolicyArgs{
+	if _, err := autoscaling.NewPolicy(b.ctx, b.name+"-cpu-target", &autoscaling.PolicyArgs{
 		AutoscalingGroupName: asg.Name, PolicyType: pulumi.String("TargetTrackingScaling"),
 		TargetTrackingConfiguration: autoscaling.PolicyTargetTrackingConfigurationArgs{
 			PredefinedMetricSpecification: autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs{
@@ -258,14 +327,8 @@ func NewFleet(ctx *pulumi.Context, name string, args *FleetArgs, opts ...pulumi.
 			},
 			TargetValue: pulumi.Float64(50),
 		},
-	}, child); err != nil {
+	}, b.child); err != nil {
 		return nil, fmt.Errorf("scaling policy: %w", err)
 	}
-	f.LoadBalancerDNS, f.LoadBalancerArn, f.AutoScalingGroup = alb.DnsName, alb.Arn, asg.Name
-	if err := f.watch(ctx, name, args.Monitor, args.Alarms, alb, tg, asg.Name); err != nil {
-		return nil, err
-	}
-	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{
-		"loadBalancerDns": f.LoadBalancerDNS, "loadBalancerArn": f.LoadBalancerArn, "autoScalingGroup": f.AutoScalingGroup,
-	})
+	return asg, nil
 }
