@@ -35,12 +35,12 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 		return resource.NewPropertyMapFromMap(map[string]any{"id": Account, "accountId": Account,
 			"arn": "arn:" + PartitionOf(r) + ":iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
 	case "aws:index/getPartition:getPartition":
-		p, suffix := PartitionOf(r), "amazonaws.com"
+		p, suffix, reverse := PartitionOf(r), "amazonaws.com", "com.amazonaws"
 		if p == "aws-cn" {
-			suffix = "amazonaws.com.cn"
+			suffix, reverse = "amazonaws.com.cn", "cn.com.amazonaws"
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"id": p, "partition": p,
-			"dnsSuffix": suffix, "reverseDnsPrefix": "com.amazonaws"}), nil
+			"dnsSuffix": suffix, "reverseDnsPrefix": reverse}), nil
 	case "aws:elb/getServiceAccount:getServiceAccount":
 		region := r
 		if v, ok := args["region"]; ok && v.IsString() {

@@ -39,6 +39,10 @@ func TestRegionsAndPartitions(t *testing.T) {
 						if s := str(v); strings.Contains(s, "arn:aws:") {
 							t.Errorf("%s in cn-north-1: %s input %s names the aws partition: %.120s", r, res.Name, k, s)
 						}
+						// Endpoint services live under cn.com.amazonaws in the China regions.
+						if s := str(v); res.Type == "aws:ec2/vpcEndpoint:VpcEndpoint" && k == "serviceName" && !strings.HasPrefix(s, "cn.com.amazonaws.cn-north-1.") {
+							t.Errorf("%s in cn-north-1: endpoint service %s", r, s)
+						}
 					}
 				}
 			}
