@@ -26,19 +26,19 @@ const OriginHeader = "x-llama-origin-verify"
 
 // APIArgs configures the API.
 type APIArgs struct {
-	Code            pulumi.Archive // the deployment package: a zip holding an executable bootstrap (arm64)
-	SubnetIDs       pulumi.StringArrayInput
-	SecurityGroupID pulumi.StringInput // the app's group: admitted by the proxy and the cache
-	MemoryMb        int
-	TimeoutSeconds  int    // at most 29: the HTTP API gives up after 30 s
-	FunctionPrefix  string // llama-<stack>
-	ParamPrefix     string
+	Code            pulumi.Archive          // required: a zip holding an executable bootstrap (arm64)
+	SubnetIDs       pulumi.StringArrayInput // required: the private subnets the function runs in
+	SecurityGroupID pulumi.StringInput      // required: the app's group, admitted by the proxy and the cache
+	MemoryMb        int                     // required: 128..10240
+	TimeoutSeconds  int                     // required: 1..29 (the HTTP API gives up after 30 s)
+	FunctionPrefix  string                  // required: the function is <prefix>-api
+	ParamPrefix     string                  // required: the parameters the function may read
 	// DBConnect is the rds-db:connect resource the function signs in to with IAM (RDS Proxy's
 	// database user); empty: none.
 	DBConnect        pulumi.StringInput
-	LogRetentionDays int
-	Region           string
-	AccountID        string
+	LogRetentionDays int    // 0 keeps the logs forever
+	Region           string // required
+	AccountID        string // required
 	Partition        string // aws (default), aws-cn or aws-us-gov
 	// Domain and CertificateArn give the API a custom domain (for Cloudflare in front);
 	// empty: the execute-api endpoint only.
@@ -64,79 +64,129 @@ type API struct {
 	OriginSecret pulumi.StringOutput `pulumi:"originSecret"`
 }
 
+func (a *APIArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("functions: NewAPI needs APIArgs")
+	case a.Code == nil || a.SubnetIDs == nil || a.SecurityGroupID == nil:
+		return fmt.Errorf("functions: APIArgs needs Code, SubnetIDs and SecurityGroupID")
+	case a.FunctionPrefix == "" || a.ParamPrefix == "" || a.Region == "" || a.AccountID == "":
+		return fmt.Errorf("functions: APIArgs needs FunctionPrefix, ParamPrefix, Region and AccountID")
+	case a.TimeoutSeconds < 1 || a.TimeoutSeconds > 29:
+		return fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", a.TimeoutSeconds)
+	case a.MemoryMb < 128 || a.MemoryMb > 10240:
+		return fmt.Errorf("functions: memory %d MB is outside Lambda's 128..10240", a.MemoryMb)
+	case a.Domain != "" && a.CertificateArn == nil:
+		return fmt.Errorf("functions: a custom domain (%s) needs CertificateArn", a.Domain)
+	}
+	return nil
+}
+
 // NewAPI creates the function, the API and their logs.
 func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.ResourceOption) (*API, error) {
-	if args.TimeoutSeconds < 1 || args.TimeoutSeconds > 29 {
-		return nil, fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", args.TimeoutSeconds)
+	if err := args.validate(); err != nil {
+		return nil, err
 	}
 	a := &API{name: name}
 	if err := ctx.RegisterComponentResource("llama:functions:API", name, a, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(a)
-	fnName := args.FunctionPrefix + "-api"
-
-	role, err := access.NewServiceRole(ctx, name+"-role", "lambda.amazonaws.com",
-		[]string{"service-role/AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess"}, child)
+	b := apiBuild{ctx: ctx, name: name, args: args, child: pulumi.Parent(a), fnName: args.FunctionPrefix + "-api"}
+	fn, role, origin, err := b.function()
 	if err != nil {
 		return nil, err
+	}
+	api, stage, err := b.httpAPI(fn)
+	if err != nil {
+		return nil, err
+	}
+	a.URL, a.RoleName, a.FunctionName, a.role, a.OriginSecret = api.ApiEndpoint, role.Name, fn.Name, role, origin
+	a.DomainTarget = pulumi.String("").ToStringOutput()
+	if args.Domain != "" {
+		if a.DomainTarget, err = b.domain(api, stage); err != nil {
+			return nil, err
+		}
+		a.URL = pulumi.Sprintf("https://%s", args.Domain)
+	}
+	if err := a.watch(ctx, name, args, b.fnName, api.ID().ToStringOutput()); err != nil {
+		return nil, err
+	}
+	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"url": a.URL, "roleName": a.RoleName, "functionName": a.FunctionName})
+}
+
+// apiBuild creates the API's parts, each step a method.
+type apiBuild struct {
+	ctx    *pulumi.Context
+	name   string
+	args   *APIArgs
+	child  pulumi.ResourceOption
+	fnName string
+}
+
+// function: the role (parameters, and rds-db:connect where given), the secret the CDN proves
+// itself with, the log group and the function in the private subnets.
+func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, error) {
+	ctx, name, args := b.ctx, b.name, b.args
+	origin := pulumi.String("").ToStringOutput()
+	role, err := access.NewServiceRole(ctx, name+"-role", "lambda.amazonaws.com",
+		[]string{"service-role/AWSLambdaVPCAccessExecutionRole", "AWSXRayDaemonWriteAccess"}, b.child)
+	if err != nil {
+		return nil, nil, origin, err
 	}
 	stmts := []access.Statement{access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}
 	if args.DBConnect != nil {
 		stmts = append(stmts, access.Statement{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{args.DBConnect}})
 	}
-	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, stmts, child)
+	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, stmts, b.child)
 	if err != nil {
-		return nil, err
+		return nil, nil, origin, err
 	}
 	// The app reads everything else from the parameters under LLAMA_PARAMS.
 	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
-	a.OriginSecret = pulumi.String("").ToStringOutput()
 	if args.Domain != "" {
 		// Behind the CDN, the function answers only requests that carry the secret the CDN
 		// adds: the custom domain cannot be used around it.
 		secret, err := random.NewRandomPassword(ctx, name+"-origin-secret", &random.RandomPasswordArgs{
 			Length: pulumi.Int(48), Special: pulumi.Bool(false),
-		}, child)
+		}, b.child)
 		if err != nil {
-			return nil, fmt.Errorf("origin secret: %w", err)
+			return nil, nil, origin, fmt.Errorf("origin secret: %w", err)
 		}
-		env["ORIGIN_VERIFY"], a.OriginSecret = secret.Result, secret.Result
+		env["ORIGIN_VERIFY"], origin = secret.Result, secret.Result
 	}
-	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + fnName, RetentionDays: args.LogRetentionDays}, child)
+	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + b.fnName, RetentionDays: args.LogRetentionDays}, b.child)
 	if err != nil {
-		return nil, err
+		return nil, nil, origin, err
 	}
 	fn, err := lambda.NewFunction(ctx, name+"-function", &lambda.FunctionArgs{
-		Name:          pulumi.String(fnName),
-		Runtime:       pulumi.String("provided.al2023"),
-		Handler:       pulumi.String("bootstrap"),
-		Architectures: pulumi.StringArray{pulumi.String("arm64")},
-		Code:          args.Code,
-		MemorySize:    pulumi.Int(args.MemoryMb),
-		Timeout:       pulumi.Int(args.TimeoutSeconds),
-		Role:          role.Arn,
-		VpcConfig: lambda.FunctionVpcConfigArgs{
-			SubnetIds: args.SubnetIDs, SecurityGroupIds: pulumi.StringArray{args.SecurityGroupID},
-		},
+		Name: pulumi.String(b.fnName), Runtime: pulumi.String("provided.al2023"), Handler: pulumi.String("bootstrap"),
+		Architectures: pulumi.StringArray{pulumi.String("arm64")}, Code: args.Code,
+		MemorySize: pulumi.Int(args.MemoryMb), Timeout: pulumi.Int(args.TimeoutSeconds), Role: role.Arn,
+		VpcConfig:     lambda.FunctionVpcConfigArgs{SubnetIds: args.SubnetIDs, SecurityGroupIds: pulumi.StringArray{args.SecurityGroupID}},
 		TracingConfig: lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
 		Environment:   lambda.FunctionEnvironmentArgs{Variables: env},
-	}, child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
+	}, b.child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
 	if err != nil {
-		return nil, fmt.Errorf("function: %w", err)
+		return nil, nil, origin, fmt.Errorf("function: %w", err)
 	}
+	return fn, role, origin, nil
+}
 
-	accessLogs, err := monitor.NewLogGroup(ctx, name+"-access-logs", monitor.LogGroupArgs{RetentionDays: args.LogRetentionDays}, child)
+// httpAPI: the HTTP API with its access logs, its $default stage and every route to the
+// function.
+func (b apiBuild) httpAPI(fn *lambda.Function) (*apigatewayv2.Api, *apigatewayv2.Stage, error) {
+	ctx, name, args := b.ctx, b.name, b.args
+	accessLogs, err := monitor.NewLogGroup(ctx, name+"-access-logs", monitor.LogGroupArgs{RetentionDays: args.LogRetentionDays}, b.child)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	api, err := apigatewayv2.NewApi(ctx, name+"-http", &apigatewayv2.ApiArgs{
 		ProtocolType: pulumi.String("HTTP"), Description: pulumi.String("Llama API"),
 		DisableExecuteApiEndpoint: pulumi.Bool(args.Domain != ""),
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, fmt.Errorf("http api: %w", err)
+		return nil, nil, fmt.Errorf("http api: %w", err)
 	}
 	format, _ := json.Marshal(map[string]string{
 		"requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "method": "$context.httpMethod",
@@ -149,56 +199,58 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		DefaultRouteSettings: apigatewayv2.StageDefaultRouteSettingsArgs{
 			ThrottlingBurstLimit: pulumi.Int(500), ThrottlingRateLimit: pulumi.Float64(1000), DetailedMetricsEnabled: pulumi.Bool(true),
 		},
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, fmt.Errorf("api stage: %w", err)
+		return nil, nil, fmt.Errorf("api stage: %w", err)
 	}
-	integration, err := apigatewayv2.NewIntegration(ctx, name+"-integration", &apigatewayv2.IntegrationArgs{
+	return api, stage, b.routes(api, fn)
+}
+
+// routes: every route to the function, and the API's right to invoke it.
+func (b apiBuild) routes(api *apigatewayv2.Api, fn *lambda.Function) error {
+	integration, err := apigatewayv2.NewIntegration(b.ctx, b.name+"-integration", &apigatewayv2.IntegrationArgs{
 		ApiId: api.ID(), IntegrationType: pulumi.String("AWS_PROXY"), IntegrationUri: fn.InvokeArn,
 		PayloadFormatVersion: pulumi.String("2.0"), TimeoutMilliseconds: pulumi.Int(30000),
-	}, child)
+	}, b.child)
 	if err != nil {
-		return nil, fmt.Errorf("api integration: %w", err)
+		return fmt.Errorf("api integration: %w", err)
 	}
 	for i, r := range Routes {
-		if _, err := apigatewayv2.NewRoute(ctx, fmt.Sprintf("%s-route-%d", name, i), &apigatewayv2.RouteArgs{
+		if _, err := apigatewayv2.NewRoute(b.ctx, fmt.Sprintf("%s-route-%d", b.name, i), &apigatewayv2.RouteArgs{
 			ApiId: api.ID(), RouteKey: pulumi.String(r), Target: pulumi.Sprintf("integrations/%s", integration.ID()),
-		}, child); err != nil {
-			return nil, fmt.Errorf("api route %s: %w", r, err)
+		}, b.child); err != nil {
+			return fmt.Errorf("api route %s: %w", r, err)
 		}
 	}
-	if _, err := lambda.NewPermission(ctx, name+"-invoke", &lambda.PermissionArgs{
+	if _, err := lambda.NewPermission(b.ctx, b.name+"-invoke", &lambda.PermissionArgs{
 		Action: pulumi.String("lambda:InvokeFunction"), Function: fn.Name, Principal: pulumi.String("apigateway.amazonaws.com"),
 		SourceArn: pulumi.Sprintf("%s/*/*", api.ExecutionArn),
-	}, child); err != nil {
-		return nil, fmt.Errorf("api permission: %w", err)
+	}, b.child); err != nil {
+		return fmt.Errorf("api permission: %w", err)
 	}
-	a.URL, a.RoleName, a.FunctionName, a.role = api.ApiEndpoint, role.Name, fn.Name, role
-	a.DomainTarget = pulumi.String("").ToStringOutput()
-	if args.Domain != "" {
-		dn, err := apigatewayv2.NewDomainName(ctx, name+"-domain", &apigatewayv2.DomainNameArgs{
-			DomainName: pulumi.String(args.Domain),
-			DomainNameConfiguration: apigatewayv2.DomainNameDomainNameConfigurationArgs{
-				CertificateArn: args.CertificateArn, EndpointType: pulumi.String("REGIONAL"), SecurityPolicy: pulumi.String("TLS_1_2"),
-			},
-		}, child)
-		if err != nil {
-			return nil, fmt.Errorf("api domain: %w", err)
-		}
-		if _, err := apigatewayv2.NewApiMapping(ctx, name+"-mapping", &apigatewayv2.ApiMappingArgs{
-			// The stage's name as its output, so the mapping waits for the stage: a literal
-			// "$default" lets it race the stage's creation ("Invalid stage identifier").
-			ApiId: api.ID(), DomainName: dn.ID(), Stage: stage.Name,
-		}, child); err != nil {
-			return nil, fmt.Errorf("api mapping: %w", err)
-		}
-		a.URL = pulumi.Sprintf("https://%s", args.Domain)
-		a.DomainTarget = dn.DomainNameConfiguration.TargetDomainName().Elem()
+	return nil
+}
+
+// domain: the custom domain and its mapping to the stage; returns the regional target the
+// CDN's record points at.
+func (b apiBuild) domain(api *apigatewayv2.Api, stage *apigatewayv2.Stage) (pulumi.StringOutput, error) {
+	dn, err := apigatewayv2.NewDomainName(b.ctx, b.name+"-domain", &apigatewayv2.DomainNameArgs{
+		DomainName: pulumi.String(b.args.Domain),
+		DomainNameConfiguration: apigatewayv2.DomainNameDomainNameConfigurationArgs{
+			CertificateArn: b.args.CertificateArn, EndpointType: pulumi.String("REGIONAL"), SecurityPolicy: pulumi.String("TLS_1_2"),
+		},
+	}, b.child)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("api domain: %w", err)
 	}
-	if err := a.watch(ctx, name, args, fnName, api.ID().ToStringOutput()); err != nil {
-		return nil, err
+	if _, err := apigatewayv2.NewApiMapping(b.ctx, b.name+"-mapping", &apigatewayv2.ApiMappingArgs{
+		// The stage's name as its output, so the mapping waits for the stage: a literal
+		// "$default" lets it race the stage's creation ("Invalid stage identifier").
+		ApiId: api.ID(), DomainName: dn.ID(), Stage: stage.Name,
+	}, b.child); err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("api mapping: %w", err)
 	}
-	return a, ctx.RegisterResourceOutputs(a, pulumi.Map{"url": a.URL, "roleName": a.RoleName, "functionName": a.FunctionName})
+	return dn.DomainNameConfiguration.TargetDomainName().Elem(), nil
 }
 
 // watch adds the app tier's signals: the API's request rate, latency, 5xx rate and bytes, and
