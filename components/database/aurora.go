@@ -67,63 +67,116 @@ type Aurora struct {
 	Proxied bool
 }
 
+func (a *AuroraArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("database: NewAurora needs AuroraArgs")
+	case a.Identifier == "" || len(a.AZs) == 0:
+		return fmt.Errorf("database: AuroraArgs needs Identifier and AZs")
+	case a.Base != nil && (a.VpcID != nil || a.SubnetIDs != nil || len(a.AllowFrom) > 0 || a.SlowQueryMs != 0):
+		return fmt.Errorf("database: AuroraArgs %s: with Base, the network, AllowFrom and SlowQueryMs are the base's: leave VpcID, SubnetIDs, AllowFrom and SlowQueryMs unset", a.Identifier)
+	case a.Base != nil && a.Proxy != nil:
+		return fmt.Errorf("database: AuroraArgs %s: a proxy needs the cluster's own security group, not a Base's", a.Identifier)
+	case a.Base == nil && (a.VpcID == nil || a.SubnetIDs == nil):
+		return fmt.Errorf("database: AuroraArgs %s needs VpcID and SubnetIDs, or a Base", a.Identifier)
+	case a.Serverless && (a.MinAcu < 0 || a.MaxAcu < 1 || a.MinAcu > a.MaxAcu || a.MaxAcu > 256):
+		return fmt.Errorf("database: AuroraArgs %s: capacity %g..%g ACUs: want 0 <= min <= max, 1 <= max <= 256", a.Identifier, a.MinAcu, a.MaxAcu)
+	case !a.Serverless && a.InstanceClass == "":
+		return fmt.Errorf("database: AuroraArgs %s needs InstanceClass, or Serverless", a.Identifier)
+	case a.Readers < 0 || a.Readers > 15:
+		return fmt.Errorf("database: AuroraArgs %s: %d readers: Aurora allows 0 to 15", a.Identifier, a.Readers)
+	case a.BackupRetentionDays < 1 || a.BackupRetentionDays > 35:
+		return fmt.Errorf("database: AuroraArgs %s: backups kept %d days: Aurora keeps 1 to 35", a.Identifier, a.BackupRetentionDays)
+	}
+	return nil
+}
+
 // NewAurora creates the cluster, its instances and optionally its proxy.
 func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulumi.ResourceOption) (*Aurora, error) {
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
 	a := &Aurora{Readers: args.Readers, Proxied: args.Proxy != nil}
 	if err := ctx.RegisterComponentResource("llama:database:Aurora", name, a, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(a)
-	sources := args.AllowFrom
+	pl, cpg, proxySG, err := a.placement(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	own, err := newOwn(ctx, name, "cluster", args.Identifier, args.LogRetentionDays, a)
+	if err != nil {
+		return nil, err
+	}
+	cluster, err := a.cluster(ctx, name, args, pl, cpg, own)
+	if err != nil {
+		return nil, err
+	}
+	class, err := a.instances(ctx, name, args, pl, cluster)
+	if err != nil {
+		return nil, err
+	}
+	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, own.creds.Arn
+	maxConn := MaxConnections(class)
+	if args.Serverless {
+		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
+	}
+	w := &watcher{m: args.Monitor, th: args.Alarms, parent: a, name: name}
+	if err := w.cluster(ctx, name, args.Identifier, maxConn, own.logs, args.Readers, args.Serverless); err != nil {
+		return nil, err
+	}
+	outs := pulumi.Map{"identifier": a.Identifier, "endpoint": a.Endpoint, "readerEndpoint": a.ReaderEndpoint, "secretArn": a.SecretArn}
+	if args.Proxy != nil {
+		if err := a.proxy(ctx, name, args, cluster, own.creds, proxySG); err != nil {
+			return nil, err
+		}
+		outs["proxyEndpoint"], outs["proxyArn"] = a.ProxyEndpoint, a.ProxyArn
+	}
+	return a, ctx.RegisterResourceOutputs(a, outs)
+}
+
+// placement returns where the cluster lives: its base's security group, subnet group and
+// parameter group, or its own; with a proxy, the proxy's security group, which the
+// cluster admits.
+func (a *Aurora) placement(ctx *pulumi.Context, name string, args *AuroraArgs) (*placement, *rds.ClusterParameterGroup, pulumi.IDOutput, error) {
+	pl, cpg := args.Base.parts()
 	var proxySG pulumi.IDOutput
-	var err error
+	if args.Base != nil {
+		return pl, cpg, proxySG, nil
+	}
+	sources := args.AllowFrom
 	if args.Proxy != nil {
 		psg, err := network.NewSecurityGroup(ctx, name+"-proxy-sg", &network.SecurityGroupArgs{
 			VpcID: args.VpcID, Description: "RDS Proxy: admits the app only",
 			Ingress:   []network.Ingress{{Name: "app", Port: Port, SourceGroup: args.Proxy.ClientGroup, Description: "PostgreSQL from the app"}},
 			EgressAll: true,
-		}, child)
+		}, pulumi.Parent(a))
 		if err != nil {
-			return nil, err
+			return nil, nil, proxySG, err
 		}
 		proxySG = psg.ID()
 		sources = append(append([]Source{}, sources...), Source{Name: "proxy", Group: proxySG})
 	}
-	pl, cpg := args.Base.parts()
-	if args.Base == nil {
-		if pl, err = newPlacement(ctx, name, args.VpcID, args.SubnetIDs, sources, a); err != nil {
-			return nil, err
-		}
-		if cpg, err = clusterParams(ctx, name, args.SlowQueryMs, a); err != nil {
-			return nil, err
-		}
-	}
-	b, err := newOwn(ctx, name, "cluster", args.Identifier, args.LogRetentionDays, a)
+	pl, err := newPlacement(ctx, name, args.VpcID, args.SubnetIDs, sources, a)
 	if err != nil {
-		return nil, err
+		return nil, nil, proxySG, err
 	}
-	sg, subnets, role, creds, logs := pl.sg, pl.subnets, pl.role, b.creds, b.logs
+	cpg, err = clusterParams(ctx, name, args.SlowQueryMs, a)
+	return pl, cpg, proxySG, err
+}
+
+// cluster creates the encrypted, backed-up, deletion-protected cluster.
+func (a *Aurora) cluster(ctx *pulumi.Context, name string, args *AuroraArgs, pl *placement, cpg *rds.ClusterParameterGroup, own *own) (*rds.Cluster, error) {
 	clusterArgs := &rds.ClusterArgs{
-		ClusterIdentifier:                pulumi.String(args.Identifier),
-		Engine:                           pulumi.String("aurora-postgresql"),
-		EngineVersion:                    pulumi.String(AuroraEngineVersion),
-		DatabaseName:                     pulumi.String(DatabaseName),
-		MasterUsername:                   pulumi.String(MasterUser),
-		MasterPassword:                   creds.Password,
-		Port:                             pulumi.Int(Port),
-		DbSubnetGroupName:                subnets.Name,
-		DbClusterParameterGroupName:      cpg.Name,
-		VpcSecurityGroupIds:              pulumi.StringArray{sg},
-		StorageEncrypted:                 pulumi.Bool(true),
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
-		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
-		PreferredBackupWindow:            pulumi.String(backupWindow),
-		PreferredMaintenanceWindow:       pulumi.String(maintenanceWindow),
-		DeletionProtection:               pulumi.Bool(args.Protect),
-		SkipFinalSnapshot:                pulumi.Bool(false),
-		FinalSnapshotIdentifier:          pulumi.String(args.Identifier + "-final"),
-		CopyTagsToSnapshot:               pulumi.Bool(true),
-		EnabledCloudwatchLogsExports:     exportList("cluster"),
+		ClusterIdentifier: pulumi.String(args.Identifier), Engine: pulumi.String("aurora-postgresql"),
+		EngineVersion: pulumi.String(AuroraEngineVersion), DatabaseName: pulumi.String(DatabaseName),
+		MasterUsername: pulumi.String(MasterUser), MasterPassword: own.creds.Password, Port: pulumi.Int(Port),
+		DbSubnetGroupName: pl.subnets.Name, DbClusterParameterGroupName: cpg.Name, VpcSecurityGroupIds: pulumi.StringArray{pl.sg},
+		StorageEncrypted: pulumi.Bool(true), IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
+		BackupRetentionPeriod: pulumi.Int(args.BackupRetentionDays), PreferredBackupWindow: pulumi.String(backupWindow),
+		PreferredMaintenanceWindow: pulumi.String(maintenanceWindow), DeletionProtection: pulumi.Bool(args.Protect),
+		SkipFinalSnapshot: pulumi.Bool(false), FinalSnapshotIdentifier: pulumi.String(args.Identifier + "-final"),
+		CopyTagsToSnapshot: pulumi.Bool(true), EnabledCloudwatchLogsExports: exportList("cluster"),
 	}
 	if args.Serverless {
 		clusterArgs.Serverlessv2ScalingConfiguration = rds.ClusterServerlessv2ScalingConfigurationArgs{
@@ -133,14 +186,16 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	// Minor versions upgrade automatically (the instances' autoMinorVersionUpgrade): the
 	// version new clusters start on must not be applied again once AWS has moved past it, or
 	// the next update asks RDS for a downgrade, which it refuses.
-	cluster, err := rds.NewCluster(ctx, name+"-cluster", clusterArgs, child, pulumi.Protect(args.Protect),
-		pulumi.DependsOn(b.logDeps), pulumi.IgnoreChanges([]string{"engineVersion"}))
+	cluster, err := rds.NewCluster(ctx, name+"-cluster", clusterArgs, pulumi.Parent(a), pulumi.Protect(args.Protect),
+		pulumi.DependsOn(own.logDeps), pulumi.IgnoreChanges([]string{"engineVersion"}))
 	if err != nil {
 		return nil, fmt.Errorf("aurora cluster: %w", err)
 	}
-	if err := creds.store(ctx, cluster.Endpoint, "postgres"); err != nil {
-		return nil, err
-	}
+	return cluster, own.creds.store(ctx, cluster.Endpoint, "postgres")
+}
+
+// instances creates the writer and the readers, each in the next AZ; it returns their class.
+func (a *Aurora) instances(ctx *pulumi.Context, name string, args *AuroraArgs, pl *placement, cluster *rds.Cluster) (string, error) {
 	class := args.InstanceClass
 	if args.Serverless {
 		class = "db.serverless"
@@ -148,43 +203,19 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	for i := 0; i <= args.Readers; i++ {
 		// Instance 0 is the writer (promotion tier 0); readers follow in the next AZs.
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-instance-%d", name, i), &rds.ClusterInstanceArgs{
-			Identifier:                         pulumi.Sprintf("%s-%d", args.Identifier, i),
-			ClusterIdentifier:                  cluster.ID(),
-			InstanceClass:                      pulumi.String(class),
-			Engine:                             pulumi.String("aurora-postgresql"),
-			EngineVersion:                      pulumi.String(AuroraEngineVersion),
-			AvailabilityZone:                   pulumi.String(args.AZs[(args.FirstAZ+i)%len(args.AZs)]),
-			DbSubnetGroupName:                  subnets.Name,
-			PubliclyAccessible:                 pulumi.Bool(false),
-			PerformanceInsightsEnabled:         pulumi.Bool(true),
-			PerformanceInsightsRetentionPeriod: pulumi.Int(insightsRetention),
-			MonitoringInterval:                 pulumi.Int(monitoringInterval),
-			MonitoringRoleArn:                  role.Arn,
-			AutoMinorVersionUpgrade:            pulumi.Bool(true),
-			CaCertIdentifier:                   pulumi.String("rds-ca-rsa2048-g1"),
-			PromotionTier:                      pulumi.Int(min(i, 15)),
-			CopyTagsToSnapshot:                 pulumi.Bool(true),
-		}, child, pulumi.IgnoreChanges([]string{"engineVersion"})); err != nil {
-			return nil, fmt.Errorf("aurora instance %d: %w", i, err)
+			Identifier: pulumi.Sprintf("%s-%d", args.Identifier, i), ClusterIdentifier: cluster.ID(),
+			InstanceClass: pulumi.String(class), Engine: pulumi.String("aurora-postgresql"), EngineVersion: pulumi.String(AuroraEngineVersion),
+			AvailabilityZone:  pulumi.String(args.AZs[(args.FirstAZ+i)%len(args.AZs)]),
+			DbSubnetGroupName: pl.subnets.Name, PubliclyAccessible: pulumi.Bool(false),
+			PerformanceInsightsEnabled: pulumi.Bool(true), PerformanceInsightsRetentionPeriod: pulumi.Int(insightsRetention),
+			MonitoringInterval: pulumi.Int(monitoringInterval), MonitoringRoleArn: pl.role.Arn,
+			AutoMinorVersionUpgrade: pulumi.Bool(true), CaCertIdentifier: pulumi.String("rds-ca-rsa2048-g1"),
+			PromotionTier: pulumi.Int(min(i, 15)), CopyTagsToSnapshot: pulumi.Bool(true),
+		}, pulumi.Parent(a), pulumi.IgnoreChanges([]string{"engineVersion"})); err != nil {
+			return "", fmt.Errorf("aurora instance %d: %w", i, err)
 		}
 	}
-	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, creds.Arn
-	maxConn := MaxConnections(class)
-	if args.Serverless {
-		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
-	}
-	w := &watcher{m: args.Monitor, th: args.Alarms, parent: a, name: name}
-	if err := w.cluster(ctx, name, args.Identifier, maxConn, logs, args.Readers, args.Serverless); err != nil {
-		return nil, err
-	}
-	outs := pulumi.Map{"identifier": a.Identifier, "endpoint": a.Endpoint, "readerEndpoint": a.ReaderEndpoint, "secretArn": a.SecretArn}
-	if args.Proxy != nil {
-		if err := a.proxy(ctx, name, args, cluster, creds, proxySG); err != nil {
-			return nil, err
-		}
-		outs["proxyEndpoint"], outs["proxyArn"] = a.ProxyEndpoint, a.ProxyArn
-	}
-	return a, ctx.RegisterResourceOutputs(a, outs)
+	return class, nil
 }
 
 // proxy creates the RDS Proxy: TLS required, IAM authentication required of clients, the
