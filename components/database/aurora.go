@@ -24,24 +24,25 @@ type ProxyArgs struct {
 
 // AuroraArgs configures an Aurora PostgreSQL cluster.
 type AuroraArgs struct {
-	Identifier     string // cluster identifier; instances are <identifier>-<i>
-	VpcID          pulumi.StringInput
-	SubnetIDs      pulumi.StringArrayInput
-	AZs            []string
-	FirstAZ        int // index into AZs of the writer's AZ, so shards spread their writers
-	AllowFrom      []Source
-	Serverless     bool    // db.serverless instances scaled between MinAcu and MaxAcu
-	MinAcu, MaxAcu float64 // Serverless v2 capacity bounds
-	InstanceClass  string  // provisioned instance class
-	Readers        int     // reader instances, each in another AZ than the writer
-	Proxy          *ProxyArgs
+	Identifier     string                  // required: cluster identifier; instances are <identifier>-<i>
+	VpcID          pulumi.StringInput      // required without Base
+	SubnetIDs      pulumi.StringArrayInput // required without Base
+	AZs            []string                // required: the instances spread over these
+	FirstAZ        int                     // index into AZs of the writer's AZ, so shards spread their writers; default 0
+	AllowFrom      []Source                // security groups admitted on 5432, without Base; default none
+	Serverless     bool                    // db.serverless instances scaled between MinAcu and MaxAcu
+	MinAcu, MaxAcu float64                 // Serverless v2 capacity bounds: 0 <= min <= max, 1 <= max <= 256
+	InstanceClass  string                  // the provisioned instance class; required unless Serverless
+	Readers        int                     // reader instances, each in another AZ than the writer, 0..15
+	Proxy          *ProxyArgs              // an RDS Proxy, which clients then reach alone; default none
 	// Base, when set, is the security group, subnet group, parameter group and monitoring role
-	// the cluster shares with others (shards); AllowFrom and SlowQueryMs are then the base's.
+	// the cluster shares with others (shards); VpcID, SubnetIDs, AllowFrom and SlowQueryMs are
+	// then the base's and must be left unset.
 	Base                *ShardBase
-	BackupRetentionDays int
-	SlowQueryMs         int
-	Protect             bool
-	LogRetentionDays    int
+	BackupRetentionDays int  // required: 1..35
+	SlowQueryMs         int  // log_min_duration_statement, without Base; 0 logs every statement
+	Protect             bool // pulumi protect and deletion protection; default false
+	LogRetentionDays    int  // the log groups' retention; 0 keeps them forever
 	// Monitor receives the cluster's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	Alarms  monitor.DBAlarms // thresholds; zero fields take their defaults
