@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,18 +16,18 @@ import (
 
 // BoxArgs configures the single box of Llama 1.0.
 type BoxArgs struct {
-	VpcID              pulumi.StringInput
-	SubnetID           pulumi.StringInput // a public subnet
-	AZ                 string             // the subnet's AZ: the data volume lives there
-	AppSecurityGroupID pulumi.StringInput
-	AMI                string
-	InstanceType       string
-	InstanceProfile    pulumi.StringInput
-	ParamPrefix        string // /llama/<stack>
-	Region             string // the stack's region, for the instance's AWS CLI calls; required
-	SlowQueryMs        int    // statements slower than this are logged; default 500
-	LogRetentionDays   int
-	Protect            bool // protect the data volume
+	VpcID              pulumi.StringInput // required unless Retired
+	SubnetID           pulumi.StringInput // required unless Retired: a public subnet
+	AZ                 string             // required: the subnet's AZ, where the data volume lives
+	AppSecurityGroupID pulumi.StringInput // required unless Retired: the app's group
+	AMI                string             // required unless Retired
+	InstanceType       string             // required unless Retired
+	InstanceProfile    pulumi.StringInput // required unless Retired: the app's role
+	ParamPrefix        string             // required unless Retired: /llama/<stack>
+	Region             string             // required unless Retired: for the instance's AWS CLI calls
+	SlowQueryMs        int                // statements slower than this are logged; default 500
+	LogRetentionDays   int                // the log groups' retention; 0 keeps them forever
+	Protect            bool               // protect the data volume; default false
 	// LocalDatabase says the app uses the box's own PostgreSQL (Llama 1.0); default false.
 	// Without it the database is watched no more, and the box stops its PostgreSQL as soon as
 	// the published db/primary/endpoint names another (the data stays on the volume).
@@ -62,66 +63,100 @@ const (
 	LocalDBUser = "llama"
 )
 
+func (a *BoxArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("compute: NewBox needs BoxArgs")
+	case a.AZ == "":
+		return fmt.Errorf("compute: BoxArgs needs AZ, where the data volume lives")
+	case a.Retired:
+		return nil // only the volume and its credentials stay
+	case a.VpcID == nil || a.SubnetID == nil || a.AppSecurityGroupID == nil || a.InstanceProfile == nil:
+		return fmt.Errorf("compute: BoxArgs needs VpcID, SubnetID, AppSecurityGroupID and InstanceProfile")
+	case a.AMI == "" || a.InstanceType == "" || a.ParamPrefix == "" || a.Region == "":
+		return fmt.Errorf("compute: BoxArgs needs AMI, InstanceType, ParamPrefix and Region")
+	}
+	return nil
+}
+
 // NewBox creates the box, or (Retired) keeps only its data volume.
 func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.ResourceOption) (*Box, error) {
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
 	b := &Box{}
 	if err := ctx.RegisterComponentResource("llama:compute:Box", name, b, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(b)
+	vol, creds, err := b.data(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	outs := pulumi.Map{"dataVolumeId": b.DataVolumeID, "dbSecretArn": b.DBSecretArn}
+	if args.Retired {
+		return b, ctx.RegisterResourceOutputs(b, outs)
+	}
+	logPrefix := args.ParamPrefix + "/box"
+	var logs []*cloudwatch.LogGroup
+	for _, l := range []string{"nginx", "postgresql", "app"} {
+		lg, err := monitor.NewLogGroup(ctx, name+"-"+l+"-logs", monitor.LogGroupArgs{Name: logPrefix + "/" + l, RetentionDays: args.LogRetentionDays}, pulumi.Parent(b))
+		if err != nil {
+			return nil, err
+		}
+		logs = append(logs, lg)
+	}
+	inst, err := b.instance(ctx, name, args, vol, creds, logPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.watch(ctx, name, args, inst, vol, logs[0], logs[1]); err != nil {
+		return nil, err
+	}
+	outs["instanceId"], outs["publicIp"], outs["publicDns"] = b.InstanceID, b.PublicIP, b.PublicDNS
+	return b, ctx.RegisterResourceOutputs(b, outs)
+}
+
+// data creates what outlives the box: PostgreSQL's encrypted, retained volume and the
+// credentials that open the data on it.
+func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume, *secret.Generated, error) {
 	const size = 50 // GiB of gp3 for PostgreSQL's data
 	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
-		AvailabilityZone: pulumi.String(args.AZ),
-		Size:             pulumi.Int(size),
-		Type:             pulumi.String(volumeType),
-		Encrypted:        pulumi.Bool(true),
-		FinalSnapshot:    pulumi.Bool(true),
-		Tags:             pulumi.StringMap{"Name": pulumi.String(name + "-postgresql-data"), "llama:holds": pulumi.String("postgresql")},
-	}, child, pulumi.RetainOnDelete(true), pulumi.Protect(args.Protect))
+		AvailabilityZone: pulumi.String(args.AZ), Size: pulumi.Int(size), Type: pulumi.String(volumeType),
+		Encrypted: pulumi.Bool(true), FinalSnapshot: pulumi.Bool(true),
+		Tags: pulumi.StringMap{"Name": pulumi.String(name + "-postgresql-data"), "llama:holds": pulumi.String("postgresql")},
+	}, pulumi.Parent(b), pulumi.RetainOnDelete(true), pulumi.Protect(args.Protect))
 	if err != nil {
-		return nil, fmt.Errorf("box data volume: %w", err)
+		return nil, nil, fmt.Errorf("box data volume: %w", err)
 	}
 	b.DataVolumeID = vol.ID().ToStringOutput()
 	// The credentials stay with the volume when the box retires: they open the data on it.
 	creds, err := secret.New(ctx, name+"-db-credentials", secret.Args{Description: "Credentials of the box's PostgreSQL (user llama)"}, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := creds.Store(ctx, creds.Password.ApplyT(func(pw string) (string, error) {
 		v, err := json.Marshal(map[string]any{"username": LocalDBUser, "password": pw, "engine": "postgres",
 			"host": LocalDBHost, "port": LocalDBPort, "dbname": LocalDBName})
 		return string(v), err
 	}).(pulumi.StringOutput)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b.DBSecretArn = creds.Arn
-	outs := pulumi.Map{"dataVolumeId": b.DataVolumeID, "dbSecretArn": b.DBSecretArn}
-	if args.Retired {
-		return b, ctx.RegisterResourceOutputs(b, outs)
-	}
+	return vol, creds, nil
+}
 
+// instance creates the instance (HTTP from the internet only), attaches the data volume and
+// gives it an Elastic IP.
+func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, logPrefix string) (*ec2.Instance, error) {
+	child := pulumi.Parent(b)
 	// nginx serves HTTP on port 80 and nothing listens on 443: the port stays closed (HTTPS
 	// arrives with the load balancer's certificate, or Cloudflare in front).
 	web, err := network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
 		VpcID: args.VpcID, Description: "The box: HTTP from the internet, nothing else",
-		Ingress: []network.Ingress{
-			{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
-		},
+		Ingress:   []network.Ingress{{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"}},
 		EgressAll: true,
 	}, child)
 	if err != nil {
-		return nil, err
-	}
-	logPrefix := args.ParamPrefix + "/box"
-	nginxLogs, err := monitor.NewLogGroup(ctx, name+"-nginx-logs", monitor.LogGroupArgs{Name: logPrefix + "/nginx", RetentionDays: args.LogRetentionDays}, child)
-	if err != nil {
-		return nil, err
-	}
-	pgLogs, err := monitor.NewLogGroup(ctx, name+"-postgresql-logs", monitor.LogGroupArgs{Name: logPrefix + "/postgresql", RetentionDays: args.LogRetentionDays}, child)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := monitor.NewLogGroup(ctx, name+"-app-logs", monitor.LogGroupArgs{Name: logPrefix + "/app", RetentionDays: args.LogRetentionDays}, child); err != nil {
 		return nil, err
 	}
 	userData := pulumi.All(vol.ID(), creds.Arn).ApplyT(func(v []any) (string, error) {
@@ -133,14 +168,10 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 			LogPrefix: logPrefix, Region: args.Region, SlowQueryMs: slow})
 	}).(pulumi.StringOutput)
 	inst, err := ec2.NewInstance(ctx, name+"-instance", &ec2.InstanceArgs{
-		Ami:                 pulumi.String(args.AMI),
-		InstanceType:        pulumi.String(args.InstanceType),
-		SubnetId:            args.SubnetID,
-		AvailabilityZone:    pulumi.String(args.AZ),
-		VpcSecurityGroupIds: pulumi.StringArray{web.ID(), args.AppSecurityGroupID},
-		IamInstanceProfile:  args.InstanceProfile,
-		Monitoring:          pulumi.Bool(true),
-		EbsOptimized:        pulumi.Bool(true),
+		Ami: pulumi.String(args.AMI), InstanceType: pulumi.String(args.InstanceType),
+		SubnetId: args.SubnetID, AvailabilityZone: pulumi.String(args.AZ),
+		VpcSecurityGroupIds: pulumi.StringArray{web.ID(), args.AppSecurityGroupID}, IamInstanceProfile: args.InstanceProfile,
+		Monitoring: pulumi.Bool(true), EbsOptimized: pulumi.Bool(true),
 		MetadataOptions: ec2.InstanceMetadataOptionsArgs{
 			HttpTokens: pulumi.String(metadataTokens), HttpEndpoint: pulumi.String("enabled"),
 			HttpPutResponseHopLimit: pulumi.Int(metadataHopLimit),
@@ -149,8 +180,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 			Encrypted: pulumi.Bool(true), VolumeType: pulumi.String(volumeType), VolumeSize: pulumi.Int(rootVolumeGb),
 			DeleteOnTermination: pulumi.Bool(true),
 		},
-		UserData: userData,
-		Tags:     pulumi.StringMap{"Name": pulumi.String(name)},
+		UserData: userData, Tags: pulumi.StringMap{"Name": pulumi.String(name)},
 	}, child,
 		// The AMI is looked up afresh on every run: a newer one must not replace the box
 		// (patch it in place with dnf); the fleet takes new AMIs through instance refresh.
@@ -159,8 +189,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("box instance: %w", err)
 	}
 	if _, err := ec2.NewVolumeAttachment(ctx, name+"-data-attachment", &ec2.VolumeAttachmentArgs{
-		DeviceName: pulumi.String("/dev/sdf"), InstanceId: inst.ID(), VolumeId: vol.ID(),
-		StopInstanceBeforeDetaching: pulumi.Bool(true),
+		DeviceName: pulumi.String("/dev/sdf"), InstanceId: inst.ID(), VolumeId: vol.ID(), StopInstanceBeforeDetaching: pulumi.Bool(true),
 	}, child); err != nil {
 		return nil, fmt.Errorf("box data volume attachment: %w", err)
 	}
@@ -169,9 +198,5 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("box address: %w", err)
 	}
 	b.InstanceID, b.PublicIP, b.PublicDNS = inst.ID().ToStringOutput(), eip.PublicIp, eip.PublicDns
-	if err := b.watch(ctx, name, args, inst, vol, nginxLogs, pgLogs); err != nil {
-		return nil, err
-	}
-	outs["instanceId"], outs["publicIp"], outs["publicDns"] = b.InstanceID, b.PublicIP, b.PublicDNS
-	return b, ctx.RegisterResourceOutputs(b, outs)
+	return inst, nil
 }

@@ -12,8 +12,8 @@ import (
 
 // Args configures a generated secret.
 type Args struct {
-	Description string
-	Length      int    // default 40
+	Description string // what the secret opens; required
+	Length      int    // 20..128; default 40
 	Specials    string // special characters allowed; empty: letters and digits only
 }
 
@@ -32,6 +32,9 @@ func New(ctx *pulumi.Context, name string, args Args, parent pulumi.Resource) (*
 	length := args.Length
 	if length == 0 {
 		length = 40
+	}
+	if args.Description == "" || length < 20 || length > 128 || parent == nil {
+		return nil, fmt.Errorf("secret %s: a description, a parent and a length of 20..128 (got %d)", name, length)
 	}
 	pwArgs := &random.RandomPasswordArgs{
 		Length: pulumi.Int(length), Special: pulumi.Bool(args.Specials != ""),
