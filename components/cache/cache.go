@@ -20,16 +20,16 @@ var engineVersions = map[string]string{"valkey": "8.0", "redis": "7.1"}
 
 // CacheArgs configures the cache.
 type CacheArgs struct {
-	ID               string // replication group ID, 1..40 characters
-	VpcID            pulumi.StringInput
-	SubnetIDs        pulumi.StringArrayInput // private subnets
-	AZs              []string
-	ClientGroup      pulumi.StringInput // the app's security group: the only one admitted
-	Engine           string             // valkey (default) or redis
-	NodeType         string
-	Nodes            int  // primary plus replicas: at least 2 for failover
-	Protect          bool // pulumi protect; a final snapshot is always taken
-	LogRetentionDays int
+	ID               string                  // required: replication group ID, 1..40 characters
+	VpcID            pulumi.StringInput      // required
+	SubnetIDs        pulumi.StringArrayInput // required: private subnets
+	AZs              []string                // required: the nodes spread over these
+	ClientGroup      pulumi.StringInput      // required: the app's security group, the only one admitted
+	Engine           string                  // valkey (default) or redis
+	NodeType         string                  // required
+	Nodes            int                     // required: primary plus replicas, 2..6 (failover needs 2)
+	Protect          bool                    // pulumi protect; a final snapshot is always taken. Default false
+	LogRetentionDays int                     // the log groups' retention; 0 keeps them forever
 	// Monitor receives the cache's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	// MemoryAlarmPercent alarms when a node's memory use passes it; default 80.
@@ -46,10 +46,26 @@ type Cache struct {
 	SecretArn       pulumi.StringOutput `pulumi:"secretArn"`
 }
 
+func (a *CacheArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("cache: NewCache needs CacheArgs")
+	case a.ID == "" || len(a.ID) > 40:
+		return fmt.Errorf("cache: ID %q: 1 to 40 characters", a.ID)
+	case a.VpcID == nil || a.SubnetIDs == nil || a.ClientGroup == nil || len(a.AZs) == 0 || a.NodeType == "":
+		return fmt.Errorf("cache: CacheArgs needs VpcID, SubnetIDs, ClientGroup, AZs and NodeType")
+	case a.Nodes < 2 || a.Nodes > 6:
+		return fmt.Errorf("cache: automatic failover needs at least 2 nodes, got %d (at most 6)", a.Nodes)
+	case a.Engine != "" && engineVersions[a.Engine] == "":
+		return fmt.Errorf("cache: engine %q: valkey or redis", a.Engine)
+	}
+	return nil
+}
+
 // NewCache creates the cache.
 func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.ResourceOption) (*Cache, error) {
-	if args.Nodes < 2 {
-		return nil, fmt.Errorf("cache: automatic failover needs at least 2 nodes, got %d", args.Nodes)
+	if err := args.validate(); err != nil {
+		return nil, err
 	}
 	c := &Cache{}
 	if err := ctx.RegisterComponentResource("llama:cache:Cache", name, c, opts...); err != nil {
@@ -76,11 +92,28 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if err := token.Store(ctx, token.Password); err != nil {
 		return nil, err
 	}
+	logs, err := c.logDelivery(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	rg, err := c.group(ctx, name, args, sg.ID(), subnets.Name, token.Password, logs)
+	if err != nil {
+		return nil, err
+	}
+	c.PrimaryEndpoint, c.ReaderEndpoint, c.SecretArn = rg.PrimaryEndpointAddress, rg.ReaderEndpointAddress, token.Arn
+	if err := c.watch(ctx, name, args); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"primaryEndpoint": c.PrimaryEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretArn})
+}
+
+// logDelivery creates the slow and engine log groups the group delivers to.
+func (c *Cache) logDelivery(ctx *pulumi.Context, name string, args *CacheArgs) (elasticache.ReplicationGroupLogDeliveryConfigurationArray, error) {
 	var logs elasticache.ReplicationGroupLogDeliveryConfigurationArray
 	for _, kind := range []string{"slow-log", "engine-log"} {
 		g, err := monitor.NewLogGroup(ctx, name+"-"+kind, monitor.LogGroupArgs{
 			Name: fmt.Sprintf("/aws/elasticache/%s/%s", args.ID, kind), RetentionDays: args.LogRetentionDays,
-		}, child)
+		}, pulumi.Parent(c))
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +121,13 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 			Destination: g.Name, DestinationType: pulumi.String("cloudwatch-logs"), LogFormat: pulumi.String("json"), LogType: pulumi.String(kind),
 		})
 	}
+	return logs, nil
+}
+
+// group creates the replication group: nodes spread over the AZs, Multi-AZ with automatic
+// failover, encrypted in transit and at rest, an auth token, daily snapshots and a final one.
+func (c *Cache) group(ctx *pulumi.Context, name string, args *CacheArgs, sg pulumi.IDOutput, subnets pulumi.StringOutput,
+	token pulumi.StringOutput, logs elasticache.ReplicationGroupLogDeliveryConfigurationArray) (*elasticache.ReplicationGroup, error) {
 	var azs pulumi.StringArray
 	for i := 0; i < args.Nodes; i++ {
 		azs = append(azs, pulumi.String(args.AZs[i%len(args.AZs)]))
@@ -97,36 +137,20 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		engine = "valkey"
 	}
 	rg, err := elasticache.NewReplicationGroup(ctx, name+"-group", &elasticache.ReplicationGroupArgs{
-		ReplicationGroupId:        pulumi.String(args.ID),
-		Description:               pulumi.String("Llama read-through cache"),
-		Engine:                    pulumi.String(engine),
-		EngineVersion:             pulumi.String(engineVersions[engine]),
-		NodeType:                  pulumi.String(args.NodeType),
-		NumCacheClusters:          pulumi.Int(args.Nodes),
-		PreferredCacheClusterAzs:  azs,
-		Port:                      pulumi.Int(Port),
-		SubnetGroupName:           subnets.Name,
-		SecurityGroupIds:          pulumi.StringArray{sg.ID()},
-		AutomaticFailoverEnabled:  pulumi.Bool(true),
-		MultiAzEnabled:            pulumi.Bool(true),
-		AtRestEncryptionEnabled:   pulumi.Bool(true),
-		TransitEncryptionEnabled:  pulumi.Bool(true),
-		AuthToken:                 token.Password,
-		SnapshotRetentionLimit:    pulumi.Int(7),
-		SnapshotWindow:            pulumi.String("02:00-03:00"),
-		MaintenanceWindow:         pulumi.String("sun:05:30-sun:06:30"),
-		FinalSnapshotIdentifier:   pulumi.String(args.ID + "-final"),
-		AutoMinorVersionUpgrade:   pulumi.Bool(true),
-		LogDeliveryConfigurations: logs,
-	}, child, pulumi.Protect(args.Protect))
+		ReplicationGroupId: pulumi.String(args.ID), Description: pulumi.String("Llama read-through cache"),
+		Engine: pulumi.String(engine), EngineVersion: pulumi.String(engineVersions[engine]),
+		NodeType: pulumi.String(args.NodeType), NumCacheClusters: pulumi.Int(args.Nodes), PreferredCacheClusterAzs: azs,
+		Port: pulumi.Int(Port), SubnetGroupName: subnets, SecurityGroupIds: pulumi.StringArray{sg},
+		AutomaticFailoverEnabled: pulumi.Bool(true), MultiAzEnabled: pulumi.Bool(true),
+		AtRestEncryptionEnabled: pulumi.Bool(true), TransitEncryptionEnabled: pulumi.Bool(true), AuthToken: token,
+		SnapshotRetentionLimit: pulumi.Int(7), SnapshotWindow: pulumi.String("02:00-03:00"),
+		MaintenanceWindow: pulumi.String("sun:05:30-sun:06:30"), FinalSnapshotIdentifier: pulumi.String(args.ID + "-final"),
+		AutoMinorVersionUpgrade: pulumi.Bool(true), LogDeliveryConfigurations: logs,
+	}, pulumi.Parent(c), pulumi.Protect(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("cache replication group: %w", err)
 	}
-	c.PrimaryEndpoint, c.ReaderEndpoint, c.SecretArn = rg.PrimaryEndpointAddress, rg.ReaderEndpointAddress, token.Arn
-	if err := c.watch(ctx, name, args); err != nil {
-		return nil, err
-	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"primaryEndpoint": c.PrimaryEndpoint, "readerEndpoint": c.ReaderEndpoint, "secretArn": c.SecretArn})
+	return rg, nil
 }
 
 // watch adds the cache's CPU, memory, evictions and hit rate to the dashboard, per node, and
