@@ -49,8 +49,14 @@ type Bucket struct {
 
 // NewBucket creates the bucket and its configuration.
 func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulumi.ResourceOption) (*Bucket, error) {
+	if args == nil {
+		args = &BucketArgs{}
+	}
 	if len(args.ReadFromCidrs) > 0 && !args.S3ManagedKeys {
 		return nil, fmt.Errorf("bucket %s: objects read anonymously from a CDN cannot be under SSE-KMS; use S3ManagedKeys", name)
+	}
+	if args.LogDelivery && args.AccountID == "" {
+		return nil, fmt.Errorf("bucket %s: log delivery needs AccountID, the only account whose logs are accepted", name)
 	}
 	b := &Bucket{}
 	if err := ctx.RegisterComponentResource("llama:storage:Bucket", name, b, opts...); err != nil {
@@ -87,12 +93,26 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 	}, child); err != nil {
 		return nil, fmt.Errorf("bucket %s encryption: %w", name, err)
 	}
+	if err := lifecycle(ctx, name, args, bucket, child); err != nil {
+		return nil, err
+	}
+	policy := bucket.Arn.ApplyT(func(arn string) (string, error) { return policyFor(arn, args) }).(pulumi.StringOutput)
+	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: bucket.ID(), Policy: policy},
+		child, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
+		return nil, fmt.Errorf("bucket %s policy: %w", name, err)
+	}
+	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"name": b.Name, "arn": b.Arn, "bucketRegionalDomainName": b.BucketRegionalDomainName})
+}
+
+// lifecycle versions the bucket and expires old versions, abandoned uploads and, where asked,
+// current objects.
+func lifecycle(ctx *pulumi.Context, name string, args *BucketArgs, bucket *s3.BucketV2, child pulumi.ResourceOption) error {
 	versioning, err := s3.NewBucketVersioningV2(ctx, name+"-versioning", &s3.BucketVersioningV2Args{
 		Bucket:                  bucket.ID(),
 		VersioningConfiguration: s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
 	}, child)
 	if err != nil {
-		return nil, fmt.Errorf("bucket %s versioning: %w", name, err)
+		return fmt.Errorf("bucket %s versioning: %w", name, err)
 	}
 	noncurrent := args.NoncurrentDays
 	if noncurrent == 0 {
@@ -110,14 +130,9 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(), Rules: s3.BucketLifecycleConfigurationV2RuleArray{rule},
 	}, child, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
-		return nil, fmt.Errorf("bucket %s lifecycle: %w", name, err)
+		return fmt.Errorf("bucket %s lifecycle: %w", name, err)
 	}
-	policy := bucket.Arn.ApplyT(func(arn string) (string, error) { return policyFor(arn, args) }).(pulumi.StringOutput)
-	if _, err := s3.NewBucketPolicy(ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: bucket.ID(), Policy: policy},
-		child, pulumi.DependsOn([]pulumi.Resource{pab})); err != nil {
-		return nil, fmt.Errorf("bucket %s policy: %w", name, err)
-	}
-	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"name": b.Name, "arn": b.Arn, "bucketRegionalDomainName": b.BucketRegionalDomainName})
+	return nil
 }
 
 // policyFor renders the bucket policy: TLS only, plus the reads and writes the args allow.
