@@ -20,34 +20,9 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 	if m == nil {
 		return nil
 	}
-	child := pulumi.Parent(b)
-	filters := []struct {
-		key string
-		f   monitor.Filter
-		lg  *cloudwatch.LogGroup
-	}{
-		{"requests", monitor.Filter{Pattern: "{ $.status = * }", Metric: "BoxRequests"}, nginx},
-		{"errors", monitor.Filter{Pattern: "{ $.status >= 500 }", Metric: "Box5xx"}, nginx},
-		{"latency", monitor.Filter{Pattern: "{ $.request_time = * }", Metric: "BoxResponseTime", Value: "$.request_time", Unit: "Seconds"}, nginx},
-	}
-	if args.LocalDatabase {
-		filters = append(filters, []struct {
-			key string
-			f   monitor.Filter
-			lg  *cloudwatch.LogGroup
-		}{
-			{"slow-queries", monitor.Filter{Pattern: `"duration:"`, Metric: "BoxSlowQueries"}, pg},
-			{"lock-waits", monitor.Filter{Pattern: `"still waiting for"`, Metric: "BoxLockWaits"}, pg},
-			{"connections", monitor.Filter{Pattern: `"connection authorized"`, Metric: "BoxConnections"}, pg},
-		}...)
-	}
-	mt := map[string]monitor.Metric{}
-	for _, f := range filters {
-		metric, err := monitor.NewFilter(ctx, name+"-"+f.key+"-filter", f.lg, f.f, child)
-		if err != nil {
-			return err
-		}
-		mt[f.key] = metric
+	mt, err := b.filters(ctx, name, args.LocalDatabase, nginx, pg)
+	if err != nil {
+		return err
 	}
 	instDim := map[string]pulumi.StringInput{"InstanceId": inst.ID().ToStringOutput()}
 	volDim := map[string]pulumi.StringInput{"VolumeId": vol.ID().ToStringOutput()}
@@ -84,10 +59,38 @@ func (b *Box) watch(ctx *pulumi.Context, name string, args *BoxArgs, inst *ec2.I
 	if args.LocalDatabase {
 		alarms = append(alarms, monitor.NamedAlarm{Key: "slow-queries", Alarm: monitor.Alarm{Description: "PostgreSQL on the box logs more than 10 slow statements a minute", Metric: mt["slow-queries"], Threshold: 10}})
 	}
-	if err := m.NewAlarms(ctx, b, name, alarms); err != nil {
-		return err
+	return m.NewAlarms(ctx, b, name, alarms)
+}
+
+// filters turns the box's logs into metrics: requests, 5xx and response times from nginx's
+// access log and, with the local database, slow statements, lock waits and connections from
+// PostgreSQL's.
+func (b *Box) filters(ctx *pulumi.Context, name string, localDB bool, nginx, pg *cloudwatch.LogGroup) (map[string]monitor.Metric, error) {
+	type filter struct {
+		key string
+		f   monitor.Filter
+		lg  *cloudwatch.LogGroup
 	}
-	return nil
+	filters := []filter{
+		{"requests", monitor.Filter{Pattern: "{ $.status = * }", Metric: "BoxRequests"}, nginx},
+		{"errors", monitor.Filter{Pattern: "{ $.status >= 500 }", Metric: "Box5xx"}, nginx},
+		{"latency", monitor.Filter{Pattern: "{ $.request_time = * }", Metric: "BoxResponseTime", Value: "$.request_time", Unit: "Seconds"}, nginx},
+	}
+	if localDB {
+		filters = append(filters,
+			filter{"slow-queries", monitor.Filter{Pattern: `"duration:"`, Metric: "BoxSlowQueries"}, pg},
+			filter{"lock-waits", monitor.Filter{Pattern: `"still waiting for"`, Metric: "BoxLockWaits"}, pg},
+			filter{"connections", monitor.Filter{Pattern: `"connection authorized"`, Metric: "BoxConnections"}, pg})
+	}
+	mt := map[string]monitor.Metric{}
+	for _, f := range filters {
+		metric, err := monitor.NewFilter(ctx, name+"-"+f.key+"-filter", f.lg, f.f, pulumi.Parent(b))
+		if err != nil {
+			return nil, err
+		}
+		mt[f.key] = metric
+	}
+	return mt, nil
 }
 
 // watch gives the fleet its widgets and alarms from the load balancer's and the group's metrics.

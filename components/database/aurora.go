@@ -249,18 +249,8 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 	if err != nil {
 		return fmt.Errorf("rds proxy: %w", err)
 	}
-	if _, err := rds.NewProxyDefaultTargetGroup(ctx, name+"-proxy-targets", &rds.ProxyDefaultTargetGroupArgs{
-		DbProxyName: proxy.Name,
-		ConnectionPoolConfig: rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs{
-			MaxConnectionsPercent: pulumi.Int(90), MaxIdleConnectionsPercent: pulumi.Int(50), ConnectionBorrowTimeout: pulumi.Int(120),
-		},
-	}, child); err != nil {
-		return fmt.Errorf("rds proxy target group: %w", err)
-	}
-	if _, err := rds.NewProxyTarget(ctx, name+"-proxy-target", &rds.ProxyTargetArgs{
-		DbProxyName: proxy.Name, TargetGroupName: pulumi.String("default"), DbClusterIdentifier: cluster.ClusterIdentifier,
-	}, child); err != nil {
-		return fmt.Errorf("rds proxy target: %w", err)
+	if err := a.proxyTargets(ctx, name, proxy, cluster); err != nil {
+		return err
 	}
 	a.ProxyEndpoint, a.ProxyArn = proxy.Endpoint, proxy.Arn
 	a.ProxyResourceID = proxy.Arn.ApplyT(func(arn string) string {
@@ -281,6 +271,25 @@ func (a *Aurora) proxy(ctx *pulumi.Context, name string, args *AuroraArgs, clust
 			return fmt.Errorf("rds proxy read endpoint: %w", err)
 		}
 		a.ProxyReadEndpoint = ro.Endpoint
+	}
+	return nil
+}
+
+// proxyTargets: the proxy's connection pool and its target, the cluster.
+func (a *Aurora) proxyTargets(ctx *pulumi.Context, name string, proxy *rds.Proxy, cluster *rds.Cluster) error {
+	child := pulumi.Parent(a)
+	if _, err := rds.NewProxyDefaultTargetGroup(ctx, name+"-proxy-targets", &rds.ProxyDefaultTargetGroupArgs{
+		DbProxyName: proxy.Name,
+		ConnectionPoolConfig: rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs{
+			MaxConnectionsPercent: pulumi.Int(90), MaxIdleConnectionsPercent: pulumi.Int(50), ConnectionBorrowTimeout: pulumi.Int(120),
+		},
+	}, child); err != nil {
+		return fmt.Errorf("rds proxy target group: %w", err)
+	}
+	if _, err := rds.NewProxyTarget(ctx, name+"-proxy-target", &rds.ProxyTargetArgs{
+		DbProxyName: proxy.Name, TargetGroupName: pulumi.String("default"), DbClusterIdentifier: cluster.ClusterIdentifier,
+	}, child); err != nil {
+		return fmt.Errorf("rds proxy target: %w", err)
 	}
 	return nil
 }

@@ -69,25 +69,7 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 	rds := func(metric, stat, label string) monitor.Metric {
 		return monitor.Metric{Namespace: "AWS/RDS", Name: metric, Dimensions: d, Stat: stat, Label: label}
 	}
-	// A cluster's CPU by the cluster alone averages the writer with its readers (a writer at
-	// 100% beside an idle reader reads about 55%): watch the writer by Role (RDS User Guide,
-	// "Amazon CloudWatch metrics for Amazon Aurora", dimensions DBClusterIdentifier, Role).
-	cpu := rds("CPUUtilization", "Average", "CPU")
-	load := rds("DBLoadNonCPU", "Average", "load waiting (Performance Insights)")
-	cpuWidget := []monitor.Metric{cpu}
-	if s.dimension == "DBClusterIdentifier" {
-		role := func(r string) monitor.Metric {
-			return monitor.Metric{Namespace: "AWS/RDS", Name: "CPUUtilization", Stat: "Average", Label: "CPU " + strings.ToLower(r),
-				Dimensions: map[string]pulumi.StringInput{"DBClusterIdentifier": pulumi.String(identifier), "Role": pulumi.String(r)}}
-		}
-		cpu, cpuWidget = role("WRITER"), []monitor.Metric{role("WRITER")}
-		// Performance Insights publishes per instance only: the writer's (instance 0).
-		load = monitor.Metric{Namespace: "AWS/RDS", Name: "DBLoadNonCPU", Stat: "Average", Label: "writer load waiting (Performance Insights)",
-			Dimensions: dim("DBInstanceIdentifier", identifier+"-0")}
-		if s.replicaLag != "" {
-			cpuWidget = append(cpuWidget, role("READER"))
-		}
-	}
+	cpu, load, cpuWidget := cpuMetrics(identifier, s, rds)
 	slow, err := monitor.NewFilter(ctx, key+"-slow-queries", logs, monitor.Filter{Pattern: `"duration:"`, Metric: "SlowQueries-" + identifier}, child)
 	if err != nil {
 		return err
@@ -130,8 +112,30 @@ func (w *watcher) watch(ctx *pulumi.Context, key, identifier string, maxConn int
 		alarms = append(alarms, monitor.NamedAlarm{Key: "replica-lag", Alarm: monitor.Alarm{Description: fmt.Sprintf("%s: replica lag above %d s", identifier, th.ReplicaLagSeconds),
 			Metric: rds(s.replicaLag, "Maximum", ""), Threshold: float64(th.ReplicaLagSeconds) * s.lagSeconds}})
 	}
-	if err := m.NewAlarms(ctx, w.parent, key, alarms); err != nil {
-		return err
+	return m.NewAlarms(ctx, w.parent, key, alarms)
+}
+
+// cpuMetrics returns the CPU metric to alarm on, the Performance Insights load, and the CPU
+// widget's metrics. A cluster's CPU by the cluster alone averages the writer with its readers
+// (a writer at 100% beside an idle reader reads about 55%): watch the writer by Role (RDS
+// User Guide, "Amazon CloudWatch metrics for Amazon Aurora", dimensions DBClusterIdentifier,
+// Role).
+func cpuMetrics(identifier string, s signals, rds func(metric, stat, label string) monitor.Metric) (cpu, load monitor.Metric, widget []monitor.Metric) {
+	cpu = rds("CPUUtilization", "Average", "CPU")
+	load = rds("DBLoadNonCPU", "Average", "load waiting (Performance Insights)")
+	widget = []monitor.Metric{cpu}
+	if s.dimension == "DBClusterIdentifier" {
+		role := func(r string) monitor.Metric {
+			return monitor.Metric{Namespace: "AWS/RDS", Name: "CPUUtilization", Stat: "Average", Label: "CPU " + strings.ToLower(r),
+				Dimensions: map[string]pulumi.StringInput{"DBClusterIdentifier": pulumi.String(identifier), "Role": pulumi.String(r)}}
+		}
+		cpu, widget = role("WRITER"), []monitor.Metric{role("WRITER")}
+		// Performance Insights publishes per instance only: the writer's (instance 0).
+		load = monitor.Metric{Namespace: "AWS/RDS", Name: "DBLoadNonCPU", Stat: "Average", Label: "writer load waiting (Performance Insights)",
+			Dimensions: dim("DBInstanceIdentifier", identifier+"-0")}
+		if s.replicaLag != "" {
+			widget = append(widget, role("READER"))
+		}
 	}
-	return nil
+	return cpu, load, widget
 }
