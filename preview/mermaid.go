@@ -10,118 +10,145 @@ import (
 // Mermaid renders the stage's architecture as a Mermaid flowchart, derived from the recorded
 // graph: each box is there because resources of its kind are.
 func Mermaid(p *offline.Plan) string {
-	count := map[string]int{}
-	replicas := 0
+	g := newGraph(p)
+	g.node("users", "Users")
+	front := "users"
+	if g.has("cloudflare:index/record:Record") {
+		g.node("cdn", "Cloudflare CDN")
+		g.edge("users", "cdn")
+		front = "cdn"
+	}
+	app := g.appTier(front)
+	g.buckets(front, app)
+	g.data(app)
+	return g.b.String()
+}
+
+// graph is a flowchart being drawn from a plan's resources.
+type graph struct {
+	p        *offline.Plan
+	b        strings.Builder
+	count    map[string]int
+	replicas int // RDS read replicas
+}
+
+func newGraph(p *offline.Plan) *graph {
+	g := &graph{p: p, count: map[string]int{}}
 	for _, r := range p.Resources {
 		if !r.Custom {
 			continue
 		}
-		count[r.Type]++
-		if r.Type == "aws:rds/instance:Instance" {
-			if src, _ := r.Inputs["replicateSourceDb"].(string); src != "" {
-				replicas++
-			}
+		g.count[r.Type]++
+		if src, _ := r.Inputs["replicateSourceDb"].(string); r.Type == "aws:rds/instance:Instance" && src != "" {
+			g.replicas++
 		}
 	}
-	primaries := count["aws:rds/instance:Instance"] - replicas
-	has := func(t string) bool { return count[t] > 0 }
-	var b strings.Builder
-	fmt.Fprintf(&b, "flowchart LR\n")
-	edge := func(from, to string) { fmt.Fprintf(&b, "  %s --> %s\n", from, to) }
-	node := func(id, label string) { fmt.Fprintf(&b, "  %s[\"%s\"]\n", id, label) }
-	node("users", "Users")
-	front := "users"
-	if has("cloudflare:index/record:Record") {
-		node("cdn", "Cloudflare CDN")
-		edge("users", "cdn")
-		front = "cdn"
+	g.b.WriteString("flowchart LR\n")
+	return g
+}
+
+func (g *graph) has(t string) bool     { return g.count[t] > 0 }
+func (g *graph) edge(from, to string)  { fmt.Fprintf(&g.b, "  %s --> %s\n", from, to) }
+func (g *graph) node(id, label string) { fmt.Fprintf(&g.b, "  %s[\"%s\"]\n", id, label) }
+func (g *graph) named(typ, name string) bool {
+	for _, r := range g.p.Resources {
+		if r.Type == typ && r.Name == name {
+			return true
+		}
 	}
-	var app string
+	return false
+}
+
+// appTier draws what serves requests behind front, and returns its node.
+func (g *graph) appTier(front string) string {
 	switch {
-	case has("aws:lb/loadBalancer:LoadBalancer"):
-		node("lb", "Application Load Balancer")
-		node("fleet", "Auto Scaling fleet")
-		edge(front, "lb")
-		edge("lb", "fleet")
-		app = "fleet"
-	case has("aws:apigatewayv2/api:Api"):
-		node("api", "API Gateway HTTP API")
-		node("fn", fmt.Sprintf("Lambda functions x%d", count["aws:lambda/function:Function"]))
-		edge(front, "api")
-		edge("api", "fn")
-		app = "fn"
-	case has("aws:ec2/instance:Instance"):
-		node("box", "EC2 box: app + PostgreSQL + static files")
-		edge(front, "box")
-		app = "box"
+	case g.has("aws:lb/loadBalancer:LoadBalancer"):
+		g.node("lb", "Application Load Balancer")
+		g.node("fleet", "Auto Scaling fleet")
+		g.edge(front, "lb")
+		g.edge("lb", "fleet")
+		return "fleet"
+	case g.has("aws:apigatewayv2/api:Api"):
+		g.node("api", "API Gateway HTTP API")
+		g.node("fn", fmt.Sprintf("Lambda functions x%d", g.count["aws:lambda/function:Function"]))
+		g.edge(front, "api")
+		g.edge("api", "fn")
+		return "fn"
+	case g.has("aws:ec2/instance:Instance"):
+		g.node("box", "EC2 box: app + PostgreSQL + static files")
+		g.edge(front, "box")
+		return "box"
 	}
-	bucket := func(name string) bool {
-		for _, r := range p.Resources {
-			if r.Type == "aws:s3/bucketV2:BucketV2" && r.Name == name {
-				return true
-			}
-		}
-		return false
+	return ""
+}
+
+// buckets draws the app's builds and the static assets (or the single-page app).
+func (g *graph) buckets(front, app string) {
+	const bucket = "aws:s3/bucketV2:BucketV2"
+	if g.named(bucket, "release-bucket") {
+		g.node("release", "S3 app builds")
+		g.edge("release", app)
 	}
-	if bucket("release-bucket") {
-		node("release", "S3 app builds")
-		edge("release", app)
-	}
-	if bucket("static") || bucket("spa") {
+	if g.named(bucket, "static") || g.named(bucket, "spa") {
 		label := "S3 static assets"
-		if has("aws:apigatewayv2/api:Api") {
+		if g.has("aws:apigatewayv2/api:Api") {
 			label = "S3 single-page app"
 		}
-		node("static", label)
-		edge(front, "static")
+		g.node("static", label)
+		g.edge(front, "static")
 	}
-	if has("aws:elasticache/replicationGroup:ReplicationGroup") {
-		node("cache", "ElastiCache read-through cache")
-		edge(app, "cache")
+}
+
+// data draws the stores the app reaches: the cache, the proxy, the databases, the shards, the
+// tables, and a retired box's volume.
+func (g *graph) data(app string) {
+	if g.has("aws:elasticache/replicationGroup:ReplicationGroup") {
+		g.node("cache", "ElastiCache read-through cache")
+		g.edge(app, "cache")
 	}
-	if has("aws:rds/proxy:Proxy") {
-		node("proxy", "RDS Proxy")
-		edge(app, "proxy")
-	}
-	dbFrom := app
-	if has("aws:rds/proxy:Proxy") {
-		dbFrom = "proxy"
-	}
-	clusters := count["aws:rds/cluster:Cluster"]
-	if primaries > 0 {
-		node("db", "RDS PostgreSQL primary")
-		edge(app, "db")
-		if replicas > 0 {
-			node("replicas", fmt.Sprintf("Read replicas x%d", replicas))
-			edge("db", "replicas")
-			edge(app, "replicas")
+	clusters := g.count["aws:rds/cluster:Cluster"]
+	if primaries := g.count["aws:rds/instance:Instance"] - g.replicas; primaries > 0 {
+		g.node("db", "RDS PostgreSQL primary")
+		g.edge(app, "db")
+		if g.replicas > 0 {
+			g.node("replicas", fmt.Sprintf("Read replicas x%d", g.replicas))
+			g.edge("db", "replicas")
+			g.edge(app, "replicas")
 		}
 	}
-	if has("aws:rds/proxy:Proxy") && clusters > 0 {
-		readers := -1 // the writer
-		for _, r := range p.Resources {
-			if r.Type == "aws:rds/clusterInstance:ClusterInstance" && strings.HasPrefix(r.Name, "database-") {
-				readers++
-			}
+	if g.has("aws:rds/proxy:Proxy") {
+		g.node("proxy", "RDS Proxy")
+		g.edge(app, "proxy")
+		if clusters > 0 {
+			g.serverlessDB()
+			clusters--
 		}
-		label := "Aurora Serverless v2 writer"
-		if readers > 0 {
-			label += fmt.Sprintf(" + %d readers", readers)
-		}
-		node("aurora", label)
-		edge(dbFrom, "aurora")
-		clusters--
 	}
 	if clusters > 0 {
-		node("shards", fmt.Sprintf("Aurora shards x%d (by user ID)", clusters))
-		edge(app, "shards")
+		g.node("shards", fmt.Sprintf("Aurora shards x%d (by user ID)", clusters))
+		g.edge(app, "shards")
 	}
-	if n := count["aws:dynamodb/table:Table"]; n > 0 {
-		node("tables", fmt.Sprintf("DynamoDB tables x%d", n))
-		edge(app, "tables")
+	if n := g.count["aws:dynamodb/table:Table"]; n > 0 {
+		g.node("tables", fmt.Sprintf("DynamoDB tables x%d", n))
+		g.edge(app, "tables")
 	}
-	if has("aws:ebs/volume:Volume") && !has("aws:ec2/instance:Instance") {
-		node("vol", "Retired box's PostgreSQL volume (retained)")
+	if g.has("aws:ebs/volume:Volume") && !g.has("aws:ec2/instance:Instance") {
+		g.node("vol", "Retired box's PostgreSQL volume (retained)")
 	}
-	return b.String()
+}
+
+// serverlessDB draws the serverless writer and its readers behind the proxy.
+func (g *graph) serverlessDB() {
+	readers := -1 // the writer
+	for _, r := range g.p.Resources {
+		if r.Type == "aws:rds/clusterInstance:ClusterInstance" && strings.HasPrefix(r.Name, "database-") {
+			readers++
+		}
+	}
+	label := "Aurora Serverless v2 writer"
+	if readers > 0 {
+		label += fmt.Sprintf(" + %d readers", readers)
+	}
+	g.node("aurora", label)
+	g.edge("proxy", "aurora")
 }
