@@ -422,3 +422,24 @@ func emptyPaths(prefix string, v any) []string {
 	}
 	return out
 }
+
+// OfType returns the plan's resources of a type, in URN order.
+func (p *Plan) OfType(typ string) []*Resource {
+	var out []*Resource
+	for _, r := range p.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Named returns the plan's resource of a type and name, or nil.
+func (p *Plan) Named(typ, name string) *Resource {
+	for _, r := range p.OfType(typ) {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/offline"
 )
 
 // ranges answers Cloudflare's IP ranges invoke with the given lists.
@@ -75,5 +77,35 @@ func TestRuleOwner(t *testing.T) {
 	}
 	if len(tag) != 8 || tag == Tag("llama/dev") {
 		t.Errorf("tags %s, %s: eight hex digits, one per stack", tag, Tag("llama/dev"))
+	}
+}
+
+// TestEdge: a stack's hostnames are proxied, and each rule the edge writes carries the stack's
+// tag; an edge without an owner is refused, since its rules could not be told apart.
+func TestEdge(t *testing.T) {
+	zone := "0123456789abcdef0123456789abcdef"
+	hosts := []Host{{Name: "app.example.com", Origin: pulumi.String("lb.example"), Kind: App}}
+	p, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+		_, err := NewEdge(ctx, "cdn", &EdgeArgs{ZoneID: zone, Hosts: hosts, Owner: "llama/dev"})
+		return nil, err
+	}, offline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := p.OfType("cloudflare:index/record:Record")[0]; rec.Input("proxied") != true || rec.Input("content") != "lb.example" {
+		t.Errorf("record %v", rec.Inputs)
+	}
+	for _, rs := range p.OfType("cloudflare:index/ruleset:Ruleset") {
+		for _, r := range rs.Input("rules").([]any) {
+			if ref := r.(map[string]any)["ref"].(string); !strings.HasPrefix(ref, "llama_"+Tag("llama/dev")+"_") {
+				t.Errorf("%s: rule %s is not tagged", rs.Name, ref)
+			}
+		}
+	}
+	if _, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+		_, err := NewEdge(ctx, "cdn", &EdgeArgs{ZoneID: zone, Hosts: hosts})
+		return nil, err
+	}, offline.Options{}); err == nil {
+		t.Error("an edge without an owner was accepted")
 	}
 }

@@ -62,9 +62,9 @@ func LatestAL2023(ctx *pulumi.Context, goarch string) (string, error) {
 
 // AppRoleArgs configures the app's instance role.
 type AppRoleArgs struct {
-	ParamPrefix string // the SSM parameter path the app reads its settings from, /llama/<stack>
-	Region      string
-	AccountID   string
+	ParamPrefix string // required: the SSM parameter path the app reads its settings from, /llama/<stack>
+	Region      string // required
+	AccountID   string // required
 	Partition   string // aws (default), aws-cn or aws-us-gov
 }
 
@@ -81,6 +81,9 @@ type AppRole struct {
 
 // NewAppRole creates the app role.
 func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pulumi.ResourceOption) (*AppRole, error) {
+	if args == nil || args.ParamPrefix == "" || args.Region == "" || args.AccountID == "" {
+		return nil, fmt.Errorf("compute: AppRoleArgs needs ParamPrefix, Region and AccountID")
+	}
 	a := &AppRole{name: name}
 	if err := ctx.RegisterComponentResource("llama:compute:AppRole", name, a, opts...); err != nil {
 		return nil, err

@@ -331,6 +331,9 @@ type ShardBase struct {
 
 // NewShardBase creates the shared parts.
 func NewShardBase(ctx *pulumi.Context, name string, args *ShardBaseArgs, opts ...pulumi.ResourceOption) (*ShardBase, error) {
+	if args == nil || args.VpcID == nil || args.SubnetIDs == nil {
+		return nil, fmt.Errorf("database: ShardBaseArgs needs VpcID and SubnetIDs")
+	}
 	s := &ShardBase{}
 	if err := ctx.RegisterComponentResource("llama:database:ShardBase", name, s, opts...); err != nil {
 		return nil, err

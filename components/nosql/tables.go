@@ -23,8 +23,8 @@ type Table struct {
 
 // TablesArgs configures the tables.
 type TablesArgs struct {
-	Prefix  string // physical name prefix, llama-<stack>
-	Tables  []Table
+	Prefix  string           // required: physical name prefix, llama-<stack>
+	Tables  []Table          // required: at least one, each with a name and a partition key
 	Protect bool             // pulumi protect and deletion protection
 	Monitor *monitor.Monitor // receives the tables' alarms and widgets; nil: none
 }
@@ -45,6 +45,14 @@ type Tables struct {
 
 // NewTables creates the tables.
 func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulumi.ResourceOption) (*Tables, error) {
+	if args == nil || args.Prefix == "" || len(args.Tables) == 0 {
+		return nil, fmt.Errorf("nosql: TablesArgs needs a Prefix and at least one table")
+	}
+	for _, t := range args.Tables {
+		if t.Name == "" || t.PartitionKey == "" {
+			return nil, fmt.Errorf("nosql: table %q needs a name and a partition key", t.Name)
+		}
+	}
 	t := &Tables{}
 	if err := ctx.RegisterComponentResource("llama:nosql:Tables", name, t, opts...); err != nil {
 		return nil, err

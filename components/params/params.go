@@ -16,8 +16,8 @@ type Values map[string]pulumi.StringInput
 
 // ParametersArgs configures the parameters.
 type ParametersArgs struct {
-	Prefix string // /llama/<stack>
-	Values Values
+	Prefix string // required: the path every parameter is under, /llama/<stack>
+	Values Values // the keys under Prefix and their values; SSM refuses an empty value
 }
 
 // Parameters is one SSM parameter a key. Each key is its own resource, named for the key, so a
@@ -30,6 +30,14 @@ type Parameters struct {
 
 // NewParameters creates the parameters.
 func NewParameters(ctx *pulumi.Context, name string, args *ParametersArgs, opts ...pulumi.ResourceOption) (*Parameters, error) {
+	if args == nil || !strings.HasPrefix(args.Prefix, "/") || strings.HasSuffix(args.Prefix, "/") {
+		return nil, fmt.Errorf("params: a Prefix such as /llama/dev (leading slash, none trailing)")
+	}
+	for k, v := range args.Values {
+		if k == "" || strings.HasPrefix(k, "/") || v == nil {
+			return nil, fmt.Errorf("params: key %q: a relative path with a value", k)
+		}
+	}
 	p := &Parameters{}
 	if err := ctx.RegisterComponentResource("llama:params:Parameters", name, p, opts...); err != nil {
 		return nil, err

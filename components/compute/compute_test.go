@@ -1,0 +1,65 @@
+package compute
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+func run(t *testing.T, f func(ctx *pulumi.Context) error) (*offline.Plan, error) {
+	t.Helper()
+	return offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) { return nil, f(ctx) }, offline.Options{})
+}
+
+func boxArgs() *BoxArgs {
+	return &BoxArgs{VpcID: pulumi.String("vpc-0a1b2c3d4e5f60718"), SubnetID: pulumi.String("subnet-0a1b2c3d4e5f60718"), AZ: "us-east-1a",
+		AppSecurityGroupID: pulumi.String("sg-0a1b2c3d4e5f60718"), AMI: "ami-0c51a4ba9d7e8f0b1", InstanceType: "t3.small",
+		InstanceProfile: pulumi.String("llama-dev-app"), ParamPrefix: "/llama/dev", Region: "us-east-1", Protect: true, LocalDatabase: true}
+}
+
+// TestBox: the box's data lives on an encrypted volume that outlives it (retained and
+// protected); a retired box keeps only that volume and the credentials to it.
+func TestBox(t *testing.T) {
+	for _, retired := range []bool{false, true} {
+		a := boxArgs()
+		a.Retired = retired
+		p, err := run(t, func(ctx *pulumi.Context) error { _, err := NewBox(ctx, "box", a); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		vols := p.OfType("aws:ebs/volume:Volume")
+		if len(vols) != 1 || vols[0].Input("encrypted") != true || !vols[0].RetainOnDelete || !vols[0].Protect {
+			t.Errorf("retired=%v: data volume %+v", retired, vols)
+		}
+		if n := len(p.OfType("aws:ec2/instance:Instance")); n != map[bool]int{false: 1, true: 0}[retired] {
+			t.Errorf("retired=%v: %d instances", retired, n)
+		}
+		if len(p.OfType("aws:secretsmanager/secret:Secret")) != 1 {
+			t.Errorf("retired=%v: the credentials to the data are gone", retired)
+		}
+	}
+	if _, err := run(t, func(ctx *pulumi.Context) error { _, err := NewBox(ctx, "box", &BoxArgs{AZ: "us-east-1a"}); return err }); err == nil {
+		t.Error("a box without a network or an AMI was accepted")
+	}
+}
+
+// TestFleetSizes: the fleet refuses sizes an Auto Scaling group would not keep.
+func TestFleetSizes(t *testing.T) {
+	a := &FleetArgs{VpcID: pulumi.String("vpc-1"), PublicSubnetIDs: pulumi.ToStringArray([]string{"subnet-1"}), PrivateSubnetIDs: pulumi.ToStringArray([]string{"subnet-2"}),
+		AppSecurityGroupID: pulumi.String("sg-1"), AMI: "ami-1", InstanceType: "t3.small", InstanceProfile: pulumi.String("p"), ParamPrefix: "/llama/dev",
+		ReleaseBucket: pulumi.String("b"), ReleaseKey: pulumi.String("k"), ReleaseSHA256: "00", Region: "us-east-1", AccountID: offline.Account,
+		MinSize: 3, DesiredSize: 2, MaxSize: 6}
+	if _, err := run(t, func(ctx *pulumi.Context) error { _, err := NewFleet(ctx, "fleet", a); return err }); err == nil {
+		t.Error("desired below min was accepted")
+	}
+}
+
+func TestArch(t *testing.T) {
+	for typ, want := range map[string]string{"t3.small": "amd64", "t4g.small": "arm64", "m7g.large": "arm64", "c7gn.xlarge": "arm64", "m5.large": "amd64"} {
+		if got := Arch(typ); got != want {
+			t.Errorf("%s: %s, want %s", typ, got, want)
+		}
+	}
+}
