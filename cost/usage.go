@@ -43,18 +43,9 @@ var Figures = []Figure{
 // Usage is a traffic profile: a value for every figure.
 type Usage map[string]float64
 
-// audiences are the requests a month of each rung's default profile, after the audience the
-// guide gives it: "hundreds to thousands of users" on one box, "tens of thousands" for the
-// serverless start, "several hundred thousand" with replicas and a cache, millions with shards.
-var audiences = map[string]map[string]float64{
-	"servers": {"single-box": 3e6, "separate-db": 10e6, "load-balanced": 30e6, "replicas": 100e6, "cache": 300e6, "cdn": 300e6,
-		"sharded": 1000e6, "nosql": 1000e6},
-	"serverless": {"serverless": 30e6, "replicas": 100e6, "cache": 300e6, "cdn": 300e6, "sharded": 1000e6, "nosql": 1000e6},
-}
-
-// DefaultUsage is a rung's documented traffic profile.
-func DefaultUsage(platform, stage string) Usage {
-	requests := audiences[platform][stage]
+// Profile is the traffic profile of a rung whose audience makes requests a month (the ladder
+// table gives each rung's: stacks.Rung.Requests).
+func Profile(requests float64) Usage {
 	if requests == 0 {
 		requests = 3e6
 	}

@@ -13,10 +13,17 @@ import (
 	"github.com/llama-stages/llama/stacks"
 )
 
+// DefaultUsage is a rung's documented traffic profile: the cost model's profile at the
+// requests the ladder gives the rung.
+func DefaultUsage(platform, stage string) cost.Usage {
+	r, _ := stacks.Find(stacks.Platform(platform), stage)
+	return cost.Profile(r.Requests)
+}
+
 // Usage is a rung's default traffic profile, with a usage file's figures over it when one is
 // named.
 func Usage(platform, stage, file string) (cost.Usage, error) {
-	u := cost.DefaultUsage(platform, stage)
+	u := DefaultUsage(platform, stage)
 	if file == "" {
 		return u, nil
 	}
@@ -229,7 +236,7 @@ func CostTable(dir string) (string, error) {
 	}
 	b.WriteString("\nThe two starts at the same traffic (default config, the single-box profile's other figures):\n\n")
 	b.WriteString("| requests a month | servers `single-box` | servers `load-balanced` | serverless `serverless` |\n|---|---|---|---|\n")
-	base := cost.DefaultUsage("servers", "single-box")
+	base := DefaultUsage("servers", "single-box")
 	for _, k := range []float64{1, 10, 100} {
 		u := base.Scaled(k)
 		fmt.Fprintf(&b, "| %s |", millions(u["requests"]))

@@ -110,7 +110,7 @@ func (s *stage) appTier(base foundation) (access.Grantee, published, error) {
 	}
 	db, dbPub, err := s.serverlessDB(base)
 	pub.add(dbPub)
-	if err != nil {
+	if err != nil || !s.has(Functions) {
 		return nil, pub, err
 	}
 	api, apiPub, err := s.functions(base, db)

@@ -111,3 +111,25 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestLadderRows: every rung says what it adds, when to take it and the traffic it is priced
+// at; every stage has the network and monitoring; and a rung's stage names a key default that
+// parses, so adding a rung is one row.
+func TestLadderRows(t *testing.T) {
+	for _, r := range Ladder {
+		if r.Adds == "" || r.Promote == "" || r.Guide == "" || r.Requests <= 0 || len(r.Layers) == 0 {
+			t.Errorf("%s/%s: a rung needs what it adds, when to take it, its guide version, its traffic and its layers", r.Platform, r.Stage)
+		}
+		ls, err := LayersOf(r.Platform, r.Stage)
+		if err != nil || !ls[Network] || !ls[Monitoring] {
+			t.Errorf("%s/%s: layers %v (%v)", r.Platform, r.Stage, ls, err)
+		}
+		if _, err := ParseConfig(get(map[string]string{"llama:platform": string(r.Platform), "llama:stage": r.Stage,
+			"llama:cloudflareZoneId": "0123456789abcdef0123456789abcdef", "llama:domain": "app.example.com"})); err != nil {
+			t.Errorf("%s/%s: %v", r.Platform, r.Stage, err)
+		}
+		if k, _ := KeyNamed("stage"); !strings.Contains(k.Description, r.Stage) {
+			t.Errorf("the stage key's description lacks %s", r.Stage)
+		}
+	}
+}

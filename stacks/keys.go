@@ -35,7 +35,7 @@ type Key struct {
 
 // Keys is every config key the program reads, in Pulumi.yaml's order.
 var Keys = []Key{
-	{"stage", "string", "single-box", "Rung of the ladder: servers: single-box, separate-db, load-balanced, replicas, cache, cdn, sharded, nosql; serverless: serverless, replicas, cache, cdn, sharded, nosql.",
+	{"stage", "string", Ladder[0].Stage, stageDescription(),
 		text(), func(c *Config, v any) { c.Stage = v.(string) }, nil, ""},
 	{"platform", "string", "servers", "Which ladder: servers (traditional build-out) or serverless (Lambda + API Gateway + Aurora Serverless v2).",
 		oneOf(string(Servers), string(Serverless)), func(c *Config, v any) { c.Platform = Platform(v.(string)) }, nil, ""},
@@ -125,6 +125,15 @@ var Keys = []Key{
 		intIn(1, 86400), func(c *Config, v any) { c.Alarms.ReplicaLagSeconds = v.(int) }, []Layer{Replicas, Shards}, ""},
 	{"cacheMemoryPercent", "integer", "80", "Alarm when cache memory use exceeds this percentage.",
 		intIn(10, 100), func(c *Config, v any) { c.Alarms.CacheMemoryPercent = v.(int) }, []Layer{Cache}, ""},
+}
+
+// stageDescription lists the rungs of each ladder, from the ladder table.
+func stageDescription() string {
+	var parts []string
+	for _, p := range Platforms {
+		parts = append(parts, string(p)+": "+strings.Join(StageNames(p), ", "))
+	}
+	return "Rung of the ladder: " + strings.Join(parts, "; ") + "."
 }
 
 // KeyNamed returns the declaration of a key.

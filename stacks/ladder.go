@@ -73,6 +73,11 @@ type Rung struct {
 	// Step is what taking the rung asks of the team: what the infrastructure cannot do by
 	// itself. "" when nothing.
 	Step string
+	// Requests is the requests a month of the rung's default traffic profile, after the
+	// audience the guide gives it: "hundreds to thousands of users" on one box, "tens of
+	// thousands" for the serverless start, "several hundred thousand" with replicas and a
+	// cache, millions with shards. The cost model prices the rung at it.
+	Requests float64
 }
 
 // The steps both ladders share.
@@ -89,60 +94,60 @@ var Ladder = []Rung{
 	{Servers, 1, "single-box", "Llama 1.0",
 		"VPC; one public EC2 box running app, PostgreSQL (on its own retained, encrypted volume) and static files; Elastic IP; monitoring",
 		"Start here: one box serves hundreds to thousands of users; take the next rung before the box's CPU, memory or disk run out, or when an outage of the one box is no longer acceptable.",
-		[]Layer{Network, Monitoring, Box}, nil, ""},
+		[]Layer{Network, Monitoring, Box}, nil, "", 3e6},
 	{Servers, 2, "separate-db", "Llama 2.0",
 		"Managed PostgreSQL (RDS, Multi-AZ, TLS forced, backups) in isolated subnets, reachable only from the app",
 		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",
-		[]Layer{Database}, nil, "The app moves to RDS within a minute of pulumi up (it follows db/primary/endpoint), and RDS starts empty: stop the app first (Session Manager: sudo systemctl stop llama-app), then pulumi up, copy PostgreSQL's data from the box into RDS (pg_dump | pg_restore, or AWS DMS for a live copy; TLS is forced), and start the app again."},
+		[]Layer{Database}, nil, "The app moves to RDS within a minute of pulumi up (it follows db/primary/endpoint), and RDS starts empty: stop the app first (Session Manager: sudo systemctl stop llama-app), then pulumi up, copy PostgreSQL's data from the box into RDS (pg_dump | pg_restore, or AWS DMS for a live copy; TLS is forced), and start the app again.", 10e6},
 	{Servers, 3, "load-balanced", "Llama 3.0",
 		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires, its data volume stays",
 		"When one web server is a single point of failure or scaling it up no longer buys time: make the web tier stateless and run several behind a load balancer.",
-		[]Layer{Fleet}, []Layer{Box}, "The fleet runs the app's build from the release bucket as soon as it is healthy: make sure RDS holds the data, upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data."},
+		[]Layer{Fleet}, []Layer{Box}, "The fleet runs the app's build from the release bucket as soon as it is healthy: make sure RDS holds the data, upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data.", 30e6},
 	{Servers, 4, "replicas", "Llama 4.0",
 		"RDS read replicas spread over the AZs; reads that cannot tolerate lag stay on the primary",
 		"When reads dominate and the primary's CPU or read latency climbs: move read load to replicas (accepting replication lag for those reads).",
-		[]Layer{Replicas}, nil, stepReplicas},
+		[]Layer{Replicas}, nil, stepReplicas, 100e6},
 	{Servers, 5, "cache", "Llama 5.0",
 		"ElastiCache (Valkey) replication group for read-through caching: Multi-AZ, failover, TLS, encryption, auth",
 		"When read-heavy spikes (a flash sale) still overload primary and replicas: cache hot data in memory, read-through.",
-		[]Layer{Cache}, nil, stepCache},
+		[]Layer{Cache}, nil, stepCache, 300e6},
 	{Servers, 6, "cdn", "Llama 5.0",
 		"Cloudflare in front: proxied DNS for app and static assets, cache rules, bucket readable only from Cloudflare",
 		"When static content (images, bundles, style sheets) dominates traffic or users far away see slow pages: serve it from a CDN near them.",
-		[]Layer{CDN}, nil, stepCDN},
+		[]Layer{CDN}, nil, stepCDN, 300e6},
 	{Servers, 7, "sharded", "Llama 6.0",
 		"Aurora PostgreSQL clusters as horizontal shards by user ID, each a writer plus readers; a published shard map",
 		"When writes overload the single primary and vertical scaling is no longer feasible: shard by user ID, accepting cross-shard query limits.",
-		[]Layer{Shards}, nil, stepShards},
+		[]Layer{Shards}, nil, stepShards, 1000e6},
 	{Servers, 8, "nosql", "final part",
 		"DynamoDB tables (on-demand, PITR, encryption, deletion protection) for the high-write, non-relational subset",
 		"When a high-write subset of the data does not rely on the relational model: move it to NoSQL and let the relational database focus on complex queries. With llama:shards=0 it comes instead of sharding.",
-		[]Layer{Tables}, nil, stepTables},
+		[]Layer{Tables}, nil, stepTables, 1000e6},
 
 	{Serverless, 1, "serverless", "part 3",
 		"SPA bucket, API Gateway HTTP API, Go Lambda functions in private subnets, Aurora Serverless v2 behind RDS Proxy, monitoring",
 		"Start here when time to market matters most: no servers to manage, pay per use, scales to tens of thousands of users.",
-		[]Layer{Network, Monitoring, SPA, SPAEdge, ServerlessD, Functions}, nil, ""},
+		[]Layer{Network, Monitoring, SPA, SPAEdge, ServerlessD, Functions}, nil, "", 30e6},
 	{Serverless, 2, "replicas", "final part",
 		"Aurora Serverless v2 reader instances",
 		"When combined read and write traffic starts to overwhelm the serverless writer and reads dominate: add readers.",
-		[]Layer{Replicas}, nil, stepReplicas},
+		[]Layer{Replicas}, nil, stepReplicas, 100e6},
 	{Serverless, 3, "cache", "final part",
 		"ElastiCache (Valkey) reachable from the functions",
 		"When reads still load the database: cache frequently read data in a managed in-memory store.",
-		[]Layer{Cache}, nil, stepCache},
+		[]Layer{Cache}, nil, stepCache, 300e6},
 	{Serverless, 4, "cdn", "final part",
 		"Cloudflare in front of the API and the SPA",
 		"When users far from the region see slow loads, or static traffic costs: serve the SPA and cacheable API responses from the edge.",
-		[]Layer{CDN}, nil, "Make sure the Cloudflare zone serves the domain and point clients at api.<domain>: from here Cloudflare fronts the API as well as the SPA, and purge the cache on deploys."},
+		[]Layer{CDN}, nil, "Make sure the Cloudflare zone serves the domain and point clients at api.<domain>: from here Cloudflare fronts the API as well as the SPA, and purge the cache on deploys.", 300e6},
 	{Serverless, 5, "sharded", "final part",
 		"Aurora Serverless v2 clusters as shards by user ID, with a shard map",
 		"When writes exceed what one serverless writer can take: shard by user ID.",
-		[]Layer{Shards}, nil, stepShards},
+		[]Layer{Shards}, nil, stepShards, 1000e6},
 	{Serverless, 6, "nosql", "final part",
 		"DynamoDB tables for the high-write subset, the functions' role limited to them",
 		"When a high-write subset does not need the relational model; with llama:shards=0 it comes instead of sharding (the sharded rung is then skipped).",
-		[]Layer{Tables}, nil, stepTables},
+		[]Layer{Tables}, nil, stepTables, 1000e6},
 }
 
 // Rungs returns the rungs of one platform in order.

@@ -29,7 +29,7 @@ func TestEveryTypePricedOrFree(t *testing.T) {
 	for _, r := range allRungs() {
 		for _, over := range []map[string]string{nil, {"protect": "true", "natMode": "per-az"}, cdnConfig} {
 			p := plan(t, r.platform, r.stage, over)
-			if _, err := cost.Price(p, "us-east-1", cost.DefaultUsage(string(r.platform), r.stage)); err != nil {
+			if _, err := cost.Price(p, "us-east-1", preview.DefaultUsage(string(r.platform), r.stage)); err != nil {
 				t.Errorf("%s %v: %v", r, over, err)
 			}
 		}
@@ -37,7 +37,7 @@ func TestEveryTypePricedOrFree(t *testing.T) {
 	p := plan(t, stacks.Servers, "single-box", nil)
 	odd := *p
 	odd.Resources = append(append([]*offline.Resource{}, p.Resources...), &offline.Resource{URN: "urn:q", Type: "aws:sqs/queue:Queue", Name: "q", Custom: true})
-	if _, err := cost.Price(&odd, "us-east-1", cost.DefaultUsage("servers", "single-box")); err == nil || !strings.Contains(err.Error(), "aws:sqs/queue:Queue") {
+	if _, err := cost.Price(&odd, "us-east-1", preview.DefaultUsage("servers", "single-box")); err == nil || !strings.Contains(err.Error(), "aws:sqs/queue:Queue") {
 		t.Errorf("an unpriced type: %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestHandCheckedPrices(t *testing.T) {
 
 	// Llama 1.0 at the default config (a t3.small box), at its 3M requests a month.
 	p := defaultPlan(t, stacks.Servers, "single-box", nil)
-	e, err := cost.Price(p, "us-east-1", cost.DefaultUsage("servers", "single-box"))
+	e, err := cost.Price(p, "us-east-1", preview.DefaultUsage("servers", "single-box"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestHandCheckedPrices(t *testing.T) {
 	// Llama 2.0 at the default config: the same box, and a Multi-AZ db.t4g.medium primary
 	// with 20 GB, at 10M requests a month.
 	p = defaultPlan(t, stacks.Servers, "separate-db", nil)
-	e, err = cost.Price(p, "us-east-1", cost.DefaultUsage("servers", "separate-db"))
+	e, err = cost.Price(p, "us-east-1", preview.DefaultUsage("servers", "separate-db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestHandCheckedPrices(t *testing.T) {
 
 	// The serverless start: what the hand-checked prices give its largest items.
 	p = defaultPlan(t, stacks.Serverless, "serverless", nil)
-	e, err = cost.Price(p, "us-east-1", cost.DefaultUsage("serverless", "serverless"))
+	e, err = cost.Price(p, "us-east-1", preview.DefaultUsage("serverless", "serverless"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestCostAlongTheServersLadder(t *testing.T) {
 
 // TestUsageFiles: a usage file (YAML or JSON) overrides figures; mistakes are named.
 func TestUsageFiles(t *testing.T) {
-	base := cost.DefaultUsage("servers", "cache")
+	base := preview.DefaultUsage("servers", "cache")
 	for _, good := range []string{"requests: 5000000\ncdnHitRatio: 0.5\n", `{"requests": 5e6, "cdnHitRatio": 0.5}`} {
 		u, err := cost.ParseUsage([]byte(good), base)
 		if err != nil || u["requests"] != 5e6 || u["cdnHitRatio"] != 0.5 || u["responseKB"] != base["responseKB"] {
@@ -233,14 +233,14 @@ func TestCostInEveryRegion(t *testing.T) {
 	for _, region := range tbl.RegionNames() {
 		for _, r := range allRungs() {
 			p := plan(t, r.platform, r.stage, map[string]string{"aws:region": region})
-			e, err := cost.Price(p, p.Region, cost.DefaultUsage(string(r.platform), r.stage))
+			e, err := cost.Price(p, p.Region, preview.DefaultUsage(string(r.platform), r.stage))
 			if err != nil || e.Region != region || e.Monthly <= 0 {
 				t.Errorf("%s in %s: %v", r, region, err)
 			}
 		}
 	}
 	p := plan(t, stacks.Servers, "single-box", map[string]string{"aws:region": "sa-east-1"})
-	if _, err := cost.Price(p, p.Region, cost.DefaultUsage("servers", "single-box")); err == nil || !strings.Contains(err.Error(), "us-east-1") {
+	if _, err := cost.Price(p, p.Region, preview.DefaultUsage("servers", "single-box")); err == nil || !strings.Contains(err.Error(), "us-east-1") {
 		t.Errorf("sa-east-1: %v", err)
 	}
 }
