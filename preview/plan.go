@@ -29,6 +29,9 @@ type Request struct {
 	// Zones are what Cloudflare zones hold before the run, by zone ID (offline.ZoneAfter);
 	// nil means empty zones.
 	Zones map[string][]map[string]any
+	// Zone is what the stack's own zone (llama:cloudflareZoneId) holds before the run: its
+	// entry-point rulesets with their rules (ReadZoneFile).
+	Zone []map[string]any
 }
 
 // Plan runs the program offline for the requested stage.
@@ -68,9 +71,16 @@ func Plan(req Request) (*offline.Plan, error) {
 	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
 		warnings = stacks.Unused(c, set)
 	}
+	zones := req.Zones
+	if len(req.Zone) > 0 {
+		if zones == nil {
+			zones = map[string][]map[string]any{}
+		}
+		zones[cfg["llama:cloudflareZoneId"]] = heldBy(req.Zone, offline.Project+"/"+req.Stack)
+	}
 	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
 		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder, Warn: func(w string) { warnings = append(warnings, w) }})
-	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun, Zones: req.Zones})
+	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun, Zones: zones})
 	if err != nil {
 		return nil, err
 	}

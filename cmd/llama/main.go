@@ -254,12 +254,18 @@ func (c *cli) plan(args []string) (int, error) {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (same as --format json)")
 	f := fs.String("format", "", "tree (a summary by component), json or mermaid")
 	full := fs.Bool("full", false, "with the tree: every resource, not the summary")
+	zone := fs.String("zone", "", "JSON file of the Cloudflare zone's entry-point rulesets, as its API returns them: plan as if the zone held them")
 	if done, err := c.parse("plan", fs, args); done || err != nil {
 		return exitOK, err
 	}
 	form, err := format(*asJSON, *f, "tree", "json", "mermaid")
 	if err != nil {
 		return exitUsage, err
+	}
+	if *zone != "" {
+		if req.Zone, err = preview.ReadZoneFile(*zone); err != nil {
+			return exitUsage, err
+		}
 	}
 	p, err := preview.Plan(req)
 	if err != nil {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	edge "github.com/llama-stages/llama/components/cdn"
 )
 
 // TestConfigMistakesAreRefused: each silent mistake a tired operator makes is refused with
@@ -231,5 +234,39 @@ func TestEdgeCertificateNote(t *testing.T) {
 	_, _, errs = llama(t, "plan", "--platform", "serverless", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=shop.example.co.uk")
 	if !strings.Contains(errs, "api.shop.example.co.uk is two labels below") {
 		t.Errorf("no note for api.shop.example.co.uk: %s", errs)
+	}
+}
+
+// TestPlanAgainstAZone: `llama plan --zone` starts from what the zone holds, as Cloudflare's API
+// lists it: another Llama stack's rules are kept and the plan says how to take the entry point
+// in; a rule no Llama stack wrote is refused with what to do; the stack's own rules need
+// nothing.
+func TestPlanAgainstAZone(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, ref, rulesetName string) string {
+		p := filepath.Join(dir, name)
+		body := fmt.Sprintf(`{"result": [{"id": "f00dfeedf00dfeedf00dfeedf00dfeed", "kind": "zone", "name": %q, "phase": "http_config_settings",
+			"rules": [{"id": "r1", "ref": %q, "expression": "http.host eq \"other.example.com\"", "action": "set_config",
+			"action_parameters": {"ssl": "strict", "automatic_https_rewrites": true}, "enabled": true}]}]}`, rulesetName, ref)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	other := write("other.json", "llama_"+edge.Tag("llama/prod")+"_strict_tls", "Llama TLS")
+	code, out, errs := llama(t, append([]string{"plan", "--stage", "cdn", "--zone", other, "--json"}, cdn...)...)
+	if code != 0 || !strings.Contains(errs, "pulumi import cloudflare:index/ruleset:Ruleset cdn-tls zone/0123456789abcdef0123456789abcdef/f00dfeedf00dfeedf00dfeedf00dfeed") ||
+		!strings.Contains(out, `"expression": "http.host eq \"other.example.com\""`) {
+		t.Errorf("beside another stack: exit %d\n%s\n%.400s", code, errs, out)
+	}
+	foreign := write("foreign.json", "9f2c", "default")
+	code, _, errs = llama(t, append([]string{"plan", "--stage", "cdn", "--zone", foreign}, cdn...)...)
+	if code != 1 || !strings.Contains(errs, "no Llama stack wrote") || !strings.Contains(errs, "zone of its own") {
+		t.Errorf("beside a rule of the zone's own: exit %d\n%s", code, errs)
+	}
+	own := write("own.json", "llama_"+edge.Tag("llama/dev")+"_strict_tls", "Llama TLS")
+	code, _, errs = llama(t, append([]string{"plan", "--stage", "cdn", "--zone", own}, cdn...)...)
+	if code != 0 || strings.Contains(errs, "pulumi import") {
+		t.Errorf("the stack's own zone: exit %d\n%s", code, errs)
 	}
 }
