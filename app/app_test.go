@@ -540,7 +540,8 @@ func TestPasswordsReachPostgresExactly(t *testing.T) {
 	}
 }
 
-// TestHealth: 200 while the primary answers, 503 when it cannot be reached.
+// TestHealth: 200 while the primary answers, 503 when it cannot be reached; the load
+// balancer's shallow check answers 200 either way.
 func TestHealth(t *testing.T) {
 	e := need(t, true, false, false)
 	_, base := startApp(t, rungParams(e, false, false, false, false))
@@ -558,5 +559,10 @@ func TestHealth(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
 	if rec.Code != 503 || !bytes.Contains(rec.Body.Bytes(), []byte("error")) {
 		t.Errorf("/health with the primary down: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health/live", nil))
+	if rec.Code != 200 {
+		t.Errorf("/health/live with the primary down: %d: the group would replace every instance", rec.Code)
 	}
 }

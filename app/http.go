@@ -25,6 +25,7 @@ const (
 // Handler returns the HTTP API:
 //
 //	GET  /health                       200 when the primary database answers, else 503
+//	GET  /health/live                  200 while the app serves, whatever its dependencies
 //	POST /users {"name"}               201 {"id"}
 //	GET  /users/{id}                   {"id", "name"}, read through the cache
 //	POST /users/{id}/posts {"body"}    201 {"id"}, on the user's writer
@@ -34,6 +35,11 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", s.only(http.MethodGet, s.health))
+	// The load balancer's check: shallow, so an outage of the database does not make the
+	// Auto Scaling group replace every instance (which would not bring the database back).
+	mux.HandleFunc("/health/live", s.only(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, map[string]string{"status": "live"})
+	}))
 	mux.HandleFunc("/stats", s.only(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, s.stats.View())
 	}))

@@ -179,7 +179,7 @@ func TestEveryRungShipsTheApp(t *testing.T) {
 				t.Errorf("%s: the launch template does not name the build, so a new build would not roll the fleet", r)
 			}
 			tg := ofType(p, "aws:lb/targetGroup:TargetGroup")[0]
-			if in(tg, "healthCheck", "path") != "/health" {
+			if in(tg, "healthCheck", "path") != "/health/live" {
 				t.Errorf("%s: health check path %v", r, in(tg, "healthCheck", "path"))
 			}
 			asg := ofType(p, "aws:autoscaling/group:Group")[0]

@@ -15,6 +15,10 @@ import (
 	"github.com/llama-stages/llama/components/storage"
 )
 
+// HealthPath is what the load balancer asks each instance: nginx passes it to the app, which
+// answers 200 while it serves.
+const HealthPath = "/health/live"
+
 // FleetArgs configures the load-balanced fleet of Llama 3.0.
 type FleetArgs struct {
 	VpcID              pulumi.StringInput      // required
@@ -209,7 +213,11 @@ func (b fleetBuild) loadBalancer(lbSG *ec2.SecurityGroup) (*lb.LoadBalancer, *lb
 		Port: pulumi.Int(80), Protocol: pulumi.String("HTTP"), VpcId: args.VpcID, TargetType: pulumi.String("instance"),
 		DeregistrationDelay: pulumi.Int(30),
 		HealthCheck: lb.TargetGroupHealthCheckArgs{
-			Path: pulumi.String("/health"), Matcher: pulumi.String("200"), Interval: pulumi.Int(15),
+			// Shallow: the app's process answers. A deep check (/health, the database) would
+			// have the group replace every instance during a database outage (AWS Builders'
+			// Library, "Implementing health checks": dependencies in a load balancer's check
+			// turn one failure into a fleet-wide one).
+			Path: pulumi.String(HealthPath), Matcher: pulumi.String("200"), Interval: pulumi.Int(15),
 			HealthyThreshold: pulumi.Int(2), UnhealthyThreshold: pulumi.Int(3), Timeout: pulumi.Int(5),
 		},
 	}, b.child)

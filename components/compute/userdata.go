@@ -183,7 +183,7 @@ server {
 {{- if .Box}}
   location /static/ { root /srv/llama; }
 {{- end}}
-  # /health included: the load balancer checks the app itself, not nginx.
+  # /health/live included: the load balancer checks the app itself, not nginx.
   location / {
     proxy_pass http://127.0.0.1:8080;
     proxy_set_header Host $host;
