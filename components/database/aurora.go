@@ -18,8 +18,8 @@ const AuroraEngineVersion = "16.6"
 // ProxyArgs puts an RDS Proxy in front of the cluster's writer (and, with readers, a read-only
 // endpoint): pooled connections for clients that open many short ones, such as Lambda.
 type ProxyArgs struct {
-	SubnetIDs   pulumi.StringArrayInput
-	ClientGroup pulumi.StringInput // the security group admitted to the proxy
+	SubnetIDs   pulumi.StringArrayInput // required: where the proxy's endpoints live (the clients' subnets)
+	ClientGroup pulumi.StringInput      // required: the security group admitted to the proxy
 }
 
 // AuroraArgs configures an Aurora PostgreSQL cluster.
@@ -313,10 +313,10 @@ func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pul
 
 // ShardBaseArgs configures what the shards share.
 type ShardBaseArgs struct {
-	VpcID       pulumi.StringInput
-	SubnetIDs   pulumi.StringArrayInput
-	AllowFrom   []Source
-	SlowQueryMs int
+	VpcID       pulumi.StringInput      // required
+	SubnetIDs   pulumi.StringArrayInput // required: isolated database subnets
+	AllowFrom   []Source                // security groups admitted on 5432; default none
+	SlowQueryMs int                     // log_min_duration_statement; 0 logs every statement
 }
 
 // ShardBase is what every shard shares: one security group, subnet group, cluster parameter

@@ -21,15 +21,18 @@ type Ingress struct {
 
 // SecurityGroupArgs configures a security group.
 type SecurityGroupArgs struct {
-	VpcID       pulumi.StringInput
-	Description string
-	Ingress     []Ingress
-	EgressAll   bool // allow all outbound traffic (default: none)
+	VpcID       pulumi.StringInput // required
+	Description string             // required: what the group admits and why (ForceNew: a change replaces the group)
+	Ingress     []Ingress          // what it admits; default nothing
+	EgressAll   bool               // allow all outbound traffic (default: none)
 }
 
 // NewSecurityGroup creates a security group and one rule resource per rule, so that rules can
 // be added and removed without touching the group.
 func NewSecurityGroup(ctx *pulumi.Context, name string, args *SecurityGroupArgs, opts ...pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	if args == nil || args.VpcID == nil || args.Description == "" {
+		return nil, fmt.Errorf("security group %s: a VpcID and a description", name)
+	}
 	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
 		VpcId: args.VpcID, Description: pulumi.String(args.Description),
 		Tags: pulumi.StringMap{"Name": pulumi.String(name)},
