@@ -42,6 +42,10 @@ func (s *stage) foundation() (foundation, published, error) {
 		}
 		out.outs["alarmTopicArn"] = f.mon.TopicArn
 	}
+	if !s.has(Network) {
+		// Every later step runs in the VPC: a rung without it is a mistake in the ladder table.
+		return f, out, fmt.Errorf("stage %s/%s has no %s layer: every rung needs it (stacks.Ladder)", cfg.Platform, cfg.Stage, Network)
+	}
 	f.net, err = network.NewNetwork(s.ctx, "network", &network.NetworkArgs{
 		Cidr: cfg.Network.Cidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
 		// Only the fleet and the functions run in the private subnets and need a way out;
