@@ -17,17 +17,47 @@ import (
 func Summary(p *offline.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder, %s\n", p.Project, p.Stack, p.Stage, p.Platform, p.Region)
+	families(&b, p)
+	fold(&b, p, "Holds data", func(r *offline.Resource) (bool, string) {
+		note := ""
+		if flags := keeping(r); len(flags) > 0 {
+			note = " [" + strings.Join(flags, ", ") + "]"
+		}
+		return r.Stateful, note
+	})
+	fold(&b, p, "Reached from the internet", reached)
+	clusters, instances := 0, 0
+	for _, r := range p.Resources {
+		switch r.Type {
+		case "aws:rds/cluster:Cluster":
+			clusters++
+		case "aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance":
+			instances++
+		}
+	}
+	if clusters+instances > 0 {
+		fmt.Fprintf(&b, "\nRDS quotas: the stage needs %d DB clusters and %d DB instances of the region's (40 and 40 by default; declare raised ones with llama:dbClusterQuota and llama:dbInstanceQuota).\n", clusters, instances)
+	}
+	if stacks.Retired(stacks.Platform(p.Platform), p.Stage, stacks.Box) {
+		b.WriteString("\nThe box is retired at this stage: its instance, address and rules are gone; its data volume and credentials stay.\n")
+	}
+	b.WriteString(outputsText(p))
+	b.WriteString("\n--full lists every resource; --json gives the whole graph.\n")
+	return b.String()
+}
+
+// families writes one line per family of top-level components (64 shards are one line):
+// how many resources they hold, and how many of those hold data.
+func families(b *strings.Builder, p *offline.Plan) {
 	byURN := map[string]*offline.Resource{}
 	for _, r := range p.Resources {
 		byURN[r.URN] = r
 	}
-	// top is the top-level component a resource belongs to.
 	top := func(r *offline.Resource) *offline.Resource {
-		cur := r
-		for byURN[cur.Parent] != nil {
-			cur = byURN[cur.Parent]
+		for byURN[r.Parent] != nil {
+			r = byURN[r.Parent]
 		}
-		return cur
+		return r
 	}
 	type family struct {
 		typ, name        string
@@ -55,86 +85,66 @@ func Summary(p *offline.Plan) string {
 		}
 	}
 	sort.Strings(order)
-	fmt.Fprintf(&b, "%d resources, %d stateful\n\n", len(p.Resources), stateful)
-	fmt.Fprintf(&b, "  %-28s %-28s %9s %8s\n", "component", "type", "resources", "stateful")
+	fmt.Fprintf(b, "%d resources, %d stateful\n\n", len(p.Resources), stateful)
+	fmt.Fprintf(b, "  %-28s %-28s %9s %8s\n", "component", "type", "resources", "stateful")
 	for _, k := range order {
 		f := fams[k]
 		name := f.name
 		if n := len(f.components); n > 1 {
 			name = fmt.Sprintf("%s (x%d)", f.name, n)
 		}
-		fmt.Fprintf(&b, "  %-28s %-28s %9d %8d\n", name, shortType(f.typ), f.resources, f.state)
+		fmt.Fprintf(b, "  %-28s %-28s %9d %8d\n", name, shortType(f.typ), f.resources, f.state)
 	}
-	fold := func(title string, keep func(*offline.Resource) (bool, string)) {
-		type line struct {
-			text  string
-			count int
-		}
-		var lines []*line
-		seen := map[string]*line{}
-		for _, r := range p.Resources {
-			ok, note := keep(r)
-			if !ok {
-				continue
-			}
-			k := shortType(r.Type) + " " + stem(r.Name) + note
-			if seen[k] == nil {
-				seen[k] = &line{text: k}
-				lines = append(lines, seen[k])
-			}
-			seen[k].count++
-		}
-		if len(lines) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, l := range lines {
-			if l.count > 1 {
-				fmt.Fprintf(&b, "  %s (x%d)\n", l.text, l.count)
-			} else {
-				fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(l.text, "<i>", "0"))
-			}
-		}
+}
+
+// fold writes the resources keep picks under a title, one line per family with a count.
+func fold(b *strings.Builder, p *offline.Plan, title string, keep func(*offline.Resource) (bool, string)) {
+	type line struct {
+		text  string
+		count int
 	}
-	fold("Holds data", func(r *offline.Resource) (bool, string) {
-		note := ""
-		if flags := keeping(r); len(flags) > 0 {
-			note = " [" + strings.Join(flags, ", ") + "]"
-		}
-		return r.Stateful, note
-	})
-	fold("Reached from the internet", func(r *offline.Resource) (bool, string) {
-		if publicType[r.Type] && (r.Type != "cloudflare:index/record:Record" || r.Inputs["proxied"] == true) {
-			return true, ""
-		}
-		if r.Type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" {
-			if c, _ := r.Inputs["cidrIpv4"].(string); c == "0.0.0.0/0" {
-				return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
-			}
-			if c, _ := r.Inputs["cidrIpv6"].(string); c == "::/0" {
-				return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
-			}
-		}
-		return false, ""
-	})
-	clusters, instances := 0, 0
+	var lines []*line
+	seen := map[string]*line{}
 	for _, r := range p.Resources {
-		switch r.Type {
-		case "aws:rds/cluster:Cluster":
-			clusters++
-		case "aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance":
-			instances++
+		ok, note := keep(r)
+		if !ok {
+			continue
+		}
+		k := shortType(r.Type) + " " + stem(r.Name) + note
+		if seen[k] == nil {
+			seen[k] = &line{text: k}
+			lines = append(lines, seen[k])
+		}
+		seen[k].count++
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:\n", title)
+	for _, l := range lines {
+		if l.count > 1 {
+			fmt.Fprintf(b, "  %s (x%d)\n", l.text, l.count)
+		} else {
+			fmt.Fprintf(b, "  %s\n", strings.ReplaceAll(l.text, "<i>", "0"))
 		}
 	}
-	if clusters+instances > 0 {
-		fmt.Fprintf(&b, "\nRDS quotas: the stage needs %d DB clusters and %d DB instances of the region's (40 and 40 by default; declare raised ones with llama:dbClusterQuota and llama:dbInstanceQuota).\n", clusters, instances)
+}
+
+// reached picks what the internet reaches: public endpoints, proxied records, and rules that
+// admit a port from anywhere.
+func reached(r *offline.Resource) (bool, string) {
+	if publicType[r.Type] && (r.Type != "cloudflare:index/record:Record" || r.Inputs["proxied"] == true) {
+		return true, ""
 	}
-	if stacks.Retired(stacks.Platform(p.Platform), p.Stage, stacks.Box) {
-		b.WriteString("\nThe box is retired at this stage: its instance, address and rules are gone; its data volume and credentials stay.\n")
+	if r.Type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" {
+		if c, _ := r.Inputs["cidrIpv4"].(string); c == "0.0.0.0/0" {
+			return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
+		}
+		if c, _ := r.Inputs["cidrIpv6"].(string); c == "::/0" {
+			return true, fmt.Sprintf(" (port %v from anywhere)", r.Inputs["fromPort"])
+		}
 	}
-	b.WriteString(outputsText(p))
-	b.WriteString("\n--full lists every resource; --json gives the whole graph.\n")
-	return b.String()
+	return false, ""
 }
 
 // outputsText lists the stack outputs, marking the values the offline engine made up.
