@@ -443,3 +443,9 @@ func (p *Plan) Named(typ, name string) *Resource {
 	}
 	return nil
 }
+
+// Try plans a program that exports nothing, such as a component under test, with default
+// options: us-east-1, stack dev, an update (every input known).
+func Try(program func(ctx *pulumi.Context) error) (*Plan, error) {
+	return Run(func(ctx *pulumi.Context) (pulumi.Map, error) { return nil, program(ctx) }, Options{})
+}

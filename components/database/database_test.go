@@ -9,18 +9,13 @@ import (
 	"github.com/llama-stages/llama/offline"
 )
 
-func run(t *testing.T, f func(ctx *pulumi.Context) error) (*offline.Plan, error) {
-	t.Helper()
-	return offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) { return nil, f(ctx) }, offline.Options{})
-}
-
 var azs = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
 // TestPostgres: the primary is protected and encrypted and keeps a final snapshot; each
 // replica sits in another zone than the primary's and than each other's, and holds no data
 // of its own.
 func TestPostgres(t *testing.T) {
-	p, err := run(t, func(ctx *pulumi.Context) error {
+	p, err := offline.Try(func(ctx *pulumi.Context) error {
 		_, err := NewPostgres(ctx, "db", &PostgresArgs{Identifier: "llama-dev-db", VpcID: pulumi.String("vpc-1"), SubnetIDs: pulumi.ToStringArray([]string{"subnet-1", "subnet-2"}),
 			AZs: azs, EngineVersion: "16", InstanceClass: "db.t4g.medium", StorageGb: 20, MaxStorageGb: 100, BackupRetentionDays: 7, Replicas: 2, Protect: true})
 		return err
@@ -47,7 +42,7 @@ func TestPostgres(t *testing.T) {
 // TestAuroraArgs: a shard sharing a base takes the base's network; a VpcID beside it would be
 // dropped silently, so it is refused, as is a reader count Aurora does not allow.
 func TestAuroraArgs(t *testing.T) {
-	_, err := run(t, func(ctx *pulumi.Context) error {
+	_, err := offline.Try(func(ctx *pulumi.Context) error {
 		base, err := NewShardBase(ctx, "shards", &ShardBaseArgs{VpcID: pulumi.String("vpc-1"), SubnetIDs: pulumi.ToStringArray([]string{"subnet-1", "subnet-2"})})
 		if err != nil {
 			return err
@@ -59,7 +54,7 @@ func TestAuroraArgs(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Base") {
 		t.Errorf("a VpcID beside a Base: %v", err)
 	}
-	_, err = run(t, func(ctx *pulumi.Context) error {
+	_, err = offline.Try(func(ctx *pulumi.Context) error {
 		_, err := NewAurora(ctx, "db", &AuroraArgs{Identifier: "llama-dev-db", AZs: azs, VpcID: pulumi.String("vpc-1"), SubnetIDs: pulumi.ToStringArray([]string{"subnet-1"}),
 			Serverless: true, MinAcu: 0.5, MaxAcu: 8, Readers: 16, BackupRetentionDays: 7})
 		return err
