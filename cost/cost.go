@@ -110,7 +110,7 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 		}
 	}
 	if len(unpriced) > 0 {
-		return nil, fmt.Errorf("no price for %s: price the type in cost/cost.go or declare it free", strings.Join(dedupe(unpriced), ", "))
+		return nil, fmt.Errorf("no price for %s: price the type in cost/types.go or declare it free", strings.Join(dedupe(unpriced), ", "))
 	}
 	pr.edge()
 	pr.dataOut()

@@ -10,26 +10,45 @@ import (
 
 // price adds one resource's items; false means the type is not priced here.
 func (pr *pricer) price(res *offlineResource) (bool, error) {
-	r, g, u := pr.r, pr.g, pr.u
-	switch res.Type {
-	case "aws:ec2/instance:Instance":
+	f, ok := pricing[res.Type]
+	if !ok {
+		return false, nil
+	}
+	return true, f(pr, res)
+}
+
+// pricing prices each type the program uses, from the price table and the usage profile.
+var pricing = map[string]func(pr *pricer, res *offlineResource) error{
+	"aws:ec2/instance:Instance": func(pr *pricer, res *offlineResource) error {
+		r := pr.r
 		class := str(in(res, "instanceType"))
 		p, err := lookup("EC2", pr.region, r.EC2, class)
 		if err != nil {
-			return true, err
+			return err
 		}
 		pr.hourly(res, 1, class, p)
 		pr.ebs(res, num(in(res, "rootBlockDevice", "volumeSize")), "root volume")
-	case "aws:ebs/volume:Volume":
+		return nil
+	},
+	"aws:ebs/volume:Volume": func(pr *pricer, res *offlineResource) error {
 		pr.ebs(res, num(in(res, "size")), "data volume")
-	case "aws:ec2/eip:Eip":
+		return nil
+	},
+	"aws:ec2/eip:Eip": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		pr.hourly(res, 1, "public IPv4 address", g["publicIpv4Hour"])
-	case "aws:ec2/natGateway:NatGateway":
+		return nil
+	},
+	"aws:ec2/natGateway:NatGateway": func(pr *pricer, res *offlineResource) error {
+		r, u := pr.r, pr.u
 		pr.hourly(res, 1, "NAT gateway", r.NATHour)
 		nats := float64(len(pr.ofType(res.Type)))
 		gb := u["privateEgressGB"] / nats
 		pr.add(res, "usage", gb*r.NATGb, "%.1f GB processed x $%g/GB", gb, r.NATGb)
-	case "aws:lb/loadBalancer:LoadBalancer":
+		return nil
+	},
+	"aws:lb/loadBalancer:LoadBalancer": func(pr *pricer, res *offlineResource) error {
+		r, g, u := pr.r, pr.g, pr.u
 		pr.hourly(res, 1, "load balancer", r.ALBHour)
 		azs := float64(len(in(res, "subnets").([]any)))
 		pr.hourly(res, azs, "public IPv4 addresses (one per AZ)", g["publicIpv4Hour"])
@@ -38,15 +57,18 @@ func (pr *pricer) price(res *offlineResource) (bool, error) {
 		gb := pr.responseGB() * (1 - u["staticShare"]) / hoursPerMonth
 		lcu := max(1, gb)
 		pr.add(res, "usage", lcu*hoursPerMonth*r.ALBLcuHour, "%.2f LCU x %d h x $%g/LCU-h", lcu, hoursPerMonth, r.ALBLcuHour)
-	case "aws:autoscaling/group:Group":
+		return nil
+	},
+	"aws:autoscaling/group:Group": func(pr *pricer, res *offlineResource) error {
+		r := pr.r
 		lt := pr.byID(str(in(res, "launchTemplate", "id")))
 		if lt == nil {
-			return true, fmt.Errorf("%s: its launch template is not in the plan", res.URN)
+			return fmt.Errorf("%s: its launch template is not in the plan", res.URN)
 		}
 		class := str(in(lt, "instanceType"))
 		p, err := lookup("EC2", pr.region, r.EC2, class)
 		if err != nil {
-			return true, err
+			return err
 		}
 		n := num(in(res, "desiredCapacity"))
 		pr.hourly(res, n, class+" instances (desired)", p)
@@ -55,42 +77,65 @@ func (pr *pricer) price(res *offlineResource) (bool, error) {
 			root += num(m.(map[string]any)["ebs"].(map[string]any)["volumeSize"])
 		}
 		pr.add(res, "fixed", n*root*r.EBSGp3GbMonth, "%g x %g GB gp3 root volumes x $%g/GB-month", n, root, r.EBSGp3GbMonth)
-	case "aws:rds/instance:Instance":
-		return true, pr.rdsInstance(res)
-	case "aws:rds/cluster:Cluster":
+		return nil
+	},
+	"aws:rds/instance:Instance": func(pr *pricer, res *offlineResource) error {
+		return pr.rdsInstance(res)
+	},
+	"aws:rds/cluster:Cluster": func(pr *pricer, res *offlineResource) error {
+		r, u := pr.r, pr.u
 		clusters := float64(len(pr.ofType(res.Type)))
 		gb := u["auroraStorageGB"]
 		pr.add(res, "usage", gb*r.AuroraStorageGbMonth, "%g GB x $%g/GB-month", gb, r.AuroraStorageGbMonth)
 		io := u["requests"] * u["auroraIoPerRequest"] / clusters / 1e6
 		pr.add(res, "usage", io*r.AuroraIoMillion, "%.1f M I/Os x $%g/M", io, r.AuroraIoMillion)
-	case "aws:rds/clusterInstance:ClusterInstance":
-		return true, pr.clusterInstance(res)
-	case "aws:rds/proxy:Proxy":
+		return nil
+	},
+	"aws:rds/clusterInstance:ClusterInstance": func(pr *pricer, res *offlineResource) error {
+		return pr.clusterInstance(res)
+	},
+	"aws:rds/proxy:Proxy": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		// Behind Aurora Serverless v2 the proxy bills the targets' ACUs, at least 8.
 		acu := pr.proxiedAcu()
 		pr.hourly(res, g["rdsProxyMinAcu"], "ACU minimum", g["rdsProxyAcuHour"])
 		if extra := acu - g["rdsProxyMinAcu"]; extra > 0 {
 			pr.add(res, "usage", extra*hoursPerMonth*g["rdsProxyAcuHour"], "%.1f ACU above the minimum x %d h x $%g/ACU-h", extra, hoursPerMonth, g["rdsProxyAcuHour"])
 		}
-	case "aws:rds/proxyEndpoint:ProxyEndpoint":
+		return nil
+	},
+	"aws:rds/proxyEndpoint:ProxyEndpoint": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		azs := float64(len(in(res, "vpcSubnetIds").([]any)))
 		pr.hourly(res, azs, "interface endpoint AZs", g["interfaceEndpointAzHour"])
-	case "aws:elasticache/replicationGroup:ReplicationGroup":
+		return nil
+	},
+	"aws:elasticache/replicationGroup:ReplicationGroup": func(pr *pricer, res *offlineResource) error {
+		r, g := pr.r, pr.g
 		class, engine := str(in(res, "nodeType")), str(in(res, "engine"))
 		p, err := lookup("ElastiCache", pr.region, r.ElastiCacheRedis, class)
 		if err != nil {
-			return true, err
+			return err
 		}
 		what := class + " Redis OSS nodes"
 		if engine == "valkey" {
 			p, what = p*(1-g["valkeyDiscount"]), class+" Valkey nodes (Redis OSS less 20%)"
 		}
 		pr.hourly(res, num(in(res, "numCacheClusters")), what, round4(p))
-	case "aws:kms/key:Key":
+		return nil
+	},
+	"aws:kms/key:Key": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		pr.add(res, "fixed", g["kmsKeyMonth"], "1 key x $%g/month", g["kmsKeyMonth"])
-	case "aws:secretsmanager/secret:Secret":
+		return nil
+	},
+	"aws:secretsmanager/secret:Secret": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		pr.add(res, "fixed", g["secretMonth"], "1 secret x $%g/month", g["secretMonth"])
-	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		return nil
+	},
+	"aws:cloudwatch/metricAlarm:MetricAlarm": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		metrics := 1.0
 		if qs, ok := in(res, "metricQueries").([]any); ok && len(qs) > 0 {
 			metrics = 0
@@ -101,31 +146,46 @@ func (pr *pricer) price(res *offlineResource) (bool, error) {
 			}
 		}
 		pr.add(res, "fixed", metrics*g["alarmMetricMonth"], "%g metric(s) x $%g/month", metrics, g["alarmMetricMonth"])
-	case "aws:cloudwatch/dashboard:Dashboard":
+		return nil
+	},
+	"aws:cloudwatch/dashboard:Dashboard": func(pr *pricer, res *offlineResource) error {
 		pr.dashboard(res)
-	case "aws:cloudwatch/logMetricFilter:LogMetricFilter":
+		return nil
+	},
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter": func(pr *pricer, res *offlineResource) error {
+		g := pr.g
 		pr.add(res, "fixed", g["customMetricMonth"], "1 custom metric x $%g/month", g["customMetricMonth"])
-	case "aws:cloudwatch/logGroup:LogGroup":
+		return nil
+	},
+	"aws:cloudwatch/logGroup:LogGroup": func(pr *pricer, res *offlineResource) error {
 		pr.logGroup(res)
-	case "aws:s3/bucketV2:BucketV2":
+		return nil
+	},
+	"aws:s3/bucketV2:BucketV2": func(pr *pricer, res *offlineResource) error {
 		pr.bucket(res)
-	case "aws:dynamodb/table:Table":
+		return nil
+	},
+	"aws:dynamodb/table:Table": func(pr *pricer, res *offlineResource) error {
 		pr.table(res)
-	case "aws:lambda/function:Function":
+		return nil
+	},
+	"aws:lambda/function:Function": func(pr *pricer, res *offlineResource) error {
+		g, u := pr.g, pr.u
 		// The function serves the API's requests; the SPA's files come from its bucket.
 		req := u["requests"] * (1 - u["staticShare"])
 		mem := num(in(res, "memorySize")) / 1024
 		gbs := req * u["lambdaMs"] / 1000 * mem
 		pr.add(res, "usage", gbs*g["lambdaArmGbSecond"], "%.4g GB-s (arm64, %g ms x %g GB) x $%g/GB-s", gbs, u["lambdaMs"], mem, g["lambdaArmGbSecond"])
 		pr.add(res, "usage", req/1e6*g["lambdaRequestMillion"], "%.4g M requests x $%g/M", req/1e6, g["lambdaRequestMillion"])
-	case "aws:apigatewayv2/api:Api":
+		return nil
+	},
+	"aws:apigatewayv2/api:Api": func(pr *pricer, res *offlineResource) error {
+		r, u := pr.r, pr.u
 		// The SPA's files come from its bucket, not the API.
 		req := u["requests"] * (1 - u["staticShare"])
 		pr.add(res, "usage", req/1e6*r.HTTPAPIMillion, "%.4g M requests x $%g/M", req/1e6, r.HTTPAPIMillion)
-	default:
-		return false, nil
-	}
-	return true, nil
+		return nil
+	},
 }
 
 func round4(f float64) float64 { return float64(int64(f*1e6+0.5)) / 1e6 }
