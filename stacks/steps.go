@@ -396,6 +396,9 @@ func (s *stage) finish(f foundation, app access.Grantee, out published) (pulumi.
 	if len(out.secrets) > 0 {
 		grants = append(grants, grant{"secrets", access.ReadSecrets(out.secrets)})
 	}
+	if app == nil && len(grants) > 0 {
+		return nil, fmt.Errorf("stage %s/%s grants access to an app it does not run: its ladder row lacks an app layer", s.cfg.Platform, s.cfg.Stage)
+	}
 	for _, g := range grants {
 		if err := app.Grant(s.ctx, g.name, g.stmts); err != nil {
 			return nil, err
