@@ -705,6 +705,10 @@ var Catalog = map[string]*Kind{
 	},
 	"cloudflare:index/ruleset:Ruleset": {
 		Outputs: func(s *state) string {
+			// A zone has one entry point per phase: a zone ruleset that exists is that one.
+			if rs := entryPoint(s.m.zones, s.in("zoneId"), s.in("phase")); rs != nil && s.in("kind") == "zone" {
+				return fmt.Sprint(rs["id"])
+			}
 			return s.hex(32)
 		},
 		ForceNew: []string{"zoneId", "accountId", "kind", "phase", "name"},

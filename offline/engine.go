@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Project is the Pulumi project name: the config namespace and the URNs' project.
@@ -190,34 +191,9 @@ func (m *mocks) urn(parent, typ, name string) string {
 // NewResource records a registered resource and fabricates its id and outputs; a duplicate
 // URN fails.
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	req := args.RegisterRPC
-	parent := ""
-	var rec Resource
-	if req != nil {
-		parent = req.GetParent()
-		rec.Protect = req.GetProtect()
-		rec.RetainOnDelete = req.GetRetainOnDelete()
-		rec.DependsOn = append([]string(nil), req.GetDependencies()...)
-		rec.IgnoreChanges = append([]string(nil), req.GetIgnoreChanges()...)
-		rec.Aliases = append([]string(nil), req.GetAliasURNs()...)
-		rec.ImportID = req.GetImportId()
-		for _, a := range req.GetAliases() {
-			if u := a.GetUrn(); u != "" {
-				rec.Aliases = append(rec.Aliases, u)
-			} else if s := a.GetSpec(); s != nil {
-				rec.Aliases = append(rec.Aliases, "name="+s.GetName()+" parent="+s.GetParentUrn())
-			}
-		}
-	}
-	// Lists print as [], never null.
-	if rec.DependsOn == nil {
-		rec.DependsOn = []string{}
-	}
-	if rec.Aliases == nil {
-		rec.Aliases = []string{}
-	}
-	urn := m.urn(parent, args.TypeToken, args.Name)
-	rec.URN, rec.Type, rec.Name, rec.Parent, rec.Custom = urn, args.TypeToken, args.Name, parent, args.Custom
+	rec := options(args.RegisterRPC)
+	urn := m.urn(rec.Parent, args.TypeToken, args.Name)
+	rec.URN, rec.Type, rec.Name, rec.Custom = urn, args.TypeToken, args.Name, args.Custom
 
 	if !m.dryRun {
 		// In an update every input is known; an unknown one was fed by an output the mocks
@@ -230,14 +206,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			}
 		}
 	}
-	if req != nil {
-		rec.From = map[string][]string{}
-		for key, deps := range req.GetPropertyDependencies() {
-			if len(deps.GetUrns()) > 0 {
-				rec.From[key] = append([]string(nil), deps.GetUrns()...)
-			}
-		}
-	}
 	id, state := "", resource.PropertyMap{}
 	if args.Custom && Catalog[args.TypeToken] == nil {
 		m.mu.Lock()
@@ -246,13 +214,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	if args.Custom {
 		id, state = fabricate(m, urn, args.TypeToken, args.Name, args.Inputs)
-		if args.TypeToken == "cloudflare:index/ruleset:Ruleset" {
-			// A zone has one entry point per phase: a zone ruleset that exists is that one.
-			if rs := entryPoint(m.zones, args.Inputs["zoneId"].StringValue(), args.Inputs["phase"].StringValue()); rs != nil && args.Inputs["kind"].StringValue() == "zone" {
-				id = fmt.Sprint(rs["id"])
-				state["id"] = resource.NewStringProperty(id)
-			}
-		}
 		if rec.ImportID != "" {
 			// An imported resource keeps its ID: the last part of an import ID such as
 			// zone/<zone>/<ruleset>.
@@ -272,9 +233,38 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		m.errs = append(m.errs, err)
 		return "", nil, err
 	}
-	m.byURN[urn] = &rec
-	m.order = append(m.order, &rec)
+	m.byURN[urn] = rec
+	m.order = append(m.order, rec)
 	return id, state, nil
+}
+
+// options records what the engine is told beside the inputs: the parent, protect, retain on
+// delete, dependencies, ignored changes, aliases, the import ID and which inputs other
+// resources feed.
+func options(req *pulumirpc.RegisterResourceRequest) *Resource {
+	// Lists print as [], never null.
+	rec := &Resource{DependsOn: []string{}, Aliases: []string{}}
+	if req == nil {
+		return rec
+	}
+	rec.Parent, rec.Protect, rec.RetainOnDelete, rec.ImportID = req.GetParent(), req.GetProtect(), req.GetRetainOnDelete(), req.GetImportId()
+	rec.DependsOn = append(rec.DependsOn, req.GetDependencies()...)
+	rec.IgnoreChanges = append([]string(nil), req.GetIgnoreChanges()...)
+	rec.Aliases = append(rec.Aliases, req.GetAliasURNs()...)
+	for _, a := range req.GetAliases() {
+		if u := a.GetUrn(); u != "" {
+			rec.Aliases = append(rec.Aliases, u)
+		} else if s := a.GetSpec(); s != nil {
+			rec.Aliases = append(rec.Aliases, "name="+s.GetName()+" parent="+s.GetParentUrn())
+		}
+	}
+	rec.From = map[string][]string{}
+	for key, deps := range req.GetPropertyDependencies() {
+		if len(deps.GetUrns()) > 0 {
+			rec.From[key] = append([]string(nil), deps.GetUrns()...)
+		}
+	}
+	return rec
 }
 
 // Call answers an invoke the program makes; one nobody mocked fails the run.
