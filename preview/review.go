@@ -199,31 +199,47 @@ var publicType = map[string]bool{
 func (r *Result) Summary() string {
 	var b strings.Builder
 	b.WriteString(r.header())
+	r.byComponent(&b)
+	all := func(Change) bool { return true }
+	b.WriteString("\nWhat matters:\n")
+	changeLines(&b, "+", r.Creates, false, matters)
+	changeLines(&b, "~", r.Updates, true, all)
+	changeLines(&b, "+-", r.Replaces, true, all)
+	changeLines(&b, "-", r.Deletes, false, all)
+	changeLines(&b, "~", r.Retained, false, all)
+	if len(r.Kept) > 0 {
+		b.WriteString("\nKept, holding data:\n")
+		changeLines(&b, "=", r.Kept, false, all)
+	}
+	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged (--full lists every resource)\n",
+		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
+	b.WriteString(r.lossText())
+	b.WriteString(r.stepsText())
+	return b.String()
+}
+
+// byComponent writes the counts of each kind of change per component family.
+func (r *Result) byComponent(b *strings.Builder) {
 	type counts struct{ create, update, replace, delete, retain int }
 	byComp := map[string]*counts{}
-	get := func(comp string) *counts {
-		if comp == "" {
-			comp = "(stack)"
+	for _, kind := range []struct {
+		cs  []Change
+		add func(*counts)
+	}{
+		{r.Creates, func(n *counts) { n.create++ }}, {r.Updates, func(n *counts) { n.update++ }},
+		{r.Replaces, func(n *counts) { n.replace++ }}, {r.Deletes, func(n *counts) { n.delete++ }},
+		{r.Retained, func(n *counts) { n.retain++ }},
+	} {
+		for _, c := range kind.cs {
+			comp := c.Component
+			if comp == "" {
+				comp = "(stack)"
+			}
+			if byComp[stem(comp)] == nil {
+				byComp[stem(comp)] = &counts{}
+			}
+			kind.add(byComp[stem(comp)])
 		}
-		if byComp[stem(comp)] == nil {
-			byComp[stem(comp)] = &counts{}
-		}
-		return byComp[stem(comp)]
-	}
-	for _, c := range r.Creates {
-		get(c.Component).create++
-	}
-	for _, c := range r.Updates {
-		get(c.Component).update++
-	}
-	for _, c := range r.Replaces {
-		get(c.Component).replace++
-	}
-	for _, c := range r.Deletes {
-		get(c.Component).delete++
-	}
-	for _, c := range r.Retained {
-		get(c.Component).retain++
 	}
 	comps := make([]string, 0, len(byComp))
 	for c := range byComp {
@@ -234,62 +250,49 @@ func (r *Result) Summary() string {
 		b.WriteString("\nBy component (+ create, ~ update, +- replace, - delete, retained):\n")
 		for _, c := range comps {
 			n := byComp[c]
-			fmt.Fprintf(&b, "  %-24s +%-4d ~%-4d +-%-4d -%-4d %d\n", c, n.create, n.update, n.replace, n.delete, n.retain)
+			fmt.Fprintf(b, "  %-24s +%-4d ~%-4d +-%-4d -%-4d %d\n", c, n.create, n.update, n.replace, n.delete, n.retain)
 		}
 	}
-	line := func(sym string, cs []Change, details bool, keep func(Change) bool) {
-		type fam struct {
-			c     Change
-			count int
+}
+
+// changeLines writes one line per family of the changes keep picks, marked sym; with details,
+// a lone change's changed inputs under it.
+func changeLines(b *strings.Builder, sym string, cs []Change, details bool, keep func(Change) bool) {
+	type fam struct {
+		c     Change
+		count int
+	}
+	var order []string
+	fams := map[string]*fam{}
+	for _, c := range cs {
+		if !keep(c) {
+			continue
 		}
-		var order []string
-		fams := map[string]*fam{}
-		for _, c := range cs {
-			if !keep(c) {
-				continue
-			}
-			k := c.Type + " " + stem(c.Name)
-			if fams[k] == nil {
-				fams[k] = &fam{c: c}
-				order = append(order, k)
-			}
-			fams[k].count++
+		k := c.Type + " " + stem(c.Name)
+		if fams[k] == nil {
+			fams[k] = &fam{c: c}
+			order = append(order, k)
 		}
-		for _, k := range order {
-			f := fams[k]
-			name := f.c.Name
-			if f.count > 1 {
-				name = fmt.Sprintf("%s (x%d)", stem(f.c.Name), f.count)
-			}
-			note := ""
-			if f.c.Stateful {
-				note = " [holds data]"
-			}
-			if f.c.Protected && (sym == "-" || sym == "+-") {
-				note += " [protected: pulumi up refuses until unprotected]"
-			}
-			fmt.Fprintf(&b, "  %s %s %s%s\n", sym, shortType(f.c.Type), name, note)
-			if details && f.count == 1 {
-				writeChanges(&b, f.c)
-			}
+		fams[k].count++
+	}
+	for _, k := range order {
+		f := fams[k]
+		name := f.c.Name
+		if f.count > 1 {
+			name = fmt.Sprintf("%s (x%d)", stem(f.c.Name), f.count)
+		}
+		note := ""
+		if f.c.Stateful {
+			note = " [holds data]"
+		}
+		if f.c.Protected && (sym == "-" || sym == "+-") {
+			note += " [protected: pulumi up refuses until unprotected]"
+		}
+		fmt.Fprintf(b, "  %s %s %s%s\n", sym, shortType(f.c.Type), name, note)
+		if details && f.count == 1 {
+			writeChanges(b, f.c)
 		}
 	}
-	all := func(Change) bool { return true }
-	b.WriteString("\nWhat matters:\n")
-	line("+", r.Creates, false, matters)
-	line("~", r.Updates, true, all)
-	line("+-", r.Replaces, true, all)
-	line("-", r.Deletes, false, all)
-	line("~", r.Retained, false, all)
-	if len(r.Kept) > 0 {
-		b.WriteString("\nKept, holding data:\n")
-		line("=", r.Kept, false, all)
-	}
-	fmt.Fprintf(&b, "\n%d to create, %d to update, %d to replace, %d to delete, %d retained, %d unchanged (--full lists every resource)\n",
-		len(r.Creates), len(r.Updates), len(r.Replaces), len(r.Deletes), len(r.Retained), r.Unchanged)
-	b.WriteString(r.lossText())
-	b.WriteString(r.stepsText())
-	return b.String()
 }
 
 // lossText says whether the change loses data.
