@@ -137,91 +137,128 @@ func Describe(params map[string]string) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db/port %q: %w", p["db/port"], err)
 	}
-	db := func(name, ep, secretArn string, iam bool) (DB, error) {
-		e, err := parseEndpoint(ep, port)
-		if err != nil {
-			return DB{}, fmt.Errorf("%s: %w", name, err)
-		}
-		d := DB{Name: name, Endpoint: e, Database: p.get("db/name", "llama"), User: p.get("db/user", "llama"),
-			SSLMode: p.get("db/sslmode", "require"), IAM: iam, SecretArn: secretArn}
-		if e.loopback() && p["db/sslmode"] == "" {
-			d.SSLMode = "disable" // nothing to encrypt on loopback
-		}
-		if !iam && secretArn == "" {
-			return DB{}, fmt.Errorf("%s: no secretArn parameter names its credentials", name)
-		}
-		return d, nil
-	}
+	d := describer{p: p, port: port}
 	l := &Layout{}
-	secret := p["db/secretArn"]
-	// The primary: through RDS Proxy where the stack has one (it requires IAM), else directly.
-	if proxy := p["db/proxy/endpoint"]; proxy != "" {
-		if l.Primary, err = db("primary", proxy, "", true); err != nil {
-			return nil, err
-		}
-		if ro := p["db/proxy/readEndpoint"]; ro != "" {
-			r, err := db("replica-0", ro, "", true)
-			if err != nil {
-				return nil, err
-			}
-			l.Replicas = append(l.Replicas, r)
-		}
-	} else {
-		ep := p["db/primary/endpoint"]
-		if ep == "" {
-			return nil, fmt.Errorf("no db/primary/endpoint parameter: the stack publishes one on every rung")
-		}
-		if l.Primary, err = db("primary", ep, secret, false); err != nil {
-			return nil, err
-		}
-		for i := 0; p[fmt.Sprintf("db/replicas/%d/endpoint", i)] != ""; i++ {
-			r, err := db(fmt.Sprintf("replica-%d", i), p[fmt.Sprintf("db/replicas/%d/endpoint", i)], secret, false)
-			if err != nil {
-				return nil, err
-			}
-			l.Replicas = append(l.Replicas, r)
-		}
+	if l.Primary, l.Replicas, err = d.databases(); err != nil {
+		return nil, err
 	}
-	if n := p.get("shards/count", "0"); n != "0" {
-		count, err := strconv.Atoi(n)
-		if err != nil || count < 0 {
-			return nil, fmt.Errorf("shards/count %q is not a count", n)
-		}
-		for i := 0; i < count; i++ {
-			key := fmt.Sprintf("shards/%d/", i)
-			ss := p.get(key+"secretArn", secret)
-			w, err := db(fmt.Sprintf("shard-%d-writer", i), p[key+"writer"], ss, false)
-			if err != nil {
-				return nil, err
-			}
-			sh := Shard{Writer: w}
-			if ep := p[key+"reader"]; ep != "" {
-				r, err := db(fmt.Sprintf("shard-%d-reader", i), ep, ss, false)
-				if err != nil {
-					return nil, err
-				}
-				sh.Reader = &r
-			}
-			l.Shards = append(l.Shards, sh)
-		}
+	if l.Shards, err = d.shards(); err != nil {
+		return nil, err
 	}
-	if ep := p["cache/primary/endpoint"]; ep != "" {
-		cport, err := strconv.Atoi(p.get("cache/port", "6379"))
-		if err != nil {
-			return nil, fmt.Errorf("cache/port %q: %w", p["cache/port"], err)
-		}
-		e, err := parseEndpoint(ep, cport)
-		if err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
-		}
-		tlsOn, err := strconv.ParseBool(p.get("cache/tls", strconv.FormatBool(!e.loopback())))
-		if err != nil {
-			return nil, fmt.Errorf("cache/tls %q: want true or false", p["cache/tls"])
-		}
-		l.Cache = &Cache{Endpoint: e, TLS: tlsOn, AuthSecretArn: p["cache/authSecretArn"]}
+	if l.Cache, err = d.cache(); err != nil {
+		return nil, err
 	}
 	l.Table = activityTable(p)
 	return l, nil
+}
+
+// describer reads the parameters' tiers.
+type describer struct {
+	p    paramReader
+	port int
+}
+
+// db describes one database endpoint; with iam it signs in with IAM, else with the secret.
+func (d describer) db(name, ep, secretArn string, iam bool) (DB, error) {
+	p := d.p
+	e, err := parseEndpoint(ep, d.port)
+	if err != nil {
+		return DB{}, fmt.Errorf("%s: %w", name, err)
+	}
+	out := DB{Name: name, Endpoint: e, Database: p.get("db/name", "llama"), User: p.get("db/user", "llama"),
+		SSLMode: p.get("db/sslmode", "require"), IAM: iam, SecretArn: secretArn}
+	if e.loopback() && p["db/sslmode"] == "" {
+		out.SSLMode = "disable" // nothing to encrypt on loopback
+	}
+	if !iam && secretArn == "" {
+		return DB{}, fmt.Errorf("%s: no secretArn parameter names its credentials", name)
+	}
+	return out, nil
+}
+
+// databases describes the primary and its replicas: through RDS Proxy where the stack has
+// one (it requires IAM), else directly.
+func (d describer) databases() (primary DB, replicas []DB, err error) {
+	p := d.p
+	if proxy := p["db/proxy/endpoint"]; proxy != "" {
+		if primary, err = d.db("primary", proxy, "", true); err != nil {
+			return primary, nil, err
+		}
+		if ro := p["db/proxy/readEndpoint"]; ro != "" {
+			r, err := d.db("replica-0", ro, "", true)
+			if err != nil {
+				return primary, nil, err
+			}
+			replicas = append(replicas, r)
+		}
+		return primary, replicas, nil
+	}
+	ep, secret := p["db/primary/endpoint"], p["db/secretArn"]
+	if ep == "" {
+		return primary, nil, fmt.Errorf("no db/primary/endpoint parameter: the stack publishes one on every rung")
+	}
+	if primary, err = d.db("primary", ep, secret, false); err != nil {
+		return primary, nil, err
+	}
+	for i := 0; p[fmt.Sprintf("db/replicas/%d/endpoint", i)] != ""; i++ {
+		r, err := d.db(fmt.Sprintf("replica-%d", i), p[fmt.Sprintf("db/replicas/%d/endpoint", i)], secret, false)
+		if err != nil {
+			return primary, nil, err
+		}
+		replicas = append(replicas, r)
+	}
+	return primary, replicas, nil
+}
+
+// shards describes the shard map: each shard's writer and, where it has one, its reader.
+func (d describer) shards() ([]Shard, error) {
+	p := d.p
+	n := p.get("shards/count", "0")
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 0 {
+		return nil, fmt.Errorf("shards/count %q is not a count", n)
+	}
+	var out []Shard
+	for i := 0; i < count; i++ {
+		key := fmt.Sprintf("shards/%d/", i)
+		ss := p.get(key+"secretArn", p["db/secretArn"])
+		w, err := d.db(fmt.Sprintf("shard-%d-writer", i), p[key+"writer"], ss, false)
+		if err != nil {
+			return nil, err
+		}
+		sh := Shard{Writer: w}
+		if ep := p[key+"reader"]; ep != "" {
+			r, err := d.db(fmt.Sprintf("shard-%d-reader", i), ep, ss, false)
+			if err != nil {
+				return nil, err
+			}
+			sh.Reader = &r
+		}
+		out = append(out, sh)
+	}
+	return out, nil
+}
+
+// cache describes the cache, where the stack has one.
+func (d describer) cache() (*Cache, error) {
+	p := d.p
+	ep := p["cache/primary/endpoint"]
+	if ep == "" {
+		return nil, nil
+	}
+	cport, err := strconv.Atoi(p.get("cache/port", "6379"))
+	if err != nil {
+		return nil, fmt.Errorf("cache/port %q: %w", p["cache/port"], err)
+	}
+	e, err := parseEndpoint(ep, cport)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	tlsOn, err := strconv.ParseBool(p.get("cache/tls", strconv.FormatBool(!e.loopback())))
+	if err != nil {
+		return nil, fmt.Errorf("cache/tls %q: want true or false", p["cache/tls"])
+	}
+	return &Cache{Endpoint: e, TLS: tlsOn, AuthSecretArn: p["cache/authSecretArn"]}, nil
 }
 
 // buildTiers opens (lazily) what the parameters name, reading the secrets they point to.
