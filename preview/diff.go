@@ -65,57 +65,17 @@ func Diff(a, b *offline.Plan) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
 		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{}}
 	r.Kind, r.Skipped = kindOf(a, b)
-	old := index(a)
-	now := index(b)
-	comp := components(a, b)
+	old, now, comp := index(a), index(b), components(a, b)
 	change := func(res *offline.Resource) Change {
 		return Change{URN: res.URN, Type: res.Type, Name: res.Name, Component: comp[res.Parent],
 			Stateful: res.Stateful, Protected: res.Protect, Retained: res.RetainOnDelete}
 	}
 	cascade := cascades(a, b)
 	for _, res := range b.Resources {
-		prev, ok := old[res.URN]
-		if !ok {
-			r.Creates = append(r.Creates, change(res))
-			continue
-		}
-		keys := changedKeys(prev.Inputs, res.Inputs, res.IgnoreChanges)
-		replaced := Replaces(res.Type, prev.Inputs, res.Inputs, res.IgnoreChanges...)
-		why, touched := cascade.replaced[res.URN], cascade.touched[res.URN]
-		replaced = replaced || why != ""
-		if why == "" {
-			why = touched.cause
-		}
-		for _, k := range touched.keys {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-		if res.Stateful && !replaced {
-			r.Kept = append(r.Kept, change(res))
-		}
-		if len(keys) == 0 && !replaced {
-			r.Unchanged++
-			continue
-		}
-		c := change(res)
-		c.Keys, c.Old, c.New, c.Cause = keys, map[string]any{}, map[string]any{}, why
-		for _, k := range keys {
-			c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
-			c.Paths = append(c.Paths, Paths(k, prev.Inputs[k], res.Inputs[k])...)
-		}
-		c.Stateful = c.Stateful || prev.Stateful
-		if replaced {
-			r.Replaces = append(r.Replaces, c)
-			switch {
-			case c.Stateful && prev.RetainOnDelete:
-				// The old one is retained: its data stays in the account, outside the stack.
-				r.Retained = append(r.Retained, c)
-			case c.Stateful:
-				r.DataLoss = append(r.DataLoss, c)
-			}
+		if prev, ok := old[res.URN]; ok {
+			r.compare(prev, res, change(res), cascade)
 		} else {
-			r.Updates = append(r.Updates, c)
+			r.Creates = append(r.Creates, change(res))
 		}
 	}
 	for _, res := range a.Resources {
@@ -142,6 +102,48 @@ func Diff(a, b *offline.Plan) *Result {
 		r.Steps = append(r.Steps, Step{ID: "data-loss/" + c.Name, Text: step})
 	}
 	return r
+}
+
+// compare files a resource both plans hold as unchanged, updated or replaced (its own inputs,
+// or a replaced resource it refers to), keeping the stateful ones in view.
+func (r *Result) compare(prev, res *offline.Resource, c Change, cascade cascade) {
+	keys := changedKeys(prev.Inputs, res.Inputs, res.IgnoreChanges)
+	replaced := Replaces(res.Type, prev.Inputs, res.Inputs, res.IgnoreChanges...)
+	why, touched := cascade.replaced[res.URN], cascade.touched[res.URN]
+	replaced = replaced || why != ""
+	if why == "" {
+		why = touched.cause
+	}
+	for _, k := range touched.keys {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if res.Stateful && !replaced {
+		r.Kept = append(r.Kept, c)
+	}
+	if len(keys) == 0 && !replaced {
+		r.Unchanged++
+		return
+	}
+	c.Keys, c.Old, c.New, c.Cause = keys, map[string]any{}, map[string]any{}, why
+	for _, k := range keys {
+		c.Old[k], c.New[k] = prev.Inputs[k], res.Inputs[k]
+		c.Paths = append(c.Paths, Paths(k, prev.Inputs[k], res.Inputs[k])...)
+	}
+	c.Stateful = c.Stateful || prev.Stateful
+	if !replaced {
+		r.Updates = append(r.Updates, c)
+		return
+	}
+	r.Replaces = append(r.Replaces, c)
+	switch {
+	case c.Stateful && prev.RetainOnDelete:
+		// The old one is retained: its data stays in the account, outside the stack.
+		r.Retained = append(r.Retained, c)
+	case c.Stateful:
+		r.DataLoss = append(r.DataLoss, c)
+	}
 }
 
 func index(p *offline.Plan) map[string]*offline.Resource {
