@@ -51,13 +51,12 @@ func ReadZoneFile(path string) ([]map[string]any, error) {
 // heldBy marks the entry points that hold the stack's own rules as in its state: the stack
 // wrote them, so it updates them rather than creating or importing them.
 func heldBy(zone []map[string]any, stack string) []map[string]any {
-	prefix := "llama_" + cdn.Tag(stack) + "_"
 	out := make([]map[string]any, len(zone))
 	for i, rs := range zone {
 		out[i] = rs
 		rules, _ := rs["rules"].([]any)
 		for _, r := range rules {
-			if ref, _ := r.(map[string]any)["ref"].(string); strings.HasPrefix(ref, prefix) {
+			if ref, _ := r.(map[string]any)["ref"].(string); cdn.Owns(stack, ref) {
 				cp := map[string]any{}
 				for k, v := range rs {
 					cp[k] = v

@@ -61,6 +61,12 @@ func Tag(owner string) string {
 
 const refPrefix = "llama_"
 
+// ref is the ref a stack's rule takes in the zone: llama_<tag>_<name>.
+func ref(owner, name string) string { return refPrefix + Tag(owner) + "_" + name }
+
+// Owns reports whether a rule in a zone, by its ref, is one the owner's edge wrote.
+func Owns(owner, ruleRef string) bool { return strings.HasPrefix(ruleRef, ref(owner, "")) }
+
 // ruleOwner says whose a rule in the zone is: a tag, "legacy" for a Llama rule from before
 // rules were tagged, or "" for a rule no Llama stack wrote.
 func ruleOwner(rs cloudflare.GetRulesetsRuleset, r cloudflare.GetRulesetsRulesetRule) string {
@@ -101,7 +107,7 @@ func (z *zoneWriter) write(p phase, own []rule) error {
 	rules := kept
 	for _, r := range own {
 		rules = append(rules, cloudflare.RulesetRuleArgs{
-			Ref: pulumi.String(refPrefix + tag + "_" + r.ref), Description: pulumi.String(z.args.Owner + ": " + r.description),
+			Ref: pulumi.String(ref(z.args.Owner, r.ref)), Description: pulumi.String(z.args.Owner + ": " + r.description),
 			Expression: pulumi.String(r.expression), Action: pulumi.String(r.action), ActionParameters: r.params,
 			Enabled: pulumi.Bool(true),
 		})
