@@ -5,6 +5,7 @@ package preview
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -73,6 +74,8 @@ func Plan(req Request) (*offline.Plan, error) {
 	}
 	zones := req.Zones
 	if len(req.Zone) > 0 {
+		// A copy: the request's map stays as the caller gave it.
+		zones = maps.Clone(req.Zones)
 		if zones == nil {
 			zones = map[string][]map[string]any{}
 		}
