@@ -25,6 +25,12 @@ type Options struct {
 	// CacheTTL is how long a user stays in the cache; default five minutes.
 	CacheTTL time.Duration
 	Logger   *slog.Logger
+	// MoveRefresh is how often the parameters are read while a live move copies or catches
+	// up, so that every instance follows its switch soon after; default five seconds.
+	MoveRefresh time.Duration
+	// SwitchWait is how long a write that reached a store a move has fenced waits for the
+	// switch before it is answered 503 with Retry-After; default three seconds.
+	SwitchWait time.Duration
 }
 
 // Server serves the Llama API over the tiers the current parameters name.
@@ -41,6 +47,10 @@ type Server struct {
 	migrated map[*pg]bool
 	stop     context.CancelFunc
 	done     chan struct{}
+
+	refreshMu   sync.Mutex // one refresh at a time
+	lastRefresh time.Time
+	reverse     reverser // keeps the old tier current after a switch
 }
 
 // New reads the parameters, connects (lazily) to the tiers they name, and starts applying the
@@ -57,6 +67,12 @@ func New(ctx context.Context, src Source, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MoveRefresh == 0 {
+		opts.MoveRefresh = 5 * time.Second
+	}
+	if opts.SwitchWait == 0 {
+		opts.SwitchWait = 3 * time.Second
+	}
 	params, err := src.Params(ctx)
 	if err != nil {
 		return nil, err
@@ -67,6 +83,7 @@ func New(ctx context.Context, src Source, opts Options) (*Server, error) {
 	}
 	bg, stop := context.WithCancel(context.Background())
 	s := &Server{src: src, opts: opts, log: opts.Logger, stats: newStats(), migrated: map[*pg]bool{}, stop: stop, done: make(chan struct{})}
+	s.reverse.env, s.reverse.src, s.reverse.log = opts.Env, src, opts.Logger
 	s.tiers.Store(t)
 	go s.background(bg)
 	return s, nil
@@ -77,16 +94,17 @@ func (s *Server) Close() {
 	s.stop()
 	<-s.done
 	s.tiers.Load().close()
+	s.reverse.close()
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return s.stats }
 
-// background applies the schema until every database has it, and refreshes the parameters.
+// background applies the schema until every database has it, refreshes the parameters (more
+// often while a move copies or catches up), and after a switch keeps the old tier current.
 func (s *Server) background(ctx context.Context) {
 	defer close(s.done)
-	refresh := s.opts.Refresh
-	tick := time.NewTicker(500 * time.Millisecond)
+	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := time.Now()
 	// Retry the schema with backoff, from half a second to half a minute.
@@ -105,12 +123,18 @@ func (s *Server) background(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		t := s.tiers.Load()
+		refresh := s.opts.Refresh
+		if t.view.moving() && refresh > 0 {
+			refresh = min(refresh, s.opts.MoveRefresh)
+		}
 		if refresh > 0 && time.Since(last) >= refresh {
 			last = time.Now()
 			if err := s.Refresh(ctx); err != nil {
 				s.log.Warn("refreshing parameters", "err", err)
 			}
 		}
+		s.reverse.step(ctx, t)
 	}
 }
 
@@ -144,6 +168,9 @@ func (s *Server) MigrateAll(ctx context.Context) bool {
 // Refresh reads the parameters again and, when they changed, moves to the tiers they name.
 // Connections to the old tiers close after a grace period for requests in flight.
 func (s *Server) Refresh(ctx context.Context) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	s.lastRefresh = time.Now()
 	params, err := s.src.Params(ctx)
 	if err != nil {
 		return err
@@ -168,6 +195,45 @@ func (s *Server) Refresh(ctx context.Context) error {
 		old.close()
 	})
 	return nil
+}
+
+// errMoving: a write reached a store that a live move has fenced, and the switch did not
+// reach this instance in time. It is answered 503 with Retry-After.
+var errMoving = errors.New("a live move is switching this data to its new home: retry")
+
+// write runs a write on the tiers in use. A write refused by a fence (a move switched the
+// tier away from the store it reached) was not applied: the app reads the parameters again
+// and retries on the store they name, for up to SwitchWait.
+func (s *Server) write(ctx context.Context, do func(t *tiers) error) error {
+	deadline := time.Now().Add(s.opts.SwitchWait)
+	wait := 10 * time.Millisecond
+	for {
+		err := do(s.tiers.Load())
+		if !isFenced(err) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %v", errMoving, err)
+		}
+		s.refreshSoon(ctx)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// refreshSoon reads the parameters again unless that was done in the last 50 ms.
+func (s *Server) refreshSoon(ctx context.Context) {
+	s.refreshMu.Lock()
+	recent := time.Since(s.lastRefresh) < 50*time.Millisecond
+	s.refreshMu.Unlock()
+	if recent {
+		return
+	}
+	if err := s.Refresh(ctx); err != nil {
+		s.log.Warn("refreshing parameters after a fenced write", "err", err)
+	}
 }
 
 // errNotFound is an unknown user.

@@ -96,6 +96,9 @@ var (
 
 // TestMain stops the engines after the tests.
 func TestMain(m *testing.M) {
+	if os.Getenv("LLAMA_TEST_MOVER") != "" {
+		os.Exit(runTestMover())
+	}
 	code := m.Run()
 	if eng != nil {
 		for _, p := range []*proc{eng.replica, eng.primary, eng.shard0, eng.shard1, eng.redis, eng.dynamo} {

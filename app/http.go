@@ -123,6 +123,9 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		fail(w, http.StatusNotFound, "no such user")
 	case errors.Is(err, context.Canceled):
 		// The client went away.
+	case errors.Is(err, errMoving):
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "moving to a new store: retry in a second")
 	default:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		fail(w, http.StatusServiceUnavailable, "temporarily unavailable")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -85,13 +86,19 @@ type pgTarget struct {
 	IAM    bool
 	Region string
 	AWS    aws.Config
+	// AppName is the sessions' application_name: the app's names its generation of each
+	// tier, which fenced stores check; a mover's is llama-move.
+	AppName string
 }
 
 func (t pgTarget) settings(password string) map[string]string {
+	if t.AppName == "" {
+		t.AppName = "llama-app"
+	}
 	return map[string]string{
 		"host": t.Endpoint.Host, "port": strconv.Itoa(t.Endpoint.Port), "dbname": t.Database, "user": t.User,
 		"password": password, "sslmode": t.SSLMode, "connect_timeout": "3",
-		"application_name": "llama-app",
+		"application_name": t.AppName, "timezone": "UTC",
 	}
 }
 
@@ -144,7 +151,8 @@ func isUniqueViolation(err error) bool     { return sqlState(err) == "23505" }
 func isForeignKeyViolation(err error) bool { return sqlState(err) == "23503" }
 
 func sqlState(err error) string {
-	if e, ok := err.(*pq.Error); ok {
+	var e *pq.Error
+	if errors.As(err, &e) {
 		return string(e.Code)
 	}
 	return ""

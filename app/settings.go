@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // Credentials are a database user and password, or a cache auth token (Password alone).
@@ -161,4 +162,47 @@ func (a *AWS) Secret(ctx context.Context, arn string) (Credentials, error) {
 	a.cache[arn] = c
 	a.mu.Unlock()
 	return c, nil
+}
+
+// SetParam writes one parameter into the file (the mover's records), replacing the file
+// whole, so that a reader never sees half of it.
+func (f LocalFile) SetParam(_ context.Context, key, value string) error {
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		return fmt.Errorf("reading LLAMA_LOCAL: %w", err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("LLAMA_LOCAL %s: %w", string(f), err)
+	}
+	params := map[string]string{}
+	if raw, ok := doc["params"]; ok {
+		if err := json.Unmarshal(raw, &params); err != nil {
+			return fmt.Errorf("LLAMA_LOCAL %s: params: %w", string(f), err)
+		}
+	}
+	params[key] = value
+	if doc["params"], err = json.Marshal(params); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := string(f) + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return fmt.Errorf("writing LLAMA_LOCAL: %w", err)
+	}
+	return os.Rename(tmp, string(f))
+}
+
+// SetParam writes one parameter under the prefix (the mover's records, moves/<tier>). The
+// stack does not manage these, so `pulumi up` leaves them as the mover wrote them.
+func (a *AWS) SetParam(ctx context.Context, key, value string) error {
+	_, err := a.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(a.Prefix + "/" + key), Value: aws.String(value),
+		Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("writing parameter %s/%s: %w", a.Prefix, key, err)
+	}
+	return nil
 }

@@ -43,6 +43,7 @@ type tiers struct {
 	shards  []*home // empty before the sharded rung
 	cache   *redis.Client
 	table   *table
+	view    view // the parameters as the app serves them, and the moves under way
 }
 
 // homeOf returns where a user's rows live: shard userId mod shardCount, or the primary.
@@ -263,32 +264,22 @@ func (d describer) cache() (*Cache, error) {
 
 // buildTiers opens (lazily) what the parameters name, reading the secrets they point to.
 func buildTiers(ctx context.Context, src Source, env Env, params map[string]string) (*tiers, error) {
-	l, err := Describe(params)
+	v, err := resolve(params)
 	if err != nil {
 		return nil, err
 	}
-	t := &tiers{params: params}
+	l, err := Describe(v.params)
+	if err != nil {
+		return nil, err
+	}
+	t := &tiers{params: params, view: v}
 	ok := false
 	defer func() {
 		if !ok {
 			t.close()
 		}
 	}()
-	open := func(d DB) (*pg, error) {
-		tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
-			IAM: d.IAM, Region: env.Region, AWS: env.AWS}
-		if !d.IAM {
-			c, err := src.Secret(ctx, d.SecretArn)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", d.Name, err)
-			}
-			tg.Password = c.Password
-			if c.Username != "" {
-				tg.User = c.Username
-			}
-		}
-		return openPG(tg), nil
-	}
+	open := func(d DB) (*pg, error) { return openDB(ctx, src, env, d, appName(v.gens)) }
 	t.primary = &home{}
 	if t.primary.writer, err = open(l.Primary); err != nil {
 		return nil, err
@@ -335,6 +326,24 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 	}
 	ok = true
 	return t, nil
+}
+
+// openDB opens (lazily) one database the parameters describe, reading its secret; its
+// sessions carry name as their application_name.
+func openDB(ctx context.Context, src Source, env Env, d DB, name string) (*pg, error) {
+	tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
+		IAM: d.IAM, Region: env.Region, AWS: env.AWS, AppName: name}
+	if !d.IAM {
+		c, err := src.Secret(ctx, d.SecretArn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Name, err)
+		}
+		tg.Password = c.Password
+		if c.Username != "" {
+			tg.User = c.Username
+		}
+	}
+	return openPG(tg), nil
 }
 
 // activityTable finds the high-write table: tables/activity/name (with its key schema under

@@ -8,12 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,20 +48,23 @@ func cacheKey(id int64) string { return "llama:user:" + strconv.FormatInt(id, 10
 
 // createUser writes a user to its home's writer; it returns once the row is committed.
 func (s *Server) createUser(ctx context.Context, name string) (int64, error) {
-	t := s.tiers.Load()
-	for attempt := 0; ; attempt++ {
-		id := newID(time.Now())
-		w := t.homeOf(id).writer
-		_, err := w.db.ExecContext(ctx, `INSERT INTO users (id, name) VALUES ($1, $2)`, id, name)
-		if isUniqueViolation(err) && attempt < 5 {
-			continue
+	var id int64
+	err := s.write(ctx, func(t *tiers) error {
+		for attempt := 0; ; attempt++ {
+			id = newID(time.Now())
+			w := t.homeOf(id).writer
+			_, err := w.db.ExecContext(ctx, `INSERT INTO users (id, name) VALUES ($1, $2)`, id, name)
+			if isUniqueViolation(err) && attempt < 5 {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			s.stats.write(w.name)
+			return nil
 		}
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", w.name, err)
-		}
-		s.stats.write(w.name)
-		return id, nil
-	}
+	})
+	return id, err
 }
 
 // getUser reads a user through the cache (read-through): on a miss, from a lag-tolerant reader
@@ -117,22 +118,25 @@ func (s *Server) queryUser(ctx context.Context, db *pg, id int64) (User, error) 
 
 // createPost writes a post to its user's home writer; an unknown user is errNotFound.
 func (s *Server) createPost(ctx context.Context, userID int64, body string) (int64, error) {
-	t := s.tiers.Load()
-	w := t.homeOf(userID).writer
-	for attempt := 0; ; attempt++ {
-		id := newID(time.Now())
-		_, err := w.db.ExecContext(ctx, `INSERT INTO posts (id, user_id, body) VALUES ($1, $2, $3)`, id, userID, body)
-		switch {
-		case isUniqueViolation(err) && attempt < 5:
-			continue
-		case isForeignKeyViolation(err):
-			return 0, errNotFound
-		case err != nil:
-			return 0, fmt.Errorf("%s: %w", w.name, err)
+	var id int64
+	err := s.write(ctx, func(t *tiers) error {
+		w := t.homeOf(userID).writer
+		for attempt := 0; ; attempt++ {
+			id = newID(time.Now())
+			_, err := w.db.ExecContext(ctx, `INSERT INTO posts (id, user_id, body) VALUES ($1, $2, $3)`, id, userID, body)
+			switch {
+			case isUniqueViolation(err) && attempt < 5:
+				continue
+			case isForeignKeyViolation(err):
+				return errNotFound
+			case err != nil:
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			s.stats.write(w.name)
+			return nil
 		}
-		s.stats.write(w.name)
-		return id, nil
-	}
+	})
+	return id, err
 }
 
 // listPosts returns a user's newest posts. Lag-tolerant reads go to a reader (falling back to
@@ -187,38 +191,45 @@ func (s *Server) queryPosts(ctx context.Context, db *pg, userID int64, limit int
 const activityTTL = 90 * 24 * time.Hour
 
 // recordActivity writes one activity item: to the DynamoDB table when the rung has one, else
-// to the user's home in PostgreSQL. It returns once the write is durable.
+// to the user's home in PostgreSQL. It returns once the write is durable. From an activity
+// move's switch until its retire, the item goes to DynamoDB and then to PostgreSQL, and is
+// acknowledged only once both hold it: PostgreSQL stays current, so the move can go back.
 func (s *Server) recordActivity(ctx context.Context, userID int64, kind string) (int64, error) {
 	if _, err := s.getUser(ctx, userID); err != nil {
 		return 0, err
 	}
-	t := s.tiers.Load()
 	id, now := newID(time.Now()), time.Now().UTC()
-	if tb := t.table; tb != nil {
-		item := map[string]types.AttributeValue{
-			tb.partition: &types.AttributeValueMemberS{Value: strconv.FormatInt(userID, 10)},
-			"id":         &types.AttributeValueMemberN{Value: strconv.FormatInt(id, 10)},
-			"kind":       &types.AttributeValueMemberS{Value: kind},
+	err := s.write(ctx, func(t *tiers) error {
+		if tb := t.table; tb != nil {
+			if err := tb.putActivity(ctx, id, userID, kind, now); err != nil {
+				return err
+			}
+			s.stats.write("dynamodb")
+			if !slices.Contains(t.view.reverse, TierActivity) {
+				return nil
+			}
 		}
-		if tb.sort != "" {
-			// Time first, so a user's items sort by time; the ID keeps two in one instant apart.
-			item[tb.sort] = &types.AttributeValueMemberS{Value: now.Format(time.RFC3339Nano) + "#" + strconv.FormatInt(id, 10)}
+		w := t.homeOf(userID).writer
+		// Beside DynamoDB the item's id is given, and writing it again is a no-op; alone, an
+		// id the user already has is a unique violation, and another is drawn.
+		q := `INSERT INTO activity (id, user_id, kind, created_at) VALUES ($1, $2, $3, $4)`
+		if t.table != nil {
+			q += ` ON CONFLICT (user_id, id) DO NOTHING`
 		}
-		if tb.ttl != "" {
-			item[tb.ttl] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(activityTTL).Unix(), 10)}
+		for attempt := 0; ; attempt++ {
+			_, err := w.db.ExecContext(ctx, q, id, userID, kind, now)
+			if isUniqueViolation(err) && attempt < 5 {
+				id = newID(time.Now())
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			s.stats.write(w.name)
+			return nil
 		}
-		if _, err := tb.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tb.name), Item: item}); err != nil {
-			return 0, fmt.Errorf("dynamodb: %w", err)
-		}
-		s.stats.write("dynamodb")
-		return id, nil
-	}
-	w := t.homeOf(userID).writer
-	if _, err := w.db.ExecContext(ctx, `INSERT INTO activity (id, user_id, kind, created_at) VALUES ($1, $2, $3, $4)`, id, userID, kind, now); err != nil {
-		return 0, fmt.Errorf("%s: %w", w.name, err)
-	}
-	s.stats.write(w.name)
-	return id, nil
+	})
+	return id, err
 }
 
 // healthy reports whether the primary database answers.

@@ -7,6 +7,9 @@
 // 1m) is how often it reads the parameters again, so a promotion reaches it without a redeploy.
 // ORIGIN_VERIFY, when set, is the value of the x-llama-origin-verify header every request must
 // carry (the CDN adds it).
+//
+// `llama-app move <tier>` moves a tier of the live app to the store a promotion added (see
+// `llama-app move --help` and docs/deploying.md); it reads the same settings.
 package main
 
 import (
@@ -30,6 +33,9 @@ import (
 const OriginHeader = "x-llama-origin-verify"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "move" {
+		os.Exit(move(os.Args[2:]))
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {
 		log.Error("llama-app stopped", "err", err)
@@ -48,30 +54,11 @@ func run(log *slog.Logger) error {
 		}
 		opts.Refresh = d
 	}
-	local, prefix := os.Getenv("LLAMA_LOCAL"), os.Getenv("LLAMA_PARAMS")
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err == nil && awsCfg.Region == "" {
-		if local != "" {
-			awsCfg.Region = "us-east-1" // only a local DynamoDB stand-in is reached
-		} else {
-			// On EC2 the region comes from the instance metadata.
-			awsCfg, err = config.LoadDefaultConfig(ctx, config.WithEC2IMDSRegion())
-		}
-	}
+	src, env, err := settings(ctx)
 	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
+		return err
 	}
-	opts.Env = app.Env{AWS: awsCfg, Region: awsCfg.Region}
-
-	var src app.Source
-	switch {
-	case local != "":
-		src = app.LocalFile(local)
-	case prefix != "":
-		src = app.NewAWS(awsCfg, prefix)
-	default:
-		return errors.New("set LLAMA_PARAMS to the stack's parameter prefix (/llama/<stack>), or LLAMA_LOCAL to a local parameter file")
-	}
+	opts.Env = env
 	srv, err := app.New(ctx, src, opts)
 	if err != nil {
 		return err
@@ -100,4 +87,50 @@ func run(log *slog.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return hs.Shutdown(shutdown)
+}
+
+// source is where the settings come from: the local file or SSM; both take the mover's records.
+type source interface {
+	app.Source
+	app.Recorder
+}
+
+// settings reads LLAMA_LOCAL or LLAMA_PARAMS and the AWS configuration.
+func settings(ctx context.Context) (source, app.Env, error) {
+	local, prefix := os.Getenv("LLAMA_LOCAL"), os.Getenv("LLAMA_PARAMS")
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err == nil && awsCfg.Region == "" {
+		if local != "" {
+			awsCfg.Region = "us-east-1" // only a local DynamoDB stand-in is reached
+		} else {
+			// On EC2 the region comes from the instance metadata.
+			awsCfg, err = config.LoadDefaultConfig(ctx, config.WithEC2IMDSRegion())
+		}
+	}
+	if err != nil {
+		return nil, app.Env{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	env := app.Env{AWS: awsCfg, Region: awsCfg.Region}
+	switch {
+	case local != "":
+		return app.LocalFile(local), env, nil
+	case prefix != "":
+		return app.NewAWS(awsCfg, prefix), env, nil
+	}
+	return nil, env, errors.New("set LLAMA_PARAMS to the stack's parameter prefix (/llama/<stack>), or LLAMA_LOCAL to a local parameter file")
+}
+
+// move runs `llama-app move ...` and returns its exit status.
+func move(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		return app.MoveCommand(context.Background(), args, nil, nil, app.Env{}, os.Stdout, os.Stderr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	src, env, err := settings(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llama-app move:", err)
+		return 1
+	}
+	return app.MoveCommand(ctx, args, src, src, env, os.Stdout, os.Stderr)
 }
