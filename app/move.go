@@ -302,7 +302,15 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	if d == back {
 		next = StateBack
 	}
-	if err := m.record(ctx, next, func(r *Record) { r.Gen, r.Fenced, r.Rows, r.PauseMs = gen, "", rows, pause }); err != nil {
+	if err := m.record(ctx, next, func(r *Record) {
+		r.Gen, r.Fenced, r.Rows, r.PauseMs = gen, "", rows, pause
+		if m.tier == TierShards {
+			r.Shards = len(m.l.new) // what the retire pulumi up checks against llama:shards
+			if d == back {
+				r.Shards = 0
+			}
+		}
+	}); err != nil {
 		return res, err
 	}
 	res.Rows, res.Verified, res.WritePauseMs = rows, true, pause
@@ -414,7 +422,7 @@ func retire(ctx context.Context, src Source, rec Recorder, env Env, params map[s
 			return res, err
 		}
 	}
-	b, _ := json.Marshal(Record{Tier: r.Tier, State: StateRetired, Gen: r.Gen, Rows: r.Rows, Updated: time.Now().UTC().Truncate(time.Millisecond)})
+	b, _ := json.Marshal(Record{Tier: r.Tier, State: StateRetired, Gen: r.Gen, Rows: r.Rows, Shards: r.Shards, Updated: time.Now().UTC().Truncate(time.Millisecond)})
 	if err := rec.SetParam(ctx, RecordPrefix+r.Tier, string(b)); err != nil {
 		return res, err
 	}

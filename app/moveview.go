@@ -56,6 +56,7 @@ type Record struct {
 	Fenced  string    `json:"fenced,omitempty"` // "old" or "new" while a switch drains
 	Rows    int64     `json:"rows,omitempty"`
 	PauseMs int64     `json:"writePauseMs,omitempty"` // the last switch's write pause
+	Shards  int       `json:"shards,omitempty"`       // a shard move's count after the switch
 	Updated time.Time `json:"updated"`
 }
 

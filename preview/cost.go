@@ -203,7 +203,8 @@ var exampleZone = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456
 // RungCost prices a rung of a stack (or, with defaults, of a new stack with Pulumi.yaml's
 // defaults) at its own traffic profile.
 func RungCost(dir, stack string, defaults bool, platform stacks.Platform, stage string) (*cost.Estimate, error) {
-	over := map[string]string{}
+	// A rung's price is its steady state's: the moves it brings are done.
+	over := map[string]string{"moved": strings.Join(stacks.MovesOf(platform, stage), ",")}
 	if layers, err := stacks.LayersOf(platform, stage); err == nil && layers[stacks.CDN] {
 		for k, v := range exampleZone {
 			over[k] = v
@@ -244,7 +245,8 @@ func CostTable(dir string) (string, error) {
 			platform stacks.Platform
 			stage    string
 		}{{stacks.Servers, "single-box"}, {stacks.Servers, "load-balanced"}, {stacks.Serverless, "serverless"}} {
-			p, err := Plan(Request{Dir: dir, Stack: "prod", Defaults: true, Stage: rung.stage, Platform: string(rung.platform)})
+			p, err := Plan(Request{Dir: dir, Stack: "prod", Defaults: true, Stage: rung.stage, Platform: string(rung.platform),
+				Overrides: map[string]string{"moved": strings.Join(stacks.MovesOf(rung.platform, rung.stage), ",")}})
 			if err != nil {
 				return "", err
 			}

@@ -65,6 +65,9 @@ func (r *Result) stepsText() string {
 			}
 			rung += "] "
 		}
+		if s.When != "" {
+			rung += "(" + s.When + ") "
+		}
 		fmt.Fprintf(&b, "  %d. %s%s\n", i+1, rung, s.Text)
 	}
 	return b.String()

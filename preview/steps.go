@@ -2,6 +2,7 @@ package preview
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,23 +49,35 @@ func millions(f float64) string {
 
 // Step is one thing a change asks of the team, in order.
 type Step struct {
-	ID   string `json:"id"`   // stable: <rung>/<layer>, leave/<layer>, migration, data-loss/<resource>
+	ID   string `json:"id"`   // stable: <rung>/<layer>, move/<tier>/<step>, leave/<layer>, migration, data-loss/<resource>
 	Rung string `json:"rung"` // the rung that brings it; "" when no rung does
+	// When places the step against the pulumi ups: "this pulumi up" (what the up itself
+	// does), "after this pulumi up", "the retire pulumi up" (llama:moved), "after the retire
+	// pulumi up"; "" for the rung's own notes.
+	When string `json:"when"`
 	Text string `json:"text"`
 }
+
+// The places a step takes against the pulumi ups.
+const (
+	WhenUp          = "this pulumi up"
+	WhenAfterUp     = "after this pulumi up"
+	WhenRetireUp    = "the retire pulumi up"
+	WhenAfterRetire = "after the retire pulumi up"
+)
 
 // Steps lists what a move from plan a to plan b asks of the team: each rung's step in the
 // ladder's order, skipped rungs included.
 func Steps(a, b *offline.Plan) []Step {
 	if a.Platform != b.Platform {
-		return []Step{{ID: "migration", Text: fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion. Plan it as one.", a.Platform, b.Platform)}}
+		return []Step{{ID: "migration", Text: fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion, and llama-app move does not cross ladders. Plan it as one.", a.Platform, b.Platform)}}
 	}
 	la, errA := stacks.LayersOf(stacks.Platform(a.Platform), a.Stage)
 	lb, errB := stacks.LayersOf(stacks.Platform(b.Platform), b.Stage)
 	if errA != nil || errB != nil {
 		return []Step{}
 	}
-	out := []Step{}
+	out := moveSteps(a, b)
 	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
 		if r.Step == "" || len(r.Layers) == 0 {
 			continue
@@ -84,4 +97,81 @@ func Steps(a, b *offline.Plan) []Step {
 		out = append(out, Step{ID: "leave/" + l, Text: fmt.Sprintf("The stage leaves %s behind: move what it holds before removing it; protected resources make pulumi up refuse until then.", l)})
 	}
 	return out
+}
+
+// pending lists the moves a plan has under way: the tiers it publishes under next/, and
+// traffic while the box serves beside the fleet.
+func pending(p *offline.Plan) map[string]bool {
+	out := map[string]bool{}
+	prefixes := map[string]string{"db": "/next/db/", "shards": "/next/shards/", "activity": "/next/tables/"}
+	var box, fleet bool
+	for _, r := range p.Resources {
+		switch {
+		case r.Type == "aws:ssm/parameter:Parameter":
+			name, _ := r.Inputs["name"].(string)
+			for tier, pre := range prefixes {
+				if strings.Contains(name, pre) {
+					out[tier] = true
+				}
+			}
+		case r.Name == "box-instance":
+			box = true
+		case r.Name == "fleet-alb":
+			fleet = true
+		}
+	}
+	out["traffic"] = box && fleet
+	return out
+}
+
+// moveSteps are the live moves' steps: for each move the target plan has under way, the
+// expand (this up), the move itself (after it), the retire up and what follows it; for each
+// move this diff completes, its retire.
+func moveSteps(a, b *offline.Plan) []Step {
+	pa, pb := pending(a), pending(b)
+	var out []Step
+	var moved []string
+	for _, m := range stacks.Moves {
+		if !slices.Contains(stacks.MovesOf(stacks.Platform(b.Platform), b.Stage), m.Tier) {
+			continue
+		}
+		moved = append(moved, m.Tier)
+		id := "move/" + m.Tier + "/"
+		retire := fmt.Sprintf("pulumi config set llama:moved %s && pulumi up, the point of no return: %s.", strings.Join(moved, ","), m.Retires)
+		switch {
+		case pb[m.Tier] && !pa[m.Tier]:
+			out = append(out, Step{ID: id + "expand", When: WhenUp, Text: fmt.Sprintf("Creates %s beside %s; the app keeps serving from %s (move state: expanded).", m.New, m.Old, m.Old)})
+			out = append(out, moveStep(m, id))
+			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
+			if m.Cleanup != "" {
+				out = append(out, Step{ID: id + "cleanup", When: WhenAfterRetire, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch.", m.Tier, m.Cleanup)})
+			}
+		case pb[m.Tier]:
+			out = append(out, moveStep(m, id))
+			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
+		case pa[m.Tier]:
+			out = append(out, Step{ID: id + "retire", When: WhenUp, Text: fmt.Sprintf("This is the retire pulumi up of the %s move, the point of no return: %s.%s", m.Tier, m.Retires, retireGuard(m))})
+			if m.Cleanup != "" {
+				out = append(out, Step{ID: id + "cleanup", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch.", m.Tier, m.Cleanup)})
+			}
+		}
+	}
+	return out
+}
+
+// moveStep is the move itself, after the expand up.
+func moveStep(m stacks.Move, id string) Step {
+	if m.Tier == "traffic" {
+		return Step{ID: id + "dns", When: WhenAfterUp, Text: "Once the db move has switched: lower the app hostname's DNS TTL to 60 s and wait out the old TTL; point the hostname at the load balancer (the loadBalancerDns output); wait out the old TTL again while the box still serves."}
+	}
+	return Step{ID: id + "move", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s, %s: copies to %s while the app serves, catches up, verifies counts and checksums, fences %s and switches; the app follows within seconds and no acknowledged write is lost. It resumes if stopped; llama-app move status shows its state and the next command; llama-app move %s --back returns with nothing lost until the retire pulumi up.",
+		m.Tier, m.Where, m.New, m.Old, m.Tier)}
+}
+
+// retireGuard says what pulumi up checks before it retires a tier.
+func retireGuard(m stacks.Move) string {
+	if m.Tier == "traffic" {
+		return " Nothing can check DNS for you: list traffic only once the hostname resolves to the load balancer everywhere."
+	}
+	return fmt.Sprintf(" pulumi up refuses it unless the mover recorded the switch (moves/%s).", m.Tier)
 }

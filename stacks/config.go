@@ -45,6 +45,49 @@ type Config struct {
 	Serverless ServerlessConfig
 	Quotas     QuotaConfig
 	Alarms     AlarmConfig
+	Moves      MovesConfig
+}
+
+// MovesConfig is where the live moves of data and traffic stand (llama:moved, llama:shardsFrom).
+type MovesConfig struct {
+	Moved      map[string]bool // the tiers whose move is done: their old tier may retire
+	ShardsFrom int             // the shard count the app serves from while shards grow; 0: none
+}
+
+// The move tiers (llama:moved).
+const (
+	MoveDB       = "db"
+	MoveTraffic  = "traffic"
+	MoveShards   = "shards"
+	MoveActivity = "activity"
+)
+
+// Pending reports whether a tier's move is under way: the stage has the new tier and the move
+// is not recorded done. Until it is, the old tier stays and the new one is published under
+// next/.
+func (c *Config) Pending(tier string) bool {
+	m := c.Moves
+	switch tier {
+	case MoveDB:
+		// The box's PostgreSQL to RDS: only where the ladder had the box.
+		return c.Has(Database) && (c.Has(Box) || Retired(c.Platform, c.Stage, Box)) && !m.Moved[MoveDB]
+	case MoveTraffic:
+		return c.Has(Fleet) && !m.Moved[MoveTraffic]
+	case MoveShards:
+		return c.Has(Shards) && c.Shards.Count > 0 && (!m.Moved[MoveShards] || (m.ShardsFrom > 0 && m.ShardsFrom != c.Shards.Count))
+	case MoveActivity:
+		return c.Has(Tables) && !m.Moved[MoveActivity] && slices.ContainsFunc(c.Tables, func(t Table) bool { return t.Name == "activity" })
+	}
+	return false
+}
+
+// LiveShards is the shard count the app serves from: 0 before the first shard move is done,
+// llama:shardsFrom while shards grow.
+func (c *Config) LiveShards() int {
+	if !c.Pending(MoveShards) {
+		return c.Shards.Count
+	}
+	return c.Moves.ShardsFrom
 }
 
 // NetworkConfig is the VPC's.
@@ -223,12 +266,39 @@ var crossRules = []struct {
 		return "", ""
 	}},
 	{[]string{"platform", "stage", "replicas", "shards", "shardReaders", "dbClusterQuota", "dbInstanceQuota"}, quotaRule},
+	{[]string{"platform", "stage", "moved", "shards", "shardsFrom", "tables"}, movedRule},
+}
+
+// movedRule: llama:moved names only moves the stage has, in an order that can happen, and
+// llama:shardsFrom only grows the shards.
+func movedRule(c *Config) (string, string) {
+	has := map[string]bool{}
+	for _, t := range MovesOf(c.Platform, c.Stage) {
+		has[t] = true
+	}
+	for _, t := range MoveTiers {
+		if c.Moves.Moved[t] && !has[t] {
+			return "moved", fmt.Sprintf("only moves stage %s/%s has: %s has no %s move (it comes with a later rung, or not on this ladder)", c.Platform, c.Stage, c.Stage, t)
+		}
+	}
+	if c.Moves.Moved[MoveTraffic] && c.Pending(MoveDB) {
+		return "moved", "db before traffic: the fleet reaches RDS, not the box's PostgreSQL, so move the data (llama-app move db) and list db first"
+	}
+	if f := c.Moves.ShardsFrom; f > 0 && (!has[MoveShards] || c.Shards.Count == 0 || f >= c.Shards.Count) {
+		return "shardsFrom", fmt.Sprintf("empty, or a shard count below llama:shards (%d) on a stage with shards: a shard move only grows the count", c.Shards.Count)
+	}
+	return "", ""
 }
 
 // stageRule: the stage is a rung of the platform's ladder; it decides the layers.
 func stageRule(c *Config) (string, string) {
 	if _, ok := Find(c.Platform, c.Stage); ok {
 		c.Layers = layersFor(c)
+		// The box keeps serving until both its data and its traffic have moved: no up retires
+		// a tier that holds live data or takes traffic before its move is recorded.
+		if c.Layers[Fleet] && Retired(c.Platform, c.Stage, Box) && (c.Pending(MoveDB) || c.Pending(MoveTraffic)) {
+			c.Layers[Box] = true
+		}
 		return "", ""
 	}
 	allowed := fmt.Sprintf("a rung of the %s ladder: %s", c.Platform, strings.Join(StageNames(c.Platform), ", "))

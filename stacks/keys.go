@@ -99,6 +99,10 @@ var Keys = []Key{
 		required(reDBClass, "an Aurora instance class such as db.r6g.large"), func(c *Config, v any) { c.Shards.InstanceClass = v.(string) }, []Layer{Shards}, Servers},
 	{"tables", "string", "activity:userId:createdAt:expiresAt", "DynamoDB tables, comma-separated, each name:partitionKey[:sortKey[:ttlAttribute]].",
 		tables, func(c *Config, v any) { c.Tables = v.([]Table) }, []Layer{Tables}, ""},
+	{"moved", "string", "", "Live moves done, comma-separated: db (the box's PostgreSQL to RDS), traffic (DNS from the box to the load balancer), shards, activity. Each is recorded by `llama-app move <tier>` (traffic by you, once DNS points at the load balancer); listing it lets the next pulumi up retire the old tier. Until then the old tier stays and takes the app's traffic.",
+		movedList, func(c *Config, v any) { c.Moves.Moved = v.(map[string]bool) }, []Layer{Database, Fleet, Shards, Tables}, ""},
+	{"shardsFrom", "string", "", "The shard count the app serves from while a shard move to llama:shards runs (set it to the old count when raising llama:shards; remove it, with shards in llama:moved, once the move is recorded). Empty: no shard growth under way.",
+		optionalInt(1, 64), func(c *Config, v any) { c.Moves.ShardsFrom = v.(int) }, []Layer{Shards}, ""},
 	{"minAcu", "string", "0.5", "Aurora Serverless v2 minimum capacity in ACUs: 0..256 in 0.5 steps.",
 		acu(0), func(c *Config, v any) { c.Serverless.MinAcu = v.(float64) }, []Layer{ServerlessD}, ""},
 	{"maxAcu", "string", "8", "Aurora Serverless v2 maximum capacity in ACUs: 1..256 in 0.5 steps, at least minAcu.",
@@ -181,6 +185,34 @@ var (
 type parser = func(string) (any, string)
 
 // text accepts any value.
+// MoveTiers are what llama:moved may name, in the order a promotion meets them.
+var MoveTiers = []string{"db", "traffic", "shards", "activity"}
+
+// movedList accepts a comma-separated set of move tiers.
+func movedList(v string) (any, string) {
+	out := map[string]bool{}
+	for _, t := range strings.Split(v, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if !slices.Contains(MoveTiers, t) || out[t] {
+			return nil, "comma-separated, each once: " + strings.Join(MoveTiers, ", ")
+		}
+		out[t] = true
+	}
+	return out, ""
+}
+
+// optionalInt accepts an empty value (0) or a whole number from lo to hi.
+func optionalInt(lo, hi int) parser {
+	return func(v string) (any, string) {
+		if v == "" {
+			return 0, ""
+		}
+		return intIn(lo, hi, "or empty")(v)
+	}
+}
+
 func text() parser { return func(v string) (any, string) { return v, "" } }
 
 func oneOf(allowed ...string) parser {

@@ -85,8 +85,8 @@ const (
 	stepReplicas = "The app sends lag-tolerant reads to the replicas (db/replicas/*) within a minute and keeps reads that cannot tolerate lag on the primary; an app of your own must do the same."
 	stepCache    = "The app reads through the cache within a minute (TLS, the auth token from cache/authSecretArn); an app of your own must implement read-through: read the cache, fall back to the database, store with a TTL, invalidate on writes."
 	stepCDN      = "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys. From here the load balancer admits Cloudflare's ranges only: clients that called it directly must use the domain."
-	stepShards   = "The app routes users to shards (shard = userId mod count) within a minute, and the shards start empty: stop writes, move each user's rows to its shard as the shard map (the shardMap output, or the shards/ parameters) says, then resume; unsharded tables stay on the primary. Growing the count later means moving the rows whose shard changes."
-	stepTables   = "The app writes new activity to DynamoDB within a minute; older activity stays in PostgreSQL: backfill it into the table if reads need it (an app of your own: dual-write, backfill, switch reads, then stop writing to PostgreSQL) so no write is lost."
+	stepShards   = "An app of your own routes users by the published shard map (shard = userId mod count) once llama-app move shards has switched it; growing the count later is the same move for the users whose shard changes."
+	stepTables   = "An app of your own writes the high-write subset to DynamoDB once llama-app move activity has switched it, and to PostgreSQL as well until the retire pulumi up (so the move can go back)."
 )
 
 // Ladder is the stage table of both platforms: the one place the rungs are declared.
@@ -98,11 +98,11 @@ var Ladder = []Rung{
 	{Servers, 2, "separate-db", "Llama 2.0",
 		"Managed PostgreSQL (RDS, Multi-AZ, TLS forced, backups) in isolated subnets, reachable only from the app",
 		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",
-		[]Layer{Database}, nil, "The app moves to RDS within a minute of pulumi up (it follows db/primary/endpoint), and RDS starts empty: stop the app first (Session Manager: sudo systemctl stop llama-app), then pulumi up, copy PostgreSQL's data from the box into RDS (pg_dump | pg_restore, or AWS DMS for a live copy; TLS is forced), and start the app again.", 10e6},
+		[]Layer{Database}, nil, "", 10e6},
 	{Servers, 3, "load-balanced", "Llama 3.0",
 		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires, its data volume stays",
 		"When one web server is a single point of failure or scaling it up no longer buys time: make the web tier stateless and run several behind a load balancer.",
-		[]Layer{Fleet}, []Layer{Box}, "The fleet runs the app's build from the release bucket as soon as it is healthy: make sure RDS holds the data, upload static assets to the static bucket, and move DNS to the load balancer. The box's PostgreSQL volume stays in the stack, retained and protected: delete it by hand once RDS holds its data.", 30e6},
+		[]Layer{Fleet}, []Layer{Box}, "Upload the static assets to the static bucket (the staticBucket output). The box's PostgreSQL volume stays in the stack after the box retires, retained and protected: delete it by hand once you no longer want it as a fallback.", 30e6},
 	{Servers, 4, "replicas", "Llama 4.0",
 		"RDS read replicas spread over the AZs; reads that cannot tolerate lag stay on the primary",
 		"When reads dominate and the primary's CPU or read latency climbs: move read load to replicas (accepting replication lag for those reads).",
@@ -223,4 +223,56 @@ func Retired(p Platform, stage string, l Layer) bool {
 		}
 	}
 	return false
+}
+
+// MovesOf lists the live moves a stage has, in the order a promotion meets them: db where RDS
+// arrives on a ladder that had the box, traffic with the fleet, shards and activity with their
+// rungs. llama:moved may name these.
+func MovesOf(p Platform, stage string) []string {
+	ls, err := LayersOf(p, stage)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if ls[Database] && (ls[Box] || Retired(p, stage, Box)) {
+		out = append(out, "db")
+	}
+	if ls[Fleet] {
+		out = append(out, "traffic")
+	}
+	if ls[Shards] {
+		out = append(out, "shards")
+	}
+	if ls[Tables] {
+		out = append(out, "activity")
+	}
+	return out
+}
+
+// Move is one live move as the diff and the runbook describe it: what it moves from and to,
+// and where `llama-app move` runs.
+type Move struct {
+	Tier     string
+	Layer    Layer  // the layer whose arrival brings the move
+	Old, New string // what the move leaves and what it reaches
+	Where    string // where the mover runs
+	Retires  string // what the retire pulumi up does
+	Cleanup  string // what `llama-app move <tier> --retire` removes; "" when nothing
+}
+
+// Moves are the live moves, in the order a promotion meets them.
+var Moves = []Move{
+	{Tier: "db", Layer: Database, Old: "the box's PostgreSQL", New: "RDS",
+		Where:   "on the box (Session Manager: aws ssm start-session --target <boxInstanceId>)",
+		Retires: "RDS becomes db/, and the box stops its PostgreSQL (the data volume stays, retained)"},
+	{Tier: "traffic", Layer: Fleet, Old: "the box and its Elastic IP", New: "the load balancer",
+		Retires: "the box and its Elastic IP leave the stack (the data volume stays, retained)"},
+	{Tier: "shards", Layer: Shards, Old: "the current shard map (the primary before the first)", New: "the new shard map",
+		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
+		Retires: "the new map becomes shards/, and the app stops keeping the old map current",
+		Cleanup: "the rows the primary (or a shard) still holds of users who live elsewhere now"},
+	{Tier: "activity", Layer: Tables, Old: "PostgreSQL's activity table", New: "the DynamoDB table",
+		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
+		Retires: "the table becomes tables/, and the app stops writing activity to PostgreSQL as well",
+		Cleanup: "PostgreSQL's copy of the activity"},
 }

@@ -17,11 +17,14 @@ type Options struct {
 	// Warn reports what the run found worth saying but not refusing. Nil logs it as a Pulumi
 	// warning.
 	Warn func(string)
+	// Records reads the mover's records, which the retire `up` checks (checkMoves). Nil, as
+	// offline: llama:moved alone decides.
+	Records RecordReader
 }
 
 // Program is the Pulumi program main.go runs.
 func Program(ctx *pulumi.Context) error {
-	outs, err := Build(ctx, Options{})
+	outs, err := Build(ctx, Options{Records: SSMRecords})
 	for k, v := range outs {
 		ctx.Export(k, v)
 	}
@@ -39,6 +42,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 	e, err := lookup(ctx, cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkMoves(ctx, cfg, e.prefix, opts.Records); err != nil {
 		return nil, err
 	}
 	s := &stage{ctx: ctx, cfg: cfg, env: e, opts: opts}

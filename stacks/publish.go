@@ -29,16 +29,17 @@ func publishLocalDB(p *published, box *compute.Box) {
 	p.secrets = append(p.secrets, box.DBSecretArn)
 }
 
-// publishPostgres: the RDS primary and its replicas.
-func publishPostgres(p *published, db *database.Postgres) {
-	p.settings["db/primary/endpoint"] = db.Address
-	p.settings["db/port"] = pulumi.Sprintf("%d", database.Port)
-	p.settings["db/name"] = pulumi.String(database.DatabaseName)
-	p.settings["db/user"] = pulumi.String(database.MasterUser)
-	p.settings["db/secretArn"] = db.SecretArn
-	p.settings["db/sslmode"] = pulumi.String("require") // rds.force_ssl
+// publishPostgres: the RDS primary and its replicas, under next/ while the box's data moves to
+// it (the box's own PostgreSQL stays the current one until llama:moved holds db).
+func publishPostgres(p *published, db *database.Postgres, prefix string) {
+	p.settings[prefix+"db/primary/endpoint"] = db.Address
+	p.settings[prefix+"db/port"] = pulumi.Sprintf("%d", database.Port)
+	p.settings[prefix+"db/name"] = pulumi.String(database.DatabaseName)
+	p.settings[prefix+"db/user"] = pulumi.String(database.MasterUser)
+	p.settings[prefix+"db/secretArn"] = db.SecretArn
+	p.settings[prefix+"db/sslmode"] = pulumi.String("require") // rds.force_ssl
 	for i, r := range db.ReplicaEndpoints {
-		p.settings[fmt.Sprintf("db/replicas/%d/endpoint", i)] = r
+		p.settings[fmt.Sprintf("%sdb/replicas/%d/endpoint", prefix, i)] = r
 	}
 	p.outs["dbEndpoint"], p.outs["dbPort"], p.outs["dbName"], p.outs["dbSecretArn"] = db.Address, pulumi.Int(database.Port), pulumi.String(database.DatabaseName), db.SecretArn
 	p.outs["dbReaderEndpoints"] = db.ReaderEndpoints
@@ -83,11 +84,36 @@ func publishCache(p *published, c *cache.Cache) {
 }
 
 // ShardRule is how the app maps a user to a shard.
-const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); growing shardCount means moving the rows whose shard changes"
+const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); growing shardCount moves the users whose shard changes (llama-app move shards)"
+
+// NextPrefix is where a new tier is published beside the current one while its move runs
+// (next/db/primary/endpoint); the app reads it through the mover's record (moves/<tier>).
+const NextPrefix = "next/"
+
+// nextIf is NextPrefix while a tier's move is pending.
+func nextIf(pending bool) string {
+	if pending {
+		return NextPrefix
+	}
+	return ""
+}
 
 // publishShards: the shard map, one parameter per entry (the whole map outgrows SSM's 8 KB
-// past about 30 shards) and as the shardMap output.
-func publishShards(p *published, shards []*database.Aurora) {
+// past about 30 shards) and as the shardMap output. While a shard move runs, the new map is
+// published under next/ and the live one (the first live shards; none before the first move)
+// stays current.
+func publishShards(p *published, shards []*database.Aurora, live int) {
+	if live < len(shards) {
+		publishShardMap(p, shards, NextPrefix)
+		if live == 0 {
+			return
+		}
+		shards = shards[:live]
+	}
+	publishShardMap(p, shards, "")
+}
+
+func publishShardMap(p *published, shards []*database.Aurora, prefix string) {
 	type entry struct {
 		Index  int    `json:"index"`
 		Writer string `json:"writer"`
@@ -98,12 +124,15 @@ func publishShards(p *published, shards []*database.Aurora) {
 	for i, s := range shards {
 		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
 		p.secrets = append(p.secrets, s.SecretArn)
-		p.settings[fmt.Sprintf("shards/%d/writer", i)] = s.Endpoint
-		p.settings[fmt.Sprintf("shards/%d/reader", i)] = s.ReaderEndpoint
-		p.settings[fmt.Sprintf("shards/%d/secretArn", i)] = s.SecretArn
+		p.settings[fmt.Sprintf("%sshards/%d/writer", prefix, i)] = s.Endpoint
+		p.settings[fmt.Sprintf("%sshards/%d/reader", prefix, i)] = s.ReaderEndpoint
+		p.settings[fmt.Sprintf("%sshards/%d/secretArn", prefix, i)] = s.SecretArn
 	}
-	p.settings["shards/count"] = pulumi.String(fmt.Sprint(len(shards)))
-	p.settings["shards/rule"] = pulumi.String(ShardRule)
+	p.settings[prefix+"shards/count"] = pulumi.String(fmt.Sprint(len(shards)))
+	p.settings[prefix+"shards/rule"] = pulumi.String(ShardRule)
+	if prefix != "" {
+		return // the shardMap output is the live map
+	}
 	p.outs["shardMap"] = pulumi.All(ends...).ApplyT(func(v []any) (string, error) {
 		m := struct {
 			Rule   string  `json:"rule"`
@@ -121,10 +150,10 @@ func publishShards(p *published, shards []*database.Aurora) {
 // publishTables: the tables' names and key schemas, so the app writes items each table accepts:
 // keys are strings, the TTL attribute epoch seconds. SSM refuses empty values: a table without
 // a sort key or TTL attribute publishes none.
-func publishTables(p *published, t *nosql.Tables) {
-	p.settings["tables/names"] = t.Names.ApplyT(func(ns []string) string { return strings.Join(ns, ",") }).(pulumi.StringOutput)
+func publishTables(p *published, t *nosql.Tables, prefix string) {
+	p.settings[prefix+"tables/names"] = t.Names.ApplyT(func(ns []string) string { return strings.Join(ns, ",") }).(pulumi.StringOutput)
 	for i, spec := range t.Specs {
-		k := "tables/" + spec.Name + "/"
+		k := prefix + "tables/" + spec.Name + "/"
 		p.settings[k+"name"] = t.TableNames[i]
 		p.settings[k+"partitionKey"] = pulumi.String(spec.PartitionKey)
 		if spec.SortKey != "" {

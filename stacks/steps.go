@@ -129,7 +129,7 @@ func (s *stage) box(f foundation, h host) (published, error) {
 		VpcID: f.net.VpcID, SubnetID: f.net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: f.net.AppSecurityGroupID,
 		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
 		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
-		LocalDatabase: !s.has(Database), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
+		LocalDatabase: !s.has(Database) || cfg.Pending(MoveDB), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
 	if err != nil {
 		return out, err
@@ -137,8 +137,8 @@ func (s *stage) box(f foundation, h host) (published, error) {
 	out.outs["boxDataVolumeId"] = box.DataVolumeID
 	if s.has(Box) {
 		out.outs["boxInstanceId"], out.outs["boxPublicIp"], out.outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
-		if !s.has(Database) {
-			// Llama 1.0: the app's database is the box's own PostgreSQL.
+		if !s.has(Database) || cfg.Pending(MoveDB) {
+			// Llama 1.0, and until its data has moved to RDS: the box's own PostgreSQL.
 			publishLocalDB(&out, box)
 		}
 	}
@@ -163,7 +163,7 @@ func (s *stage) postgres(f foundation) (published, error) {
 	if err != nil {
 		return out, err
 	}
-	publishPostgres(&out, db)
+	publishPostgres(&out, db, nextIf(cfg.Pending(MoveDB)))
 	return out, nil
 }
 
@@ -340,7 +340,7 @@ func (s *stage) shards(f foundation) (published, error) {
 		}
 		shards = append(shards, sh)
 	}
-	publishShards(&out, shards)
+	publishShards(&out, shards, cfg.LiveShards())
 	return out, nil
 }
 
@@ -358,7 +358,7 @@ func (s *stage) tables(f foundation) (published, error) {
 	if err != nil {
 		return out, err
 	}
-	publishTables(&out, t)
+	publishTables(&out, t, nextIf(s.cfg.Pending(MoveActivity)))
 	out.grants = append(out.grants, grant{"tables", t.Access()})
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +17,10 @@ import (
 // defaultPlan plans a rung of a new stack at Pulumi.yaml's defaults.
 func defaultPlan(t testing.TB, platform stacks.Platform, stage string, over map[string]string) *offline.Plan {
 	t.Helper()
-	p, err := preview.Plan(preview.Request{Dir: "..", Stack: "prod", Defaults: true, Stage: stage, Platform: string(platform), Overrides: over})
+	// The rung's steady state: its moves done.
+	cfg := map[string]string{"moved": strings.Join(stacks.MovesOf(platform, stage), ",")}
+	maps.Copy(cfg, over)
+	p, err := preview.Plan(preview.Request{Dir: "..", Stack: "prod", Defaults: true, Stage: stage, Platform: string(platform), Overrides: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

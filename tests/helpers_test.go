@@ -58,6 +58,9 @@ func tryPlan(platform stacks.Platform, stage string, over map[string]string, dry
 			cfg[k] = v
 		}
 	}
+	// A rung's steady state: every live move it has is done (tests of a move in flight set
+	// llama:moved themselves).
+	cfg["moved"] = strings.Join(stacks.MovesOf(platform, stage), ",")
 	for k, v := range over {
 		cfg[k] = v
 	}

@@ -220,13 +220,18 @@ func TestDiffText(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"to create", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
-		"copy PostgreSQL's data from the box into RDS", "dashboardBody.widgets[", "Promotion servers/single-box -> servers/separate-db"} {
+		"(after this pulumi up) llama-app move db", "(the retire pulumi up) pulumi config set llama:moved db && pulumi up", "dashboardBody.widgets[", "Promotion servers/single-box -> servers/separate-db"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff text lacks %q", want)
 		}
 	}
-	_, out, _ = llama(t, "diff", "--from", "separate-db", "--to", "load-balanced")
-	if !strings.Contains(out, "- Instance box-instance") || !strings.Contains(out, "= Volume box-data [holds data]") {
-		t.Errorf("load-balanced diff does not show the box going and its volume staying:\n%s", out)
+	// The expand up keeps the box serving beside the fleet; the retire up lets it go.
+	_, out, _ = llama(t, "diff", "--from", "separate-db", "--to", "load-balanced", "-c", "moved=db")
+	if strings.Contains(out, "- Instance box-instance") || strings.Contains(out, "- Eip box-eip") || !strings.Contains(out, "lower the app hostname's DNS TTL") {
+		t.Errorf("the load-balanced expand up retires the box before its traffic moved:\n%s", out)
+	}
+	_, out, _ = llama(t, "diff", "--from", "load-balanced", "--to", "load-balanced", "-c", "moved=db", "--to-c", "moved=db,traffic")
+	if !strings.Contains(out, "- Instance box-instance") || !strings.Contains(out, "= Volume box-data [holds data]") || !strings.Contains(out, "point of no return") {
+		t.Errorf("the traffic retire up does not show the box going and its volume staying:\n%s", out)
 	}
 }

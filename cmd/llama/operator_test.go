@@ -146,7 +146,9 @@ func TestDiffReview(t *testing.T) {
 		if s.ID == "" || s.Text == "" {
 			t.Errorf("step %+v lacks an id or text", s)
 		}
-		rungs = append(rungs, s.Rung)
+		if s.Rung != "" {
+			rungs = append(rungs, s.Rung)
+		}
 	}
 	if strings.Join(rungs, ",") != "load-balanced,replicas,cache" {
 		t.Errorf("steps by rung %v, want load-balanced, replicas, cache in order", rungs)
@@ -198,7 +200,7 @@ func TestLargePlansFitOneScreen(t *testing.T) {
 		t.Error("--full does not list every resource")
 	}
 	_, diff, _ := llama(t, append([]string{"diff", "--from", "cache", "--to", "sharded", "--to-c", "shards=64", "-c", "dbClusterQuota=64", "-c", "dbInstanceQuota=200"}, cdn...)...)
-	if n := strings.Count(diff, "\n"); n > 80 {
+	if n := strings.Count(diff, "\n"); n > 90 { // 80 and the shard move's four steps
 		t.Errorf("the diff to 64 shards is %d lines", n)
 	}
 }

@@ -101,6 +101,14 @@ func PartitionOr(p string) string {
 	return p
 }
 
+// RecordMoves allows writing the move records under a prefix (/llama/<stack>/moves/*): what
+// `llama-app move` writes, where the app follows it and `pulumi up` reads it. The stack
+// manages every other parameter under the prefix; the app writes none of those.
+func RecordMoves(partition, region, account, prefix string) Statement {
+	arn := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s/moves/*", PartitionOr(partition), region, account, prefix)
+	return Statement{Sid: "RecordMoves", Actions: []string{"ssm:PutParameter"}, Resources: pulumi.StringArray{pulumi.String(arn)}}
+}
+
 // ReadParameters allows reading the SSM parameters under a prefix (/llama/<stack>), in a
 // partition (aws when empty), region and account.
 func ReadParameters(partition, region, account, prefix string) Statement {

@@ -95,7 +95,8 @@ func NewAppRole(ctx *pulumi.Context, name string, args *AppRoleArgs, opts ...pul
 		return nil, err
 	}
 	if _, err := access.NewRolePolicy(ctx, name+"-params", role.Name, []access.Statement{
-		access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}, child); err != nil {
+		access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix),
+		access.RecordMoves(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}, child); err != nil {
 		return nil, err
 	}
 	profile, err := iam.NewInstanceProfile(ctx, name+"-profile", &iam.InstanceProfileArgs{Role: role.Name}, child)

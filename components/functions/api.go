@@ -133,7 +133,8 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	if err != nil {
 		return nil, nil, origin, err
 	}
-	stmts := []access.Statement{access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}
+	stmts := []access.Statement{access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix),
+		access.RecordMoves(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}
 	if args.DBConnect != nil {
 		stmts = append(stmts, access.Statement{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{args.DBConnect}})
 	}
