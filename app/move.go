@@ -56,6 +56,8 @@ type mover struct {
 	l    *link
 	r    Record
 	lock *sql.Conn // the move's advisory lock, held while it runs
+	// target fingerprints the next/ keys this move goes to.
+	target string
 }
 
 // Move runs a tier's move to its end, or the move back, or the retire step (see MoveOptions):
@@ -86,7 +88,11 @@ func Move(ctx context.Context, src Source, rec Recorder, env Env, tier string, o
 		return res, err
 	}
 	defer l.close()
-	m := &mover{tier: tier, src: src, rec: rec, opts: o, l: l, r: r}
+	m := &mover{tier: tier, src: src, rec: rec, opts: o, l: l, r: r, target: target(params, tier)}
+	if (r.State == StateSwitched || r.State == StateBack) && r.Target != "" && r.Target != m.target {
+		// The record is of an earlier move (to other next/ keys): this is a new one.
+		m.r.State = StateRetired
+	}
 	if err := m.acquire(ctx); err != nil {
 		return res, err
 	}
@@ -98,23 +104,32 @@ func Move(ctx context.Context, src Source, rec Recorder, env Env, tier string, o
 }
 
 // acquire takes the move's advisory lock on its first old store: one mover at a time, and
-// the app's reverse catch-up waits for it.
+// the app's reverse catch-up waits for it. The app's catch-up holds it for a moment at a time:
+// the mover waits up to ten seconds for it.
 func (m *mover) acquire(ctx context.Context) error {
 	c, err := m.l.old[0].db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.l.old[0].name, err)
 	}
-	var ok bool
-	if err := c.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, moveLock(m.tier)).Scan(&ok); err != nil {
-		c.Close()
-		return fmt.Errorf("%s: %w", m.l.old[0].name, err)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var ok bool
+		if err := c.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, moveLock(m.tier)).Scan(&ok); err != nil {
+			c.Close()
+			return fmt.Errorf("%s: %w", m.l.old[0].name, err)
+		}
+		if ok {
+			m.lock = c
+			return nil
+		}
+		if time.Now().After(deadline) {
+			c.Close()
+			return fmt.Errorf("another mover of %s is running (its lock is held on %s)", m.tier, m.l.old[0].name)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			c.Close()
+			return err
+		}
 	}
-	if !ok {
-		c.Close()
-		return fmt.Errorf("another mover of %s is running (its lock is held on %s)", m.tier, m.l.old[0].name)
-	}
-	m.lock = c
-	return nil
 }
 
 // moveLock is the advisory lock key of a tier's move.
@@ -270,6 +285,17 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	if err := m.catchUp(ctx, d); err != nil {
 		return res, err
 	}
+	// Verify what has settled while the app still writes; behind the fence, only what changed.
+	pending, settled, pre, err := m.l.preVerify(ctx, d)
+	if err != nil {
+		return res, fmt.Errorf("verifying the %s move before the switch: %w", m.tier, err)
+	}
+	if pre {
+		m.l.touched = settledSet{}
+		for t, ks := range pending {
+			m.l.touched[t] = append(m.l.touched[t], ks...)
+		}
+	}
 	start := time.Now()
 	gen := m.r.Gen + 1
 	for _, s := range leaving {
@@ -287,7 +313,14 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	if err := m.drainAll(ctx, d); err != nil {
 		return res, err
 	}
-	rows, err := m.l.verify(ctx, d)
+	var rows int64
+	if pre {
+		rows, err = m.l.verifyTouched(ctx, d, m.l.touched)
+		rows += settled
+	} else {
+		rows, err = m.l.verify(ctx, d)
+	}
+	m.l.touched = nil
 	if err != nil {
 		// Open the fence again: the app goes on writing where it did, and the move can be run
 		// again once the difference is understood.
@@ -303,7 +336,7 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 		next = StateBack
 	}
 	if err := m.record(ctx, next, func(r *Record) {
-		r.Gen, r.Fenced, r.Rows, r.PauseMs = gen, "", rows, pause
+		r.Gen, r.Fenced, r.Rows, r.PauseMs, r.Target = gen, "", rows, pause, m.target
 		if m.tier == TierShards {
 			r.Shards = len(m.l.new) // what the retire pulumi up checks against llama:shards
 			if d == back {

@@ -314,6 +314,15 @@ func move(t testing.TB, path, tier string, back bool) MoveResult {
 	return res
 }
 
+func status(t testing.TB, path string) []TierStatus {
+	t.Helper()
+	sts, err := Status(context.Background(), LocalFile(path), moveEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sts
+}
+
 func record(t testing.TB, path, tier string) Record {
 	t.Helper()
 	ps, err := LocalFile(path).Params(context.Background())
@@ -360,13 +369,23 @@ func TestMoveDBForwardAndBack(t *testing.T) {
 	base := liveApp(t, path)
 	boxDB, rdsDB := sqlOn(t, box), sqlOn(t, rds)
 	seed(t, boxDB, 5000, 3)
+	if sts := status(t, path); len(sts) != 0 {
+		t.Errorf("status before the expand: %+v", sts)
+	}
 	expand(t, path, dbParams("next/db/", rds))
+	if sts := status(t, path); len(sts) != 1 || sts[0].State != StateExpanded || sts[0].Next != "llama-app move db" || sts[0].Rows["old"]["users"] != 5000 {
+		t.Errorf("status after the expand: %+v", sts)
+	}
 
 	l := startLoad(t, base, usersOf(t, boxDB), 300, true)
 	time.Sleep(500 * time.Millisecond)
 	res := move(t, path, TierDB, false)
 	if r := record(t, path, TierDB); r.State != StateSwitched || r.Gen != 1 {
 		t.Fatalf("record after the switch: %+v", r)
+	}
+	if sts := status(t, path); len(sts) != 1 || sts[0].State != StateSwitched || !strings.HasPrefix(sts[0].Next, "pulumi config set llama:moved db && pulumi up") ||
+		sts[0].Undo != "llama-app move db --back" || sts[0].Rows["new"]["users"] < 5000 {
+		t.Errorf("status after the switch: %+v", sts)
 	}
 	time.Sleep(2 * time.Second) // the app on RDS, the box kept current behind it
 	l.halt()
@@ -403,6 +422,13 @@ func TestMoveDBForwardAndBack(t *testing.T) {
 	t.Logf("back: %+v", back)
 	if r := record(t, path, TierDB); r.State != StateBack || r.Gen != 2 {
 		t.Fatalf("record after the move back: %+v", r)
+	}
+	if sts := status(t, path); len(sts) != 1 || sts[0].State != StateBack || !strings.HasPrefix(sts[0].Next, "llama-app move db") {
+		t.Errorf("status after the move back: %+v", sts)
+	}
+	// A second mover of the same tier is refused while one runs, and --back from back is a no-op.
+	if again, err := Move(context.Background(), LocalFile(path), LocalFile(path), moveEnv(t), TierDB, MoveOptions{Back: true}); err != nil || !again.Verified {
+		t.Errorf("move back again: %+v %v", again, err)
 	}
 	// And forward again, which needs no copy: the log holds what changed since the move back.
 	again := move(t, path, TierDB, false)
@@ -631,4 +657,49 @@ func runTestMover() int {
 		return 1
 	}
 	return 0
+}
+
+// TestMoveRefuses: a move does not start on a store that holds rows or has another schema,
+// and a difference found before the switch stops it, names the row, and leaves the app
+// writing where it did.
+func TestMoveRefuses(t *testing.T) {
+	box, rds := freshPG(t, "box"), freshPG(t, "rds")
+	path := writeLocal(t, dbParams("db/", box))
+	base := liveApp(t, path)
+	boxDB, rdsDB := sqlOn(t, box), sqlOn(t, rds)
+	seed(t, boxDB, 100, 1)
+	expand(t, path, dbParams("next/db/", rds))
+	if _, err := Migrate(context.Background(), rdsDB); err != nil {
+		t.Fatal(err)
+	}
+	try := func() error {
+		_, err := Move(context.Background(), LocalFile(path), LocalFile(path), moveEnv(t), TierDB, MoveOptions{})
+		return err
+	}
+	rdsDB.Exec(`INSERT INTO users (id, name) VALUES (1, 'already here')`)
+	if err := try(); err == nil || !strings.Contains(err.Error(), "already holds 1 rows of users") {
+		t.Errorf("a move onto a store with rows: %v", err)
+	}
+	rdsDB.Exec(`DELETE FROM users`)
+	rdsDB.Exec(`ALTER TABLE users ADD COLUMN nickname text`)
+	if err := try(); err == nil || !strings.Contains(err.Error(), "schemas differ") {
+		t.Errorf("a move onto another schema: %v", err)
+	}
+	rdsDB.Exec(`ALTER TABLE users DROP COLUMN nickname`)
+	move(t, path, TierDB, false)
+
+	// Before the move back, a row on the box changes behind the mover's back.
+	if _, err := boxDB.Exec(`SET application_name = 'llama-move'; UPDATE users SET name = 'tampered' WHERE id = 4099`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Move(context.Background(), LocalFile(path), LocalFile(path), moveEnv(t), TierDB, MoveOptions{Back: true})
+	if err == nil || !strings.Contains(err.Error(), "4099") {
+		t.Fatalf("a move back over a difference: %v, want a refusal naming row 4099", err)
+	}
+	if r := record(t, path, TierDB); r.State != StateSwitched || r.Fenced != "" {
+		t.Errorf("after the refused move back the record is %+v, want switched and unfenced", r)
+	}
+	if code, _ := call(t, "POST", base+"/users", `{"name": "still writing"}`); code != 201 {
+		t.Errorf("a write after the refused move back: %d", code)
+	}
 }

@@ -110,8 +110,8 @@ func Status(ctx context.Context, src Source, env Env) ([]TierStatus, error) {
 			continue
 		}
 		state := orExpanded(r.State)
-		if next && state == StateRetired {
-			state = StateExpanded
+		if next && (state == StateRetired || ((state == StateSwitched || state == StateBack) && r.Target != "" && r.Target != target(params, tier))) {
+			state = StateExpanded // a new move: the record is of an earlier one
 		}
 		st := TierStatus{Tier: tier, State: state, Gen: r.Gen, Lag: map[string]int64{"forward": 0, "back": 0},
 			Rows: map[string]map[string]int64{}}

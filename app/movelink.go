@@ -25,6 +25,8 @@ type link struct {
 	dyn      *dynStore // activity's new store
 	tables   []movedTable
 	stores   []*pgStore // every PostgreSQL store, each once
+	// touched collects the keys drains apply while it is not nil (verifyTouched reads it).
+	touched settledSet
 }
 
 // layouts returns the parameters the app serves from before a tier's switch and after it:
@@ -39,7 +41,7 @@ func layouts(params map[string]string, tier string) (old, new map[string]string,
 		if err != nil {
 			return nil, nil, err
 		}
-		if t != tier && ok && r.State == StateSwitched && hasNext(params, t) {
+		if t != tier && ok && switchedTo(r, params, t) {
 			base = overlay(base, params, t)
 		}
 	}
@@ -214,6 +216,9 @@ func (l *link) apply(ctx context.Context, src *pgStore, to []*pgStore, es []logE
 		if len(keys) == 0 {
 			continue
 		}
+		if l.touched != nil {
+			l.touched[t.name] = append(l.touched[t.name], keys...)
+		}
 		rs, err := src.rows(ctx, t, keys)
 		if err != nil {
 			return err
@@ -254,7 +259,14 @@ func (l *link) write(ctx context.Context, src *pgStore, to []*pgStore, t movedTa
 		}
 	}
 	for h, part := range byHome {
-		if err := h.upsert(ctx, t, part); err != nil {
+		err := h.upsert(ctx, t, part)
+		if isForeignKeyViolation(err) && t.user != "id" {
+			// A row whose user has not reached its home yet: bring the users first.
+			if err = l.bringUsers(ctx, src, to, t, part); err == nil {
+				err = h.upsert(ctx, t, part)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -270,6 +282,25 @@ func (l *link) write(ctx context.Context, src *pgStore, to []*pgStore, t movedTa
 		}
 	}
 	return nil
+}
+
+// bringUsers writes the users of rows to their homes, as the store the rows come from holds
+// them.
+func (l *link) bringUsers(ctx context.Context, src *pgStore, to []*pgStore, t movedTable, rs []row) error {
+	users := movedTables[0]
+	seen := map[int64]bool{}
+	var keys []rkey
+	for _, r := range rs {
+		if u := t.uid(r); !seen[u] {
+			seen[u] = true
+			keys = append(keys, rkey{u, u})
+		}
+	}
+	us, err := src.rows(ctx, users, keys)
+	if err != nil {
+		return err
+	}
+	return l.write(ctx, src, to, users, us, nil)
 }
 
 // copyAll copies every row of the moved tables from the old stores to their homes, in id

@@ -98,23 +98,32 @@ func isFenced(err error) bool {
 }
 
 // install creates the log, the fence, the progress table and the capture triggers of a tier,
-// idempotently, in one transaction.
+// idempotently. A trigger that is there already is left alone: replacing one would take an
+// ACCESS EXCLUSIVE lock on a table the app is writing. Creating one takes SHARE ROW EXCLUSIVE,
+// which waits for the writes under way and holds new ones for a moment; it gives up after
+// five seconds rather than queue the app behind it.
 func (s *pgStore) install(ctx context.Context, tier string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-		return fmt.Errorf("%s: %w", s.name, err)
-	}
-	if _, err := tx.ExecContext(ctx, captureSQL); err != nil {
-		return fmt.Errorf("%s: installing the change capture: %w", s.name, err)
+	for _, q := range []string{`SELECT pg_advisory_xact_lock(` + fmt.Sprint(migrationLock) + `)`, `SET LOCAL lock_timeout = '5s'`, captureSQL} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: installing the change capture: %w", s.name, err)
+		}
 	}
 	for _, t := range tablesOf(tier) {
-		trg := pq.QuoteIdentifier("llama_move_" + tier)
-		q := fmt.Sprintf(`DROP TRIGGER IF EXISTS %s ON %s; CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s
-			FOR EACH ROW EXECUTE FUNCTION llama_move_capture(%s, %s)`, trg, t.name, trg, t.name, pq.QuoteLiteral(tier), pq.QuoteLiteral(t.user))
+		trg := "llama_move_" + tier
+		var there bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = $2::regclass)`, trg, t.name).Scan(&there); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if there {
+			continue
+		}
+		q := fmt.Sprintf(`CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION llama_move_capture(%s, %s)`,
+			pq.QuoteIdentifier(trg), t.name, pq.QuoteLiteral(tier), pq.QuoteLiteral(t.user))
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: capture trigger on %s: %w", s.name, t.name, err)
 		}
@@ -398,9 +407,12 @@ func (s *pgStore) checksum(ctx context.Context, t movedTable, cols []string, mod
 	return a, nil
 }
 
-// count is a table's row count.
+// count is a table's row count; 0 where the schema is not applied yet.
 func (s *pgStore) count(ctx context.Context, t movedTable) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t.name).Scan(&n)
+	if isUndefinedTable(err) {
+		return 0, nil
+	}
 	return n, err
 }

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,11 +55,15 @@ type Record struct {
 	// Gen counts the switches, forward and back. Each store a switch leaves is fenced against
 	// writers of an older generation; the app names its generation of every tier in its
 	// connections' application_name.
-	Gen     int       `json:"gen"`
-	Fenced  string    `json:"fenced,omitempty"` // "old" or "new" while a switch drains
-	Rows    int64     `json:"rows,omitempty"`
-	PauseMs int64     `json:"writePauseMs,omitempty"` // the last switch's write pause
-	Shards  int       `json:"shards,omitempty"`       // a shard move's count after the switch
+	Gen     int    `json:"gen"`
+	Fenced  string `json:"fenced,omitempty"` // "old" or "new" while a switch drains
+	Rows    int64  `json:"rows,omitempty"`
+	PauseMs int64  `json:"writePauseMs,omitempty"` // the last switch's write pause
+	// Target fingerprints the next/ keys the move switched to: a later expand (a shard count
+	// that grows again) publishes other keys, which the app does not follow until their own
+	// move switches.
+	Target  string    `json:"target,omitempty"`
+	Shards  int       `json:"shards,omitempty"` // a shard move's count after the switch
 	Updated time.Time `json:"updated"`
 }
 
@@ -82,6 +89,27 @@ func hasNext(params map[string]string, tier string) bool {
 		}
 	}
 	return false
+}
+
+// target fingerprints a tier's next/ keys.
+func target(params map[string]string, tier string) string {
+	var keys []string
+	for k := range params {
+		if strings.HasPrefix(k, NextPrefix+tierKeys[tier]) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, params[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// switchedTo reports whether a record's switch is to the next/ keys the stack publishes now.
+func switchedTo(r Record, params map[string]string, tier string) bool {
+	return r.State == StateSwitched && hasNext(params, tier) && (r.Target == "" || r.Target == target(params, tier))
 }
 
 // current returns the parameters without next/ and moves/ keys: the tiers as the stack last
@@ -135,7 +163,7 @@ func resolve(params map[string]string) (view, error) {
 			continue
 		}
 		v.records[tier], v.gens[tier] = r, r.Gen
-		if r.State == StateSwitched && hasNext(params, tier) {
+		if switchedTo(r, params, tier) {
 			v.params = overlay(v.params, params, tier)
 			v.reverse = append(v.reverse, tier)
 		}

@@ -5,6 +5,7 @@ package lambdahttp
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,45 @@ func OnLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
 
 // Start serves h on Lambda's runtime API; it does not return.
 func Start(h http.Handler) { lambda.Start(Handler(h)) }
+
+// Command runs a one-off command of the app (`llama-app move shards`) and returns its output
+// lines and exit status.
+type Command func(ctx context.Context, args []string) (lines []string, status int)
+
+// Invocation is the event of a one-off invocation of the function, not an HTTP request:
+// {"llamaMove": ["shards", "--back"]} runs `llama-app move shards --back`. Only a caller
+// allowed lambda:InvokeFunction sends one: API Gateway builds its own events, which never
+// carry the key.
+type Invocation struct {
+	Move []string `json:"llamaMove"`
+}
+
+// InvocationResult answers an Invocation: the command's lines (its JSON result last) and its
+// exit status.
+type InvocationResult struct {
+	Lines  []string `json:"lines"`
+	Status int      `json:"status"`
+}
+
+// StartWith serves h, and runs move for one-off invocations; it does not return.
+func StartWith(h http.Handler, move Command) { lambda.Start(Mux(h, move)) }
+
+// Mux tells one-off invocations from HTTP API events.
+func Mux(h http.Handler, move Command) func(context.Context, json.RawMessage) (any, error) {
+	serve := Handler(h)
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var inv Invocation
+		if json.Unmarshal(raw, &inv) == nil && len(inv.Move) > 0 {
+			lines, status := move(ctx, inv.Move)
+			return InvocationResult{Lines: lines, Status: status}, nil
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return serve(ctx, ev)
+	}
+}
 
 // Handler turns h into a Lambda handler of HTTP API events.
 func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

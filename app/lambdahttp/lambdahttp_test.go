@@ -3,8 +3,10 @@ package lambdahttp
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -43,5 +45,24 @@ func TestRoundTrip(t *testing.T) {
 	ev.Body, ev.IsBase64Encoded = "", false
 	if res, _ := Handler(h2)(context.Background(), ev); !res.IsBase64Encoded || res.Body != base64.StdEncoding.EncodeToString([]byte{0xff, 0xfe}) {
 		t.Errorf("binary body: %+v", res)
+	}
+}
+
+// TestMux: a one-off invocation runs the command; an HTTP API event is served as a request.
+func TestMux(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	var ran []string
+	mux := Mux(h, func(_ context.Context, args []string) ([]string, int) {
+		ran = args
+		return []string{`{"move":"shards","verified":true}`}, 0
+	})
+	out, err := mux(context.Background(), json.RawMessage(`{"llamaMove": ["shards", "--back"]}`))
+	if res, ok := out.(InvocationResult); err != nil || !ok || res.Status != 0 || strings.Join(ran, " ") != "shards --back" {
+		t.Fatalf("invocation: %v %v, ran %v", out, err, ran)
+	}
+	ran = nil
+	out, err = mux(context.Background(), json.RawMessage(`{"version":"2.0","rawPath":"/health","requestContext":{"http":{"method":"GET","path":"/health"}}}`))
+	if res, ok := out.(events.APIGatewayV2HTTPResponse); err != nil || !ok || res.StatusCode != http.StatusTeapot || ran != nil {
+		t.Fatalf("HTTP event: %v %v, ran %v", out, err, ran)
 	}
 }

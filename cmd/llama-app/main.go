@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,7 +68,13 @@ func run(log *slog.Logger) error {
 	h := app.RequireHeader(OriginHeader, os.Getenv("ORIGIN_VERIFY"), srv.Handler())
 
 	if lambdahttp.OnLambda() {
-		lambdahttp.Start(h)
+		// A one-off invocation {"llamaMove": ["shards"]} runs the mover where the function's
+		// network reaches both stores (the serverless ladder has no instance to log in to).
+		lambdahttp.StartWith(h, func(ctx context.Context, args []string) ([]string, int) {
+			var out, errs strings.Builder
+			status := app.MoveCommand(ctx, args, src, src, env, &out, &errs)
+			return append(strings.Split(strings.TrimSpace(errs.String()), "\n"), strings.Split(strings.TrimSpace(out.String()), "\n")...), status
+		})
 		return nil
 	}
 	addr := os.Getenv("LLAMA_ADDR")
