@@ -100,7 +100,7 @@ var Ladder = []Rung{
 		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",
 		[]Layer{Database}, nil, "", 10e6},
 	{Servers, 3, "load-balanced", "Llama 3.0",
-		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires, its data volume stays",
+		"Application Load Balancer + Auto Scaling Group over the AZs; static assets in S3; the box retires once its data and traffic have moved (its data volume stays)",
 		"When one web server is a single point of failure or scaling it up no longer buys time: make the web tier stateless and run several behind a load balancer.",
 		[]Layer{Fleet}, []Layer{Box}, "Upload the static assets to the static bucket (the staticBucket output). The box's PostgreSQL volume stays in the stack after the box retires, retained and protected: delete it by hand once you no longer want it as a fallback.", 30e6},
 	{Servers, 4, "replicas", "Llama 4.0",

@@ -262,7 +262,7 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 	if err != nil {
 		return nil, out, err
 	}
-	out.outs["apiUrl"] = api.URL
+	out.outs["apiUrl"], out.outs["functionName"] = api.URL, api.FunctionName
 	if domain != "" {
 		out.hosts = append(out.hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
