@@ -651,7 +651,8 @@ func runTestMover() int {
 	batch, _ := strconv.Atoi(os.Getenv("LLAMA_TEST_BATCH"))
 	cfg, _ := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
 	src := LocalFile(os.Getenv("LLAMA_LOCAL"))
-	_, err := Move(context.Background(), src, src, Env{AWS: cfg, Region: "us-east-1"}, os.Getenv("LLAMA_TEST_MOVER"), MoveOptions{Batch: batch, Progress: os.Stderr})
+	_, err := Move(context.Background(), src, src, Env{AWS: cfg, Region: "us-east-1"}, os.Getenv("LLAMA_TEST_MOVER"),
+		MoveOptions{Batch: batch, Progress: os.Stderr, Back: os.Getenv("LLAMA_TEST_BACK") != ""})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -702,4 +703,55 @@ func TestMoveRefuses(t *testing.T) {
 	if code, _ := call(t, "POST", base+"/users", `{"name": "still writing"}`); code != 201 {
 		t.Errorf("a write after the refused move back: %d", code)
 	}
+}
+
+// TestMoveBackResumesAfterKill: a move back killed with SIGKILL while it drains a long reverse
+// log runs again and ends where an uninterrupted one would: every row written on the new tier
+// since the switch is on the old one, and the app is back there.
+func TestMoveBackResumesAfterKill(t *testing.T) {
+	box, rds := freshPG(t, "box"), freshPG(t, "rds")
+	path := writeLocal(t, dbParams("db/", box))
+	boxDB, rdsDB := sqlOn(t, box), sqlOn(t, rds)
+	if _, err := Migrate(context.Background(), boxDB); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, boxDB, 1000, 1)
+	expand(t, path, dbParams("next/db/", rds))
+	move(t, path, TierDB, false)
+	// The app of generation 1 writes 100,000 users on RDS; no app runs to keep the box current,
+	// so the move back finds them all in the reverse log.
+	if _, err := rdsDB.Exec(`SET application_name = 'llama-app db=1 shards=0 activity=0';
+		INSERT INTO users (id, name) SELECT 1000000000 + g, 'after the switch' FROM generate_series(1, 100000) g`); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), "LLAMA_TEST_MOVER=db", "LLAMA_TEST_BACK=1", "LLAMA_LOCAL="+path, "LLAMA_TEST_BATCH=200")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the move back under way", func() error {
+		var n int
+		boxDB.QueryRow(`SELECT count(*) FROM users WHERE id > 1000000000`).Scan(&n)
+		if n < 2000 {
+			return fmt.Errorf("%d rows back", n)
+		}
+		return nil
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	var before int
+	boxDB.QueryRow(`SELECT count(*) FROM users WHERE id > 1000000000`).Scan(&before)
+	if r := record(t, path, TierDB); r.State != StateSwitched || before >= 100000 {
+		t.Fatalf("killed mid-way, the record says %+v with %d rows back", r, before)
+	}
+	res := move(t, path, TierDB, true)
+	var after int
+	boxDB.QueryRow(`SELECT count(*) FROM users WHERE id > 1000000000`).Scan(&after)
+	if after != 100000 || !res.Back {
+		t.Errorf("after the second run the box holds %d of the 100,000 rows written since the switch (%+v)", after, res)
+	}
+	if r := record(t, path, TierDB); r.State != StateBack || r.Gen != 2 {
+		t.Errorf("after the second run the record says %+v", r)
+	}
+	t.Logf("killed with %d of 100,000 rows back; the second run verified %d rows", before, res.Rows)
 }

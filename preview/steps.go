@@ -104,7 +104,7 @@ func Steps(a, b *offline.Plan) []Step {
 func pending(p *offline.Plan) map[string]bool {
 	out := map[string]bool{}
 	prefixes := map[string]string{"db": "/next/db/", "shards": "/next/shards/", "activity": "/next/tables/"}
-	var box, fleet bool
+	var box, fleet, edge, origins, direct bool
 	for _, r := range p.Resources {
 		switch {
 		case r.Type == "aws:ssm/parameter:Parameter":
@@ -118,9 +118,16 @@ func pending(p *offline.Plan) map[string]bool {
 			box = true
 		case r.Name == "fleet-alb":
 			fleet = true
+		case r.Type == "llama:cdn:Edge":
+			edge = true
+		case r.Name == "fleet-origins":
+			origins = true
+		case r.Name == "api-http":
+			direct = r.Inputs["disableExecuteApiEndpoint"] == false
 		}
 	}
 	out["traffic"] = box && fleet
+	out["edge"] = edge && ((fleet && !origins) || direct)
 	return out
 }
 
@@ -140,7 +147,7 @@ func moveSteps(a, b *offline.Plan) []Step {
 		retire := fmt.Sprintf("pulumi config set llama:moved %s && pulumi up, the point of no return: %s.", strings.Join(moved, ","), m.Retires)
 		switch {
 		case pb[m.Tier] && !pa[m.Tier]:
-			out = append(out, Step{ID: id + "expand", When: WhenUp, Text: fmt.Sprintf("Creates %s beside %s; the app keeps serving from %s (move state: expanded).", m.New, m.Old, m.Old)})
+			out = append(out, Step{ID: id + "expand", When: WhenUp, Text: m.Expand})
 			out = append(out, moveStep(m, id))
 			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
 			if m.Cleanup != "" {
@@ -161,6 +168,9 @@ func moveSteps(a, b *offline.Plan) []Step {
 
 // moveStep is the move itself, after the expand up.
 func moveStep(m stacks.Move, id string) Step {
+	if m.Tier == "edge" {
+		return Step{ID: id + "dns", When: WhenAfterUp, Text: "This up creates the hostname's proxied records: wait out the old records' TTL so every resolver answers with Cloudflare's addresses, and move clients that call the load balancer (or the API's execute-api URL) directly to the domain; both keep answering meanwhile."}
+	}
 	if m.Tier == "traffic" {
 		return Step{ID: id + "dns", When: WhenAfterUp, Text: "Once the db move has switched: lower the app hostname's DNS TTL to 60 s and wait out the old TTL; point the hostname at the load balancer (the loadBalancerDns output); wait out the old TTL again while the box still serves."}
 	}
@@ -172,6 +182,9 @@ func moveStep(m stacks.Move, id string) Step {
 func retireGuard(m stacks.Move) string {
 	if m.Tier == "traffic" {
 		return " Nothing can check DNS for you: list traffic only once the hostname resolves to the load balancer everywhere."
+	}
+	if m.Tier == "edge" {
+		return " Nothing can check your clients for you: list edge only once none calls the origin directly."
 	}
 	return fmt.Sprintf(" pulumi up refuses it unless the mover recorded the switch (moves/%s).", m.Tier)
 }

@@ -58,6 +58,7 @@ type MovesConfig struct {
 const (
 	MoveDB       = "db"
 	MoveTraffic  = "traffic"
+	MoveEdge     = "edge"
 	MoveShards   = "shards"
 	MoveActivity = "activity"
 )
@@ -73,6 +74,10 @@ func (c *Config) Pending(tier string) bool {
 		return c.Has(Database) && (c.Has(Box) || Retired(c.Platform, c.Stage, Box)) && !m.Moved[MoveDB]
 	case MoveTraffic:
 		return c.Has(Fleet) && !m.Moved[MoveTraffic]
+	case MoveEdge:
+		// Until clients have moved to Cloudflare's proxied records, the load balancer (or the
+		// API's execute-api endpoint) stays reachable directly.
+		return c.Has(CDN) && !m.Moved[MoveEdge]
 	case MoveShards:
 		return c.Has(Shards) && c.Shards.Count > 0 && (!m.Moved[MoveShards] || (m.ShardsFrom > 0 && m.ShardsFrom != c.Shards.Count))
 	case MoveActivity:

@@ -99,7 +99,7 @@ var Keys = []Key{
 		required(reDBClass, "an Aurora instance class such as db.r6g.large"), func(c *Config, v any) { c.Shards.InstanceClass = v.(string) }, []Layer{Shards}, Servers},
 	{"tables", "string", "activity:userId:createdAt:expiresAt", "DynamoDB tables, comma-separated, each name:partitionKey[:sortKey[:ttlAttribute]].",
 		tables, func(c *Config, v any) { c.Tables = v.([]Table) }, []Layer{Tables}, ""},
-	{"moved", "string", "", "Live moves done, comma-separated: db (the box's PostgreSQL to RDS), traffic (DNS from the box to the load balancer), shards, activity. Each is recorded by `llama-app move <tier>` (traffic by you, once DNS points at the load balancer); listing it lets the next pulumi up retire the old tier. Until then the old tier stays and takes the app's traffic.",
+	{"moved", "string", "", "Live moves done, comma-separated: db (the box's PostgreSQL to RDS), traffic (DNS from the box to the load balancer), edge (clients from the load balancer or the API's own URL to Cloudflare), shards, activity. Each data move is recorded by `llama-app move <tier>` (traffic and edge are yours to declare once DNS has moved); listing it lets the next pulumi up retire the old tier. Until then the old tier stays and takes the app's traffic.",
 		movedList, func(c *Config, v any) { c.Moves.Moved = v.(map[string]bool) }, []Layer{Database, Fleet, Shards, Tables}, ""},
 	{"shardsFrom", "string", "", "The shard count the app serves from while a shard move to llama:shards runs (set it to the old count when raising llama:shards; remove it, with shards in llama:moved, once the move is recorded). Empty: no shard growth under way.",
 		optionalInt(1, 64), func(c *Config, v any) { c.Moves.ShardsFrom = v.(int) }, []Layer{Shards}, ""},
@@ -186,7 +186,7 @@ type parser = func(string) (any, string)
 
 // text accepts any value.
 // MoveTiers are what llama:moved may name, in the order a promotion meets them.
-var MoveTiers = []string{"db", "traffic", "shards", "activity"}
+var MoveTiers = []string{"db", "traffic", "edge", "shards", "activity"}
 
 // movedList accepts a comma-separated set of move tiers.
 func movedList(v string) (any, string) {

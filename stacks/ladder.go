@@ -84,7 +84,7 @@ type Rung struct {
 const (
 	stepReplicas = "The app sends lag-tolerant reads to the replicas (db/replicas/*) within a minute and keeps reads that cannot tolerate lag on the primary; an app of your own must do the same."
 	stepCache    = "The app reads through the cache within a minute (TLS, the auth token from cache/authSecretArn); an app of your own must implement read-through: read the cache, fall back to the database, store with a TTL, invalidate on writes."
-	stepCDN      = "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys. From here the load balancer admits Cloudflare's ranges only: clients that called it directly must use the domain."
+	stepCDN      = "Make sure the Cloudflare zone serves the domain, upload static assets with long Cache-Control headers, and purge the cache on deploys."
 	stepShards   = "An app of your own routes users by the published shard map (shard = userId mod count) once llama-app move shards has switched it; growing the count later is the same move for the users whose shard changes."
 	stepTables   = "An app of your own writes the high-write subset to DynamoDB once llama-app move activity has switched it, and to PostgreSQL as well until the retire pulumi up (so the move can go back)."
 )
@@ -240,6 +240,9 @@ func MovesOf(p Platform, stage string) []string {
 	if ls[Fleet] {
 		out = append(out, "traffic")
 	}
+	if ls[CDN] {
+		out = append(out, "edge")
+	}
 	if ls[Shards] {
 		out = append(out, "shards")
 	}
@@ -256,6 +259,7 @@ type Move struct {
 	Layer    Layer  // the layer whose arrival brings the move
 	Old, New string // what the move leaves and what it reaches
 	Where    string // where the mover runs
+	Expand   string // what the expand pulumi up does
 	Retires  string // what the retire pulumi up does
 	Cleanup  string // what `llama-app move <tier> --retire` removes; "" when nothing
 }
@@ -264,15 +268,22 @@ type Move struct {
 var Moves = []Move{
 	{Tier: "db", Layer: Database, Old: "the box's PostgreSQL", New: "RDS",
 		Where:   "on the box (Session Manager: aws ssm start-session --target <boxInstanceId>)",
+		Expand:  "Creates RDS beside the box's PostgreSQL and publishes it as next/db/; the app keeps serving from the box's PostgreSQL (move state: expanded).",
 		Retires: "RDS becomes db/, and the box stops its PostgreSQL (the data volume stays, retained)"},
 	{Tier: "traffic", Layer: Fleet, Old: "the box and its Elastic IP", New: "the load balancer",
+		Expand:  "Creates the load balancer and the fleet beside the box; the box and its Elastic IP keep serving.",
 		Retires: "the box and its Elastic IP leave the stack (the data volume stays, retained)"},
+	{Tier: "edge", Layer: CDN, Old: "the load balancer (on the serverless ladder, the API's execute-api URL) reached directly", New: "Cloudflare",
+		Expand:  "Puts Cloudflare in front of the hostname (proxied records); the load balancer (or the API's execute-api URL) keeps answering clients that call it directly.",
+		Retires: "the load balancer admits Cloudflare's ranges only (on the serverless ladder, the execute-api endpoint closes and the function requires Cloudflare's origin header)"},
 	{Tier: "shards", Layer: Shards, Old: "the current shard map (the primary before the first)", New: "the new shard map",
 		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
+		Expand:  "Creates the new shard clusters and publishes the map as next/shards/; every user stays where it is (move state: expanded).",
 		Retires: "the new map becomes shards/, and the app stops keeping the old map current",
 		Cleanup: "the rows the primary (or a shard) still holds of users who live elsewhere now"},
 	{Tier: "activity", Layer: Tables, Old: "PostgreSQL's activity table", New: "the DynamoDB table",
 		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
+		Expand:  "Creates the DynamoDB tables and publishes them as next/tables/; activity is still written to PostgreSQL (move state: expanded).",
 		Retires: "the table becomes tables/, and the app stops writing activity to PostgreSQL as well",
 		Cleanup: "PostgreSQL's copy of the activity"},
 }

@@ -179,7 +179,7 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix,
 		ReleaseBucket: h.rel.Bucket, ReleaseKey: h.rel.Key, ReleaseSHA256: h.art.SHA256,
 		MinSize: cfg.Servers.Min, DesiredSize: cfg.Servers.Desired, MaxSize: cfg.Servers.Max,
-		CertificateArn: f.cert, OriginCidrs: ipv4(f.cfRanges), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
+		CertificateArn: f.cert, OriginCidrs: s.originCidrs(f), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
 		Region: e.region, AccountID: e.account, Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
 	if err != nil {
@@ -257,7 +257,7 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
-		Domain: domain, CertificateArn: f.cert, Monitor: f.mon, Alarms: cfg.appAlarms(),
+		Domain: domain, CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
 	if err != nil {
 		return nil, out, err
@@ -268,6 +268,15 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
 	}
 	return api, out, nil
+}
+
+// originCidrs are the ranges the load balancer admits: Cloudflare's once the edge move is
+// done, anyone's before.
+func (s *stage) originCidrs(f foundation) []string {
+	if s.cfg.Pending(MoveEdge) {
+		return nil
+	}
+	return ipv4(f.cfRanges)
 }
 
 // ipv4 keeps the IPv4 ranges: the load balancer is IPv4 only.

@@ -126,3 +126,29 @@ func TestExpandUpsRetireNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeKeepsTheOriginReachableUntilClientsMoved: the cdn expand keeps the load balancer open
+// to the internet, and on the serverless ladder the execute-api endpoint open and the origin
+// header not required, until llama:moved holds edge.
+func TestEdgeKeepsTheOriginReachableUntilClientsMoved(t *testing.T) {
+	open := plan(t, stacks.Servers, "cdn", map[string]string{"moved": "db,traffic"})
+	if hasInstance(open, "fleet-origins") {
+		t.Error("the cdn expand up restricts the load balancer to Cloudflare before clients moved")
+	}
+	done := plan(t, stacks.Servers, "cdn", map[string]string{"moved": "db,traffic,edge"})
+	if !hasInstance(done, "fleet-origins") {
+		t.Error("with the edge move done the load balancer still admits everyone")
+	}
+	for _, c := range []struct {
+		moved  string
+		direct bool
+	}{{"", true}, {"edge", false}} {
+		p := plan(t, stacks.Serverless, "cdn", map[string]string{"moved": c.moved})
+		api := named(t, p, "aws:apigatewayv2/api:Api", "api-http")
+		fn := named(t, p, "aws:lambda/function:Function", "api-function")
+		if in(api, "disableExecuteApiEndpoint") == c.direct || (in(fn, "environment", "variables", "ORIGIN_VERIFY") == nil) == !c.direct {
+			t.Errorf("serverless cdn with llama:moved=%q: execute-api disabled %v, origin header required %v; want direct access %v",
+				c.moved, in(api, "disableExecuteApiEndpoint"), in(fn, "environment", "variables", "ORIGIN_VERIFY") != nil, c.direct)
+		}
+	}
+}

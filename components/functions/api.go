@@ -44,6 +44,10 @@ type APIArgs struct {
 	// empty: the execute-api endpoint only.
 	Domain         string
 	CertificateArn pulumi.StringInput
+	// KeepDirect keeps the execute-api endpoint open to clients that call it directly, and the
+	// function answering requests without the CDN's header, while clients move to Domain
+	// (the edge move); default false: behind the CDN only.
+	KeepDirect bool
 	// Monitor receives the API's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
@@ -146,14 +150,18 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
 	if args.Domain != "" {
 		// Behind the CDN, the function answers only requests that carry the secret the CDN
-		// adds: the custom domain cannot be used around it.
+		// adds: the custom domain cannot be used around it. Until the edge move is done, the
+		// secret exists but is not required.
 		secret, err := random.NewRandomPassword(ctx, name+"-origin-secret", &random.RandomPasswordArgs{
 			Length: pulumi.Int(48), Special: pulumi.Bool(false),
 		}, b.child)
 		if err != nil {
 			return nil, nil, origin, fmt.Errorf("origin secret: %w", err)
 		}
-		env["ORIGIN_VERIFY"], origin = secret.Result, secret.Result
+		origin = secret.Result
+		if !args.KeepDirect {
+			env["ORIGIN_VERIFY"] = secret.Result
+		}
 	}
 	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + b.fnName, RetentionDays: args.LogRetentionDays}, b.child)
 	if err != nil {
@@ -184,7 +192,7 @@ func (b apiBuild) httpAPI(fn *lambda.Function) (*apigatewayv2.Api, *apigatewayv2
 	}
 	api, err := apigatewayv2.NewApi(ctx, name+"-http", &apigatewayv2.ApiArgs{
 		ProtocolType: pulumi.String("HTTP"), Description: pulumi.String("Llama API"),
-		DisableExecuteApiEndpoint: pulumi.Bool(args.Domain != ""),
+		DisableExecuteApiEndpoint: pulumi.Bool(args.Domain != "" && !args.KeepDirect),
 	}, b.child)
 	if err != nil {
 		return nil, nil, fmt.Errorf("http api: %w", err)
