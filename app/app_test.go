@@ -511,16 +511,13 @@ func TestMigrationsConcurrent(t *testing.T) {
 
 func sqlOnDB(t testing.TB, p *proc, name string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("postgres", p.dsn(name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testDB(p.port, name)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
 
 // TestPasswordsReachPostgresExactly: a password holding what an IAM token holds (& = % / +) and
-// what libpq quoting must escape (' \ and spaces) signs in: the DSN hands PostgreSQL exactly it.
+// what a connection string would have to escape (' \ and spaces) signs in: the fields reach PostgreSQL as given.
 func TestPasswordsReachPostgresExactly(t *testing.T) {
 	e := need(t, true, false, false)
 	token := `db.proxy:5432/?Action=connect&DBUser=llama&X-Amz-Credential=AKID%2F20261202%2Fus-east-1%2Frds-db%2Faws4_request&X-Amz-Signature=ab+cd`

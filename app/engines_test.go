@@ -298,8 +298,7 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 	p := &proc{name: name, cmd: cmd, log: logPath, port: port}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		db, _ := sql.Open("postgres", dsn(map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(port),
-			"user": pgUser, "password": pgPassword, "dbname": "postgres", "sslmode": "disable"}))
+		db := testDB(port, "postgres")
 		err := db.Ping()
 		db.Close()
 		if err == nil {
@@ -312,7 +311,7 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if role == "" {
-		db, _ := sql.Open("postgres", p.dsn("postgres"))
+		db := testDB(p.port, "postgres")
 		defer db.Close()
 		if _, err := db.Exec(`CREATE DATABASE llama`); err != nil {
 			return nil, fmt.Errorf("postgres %s: %w", name, err)
@@ -321,10 +320,10 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 	return p, nil
 }
 
-// dsn connects to a PostgreSQL the tests started.
-func (p *proc) dsn(dbname string) string {
-	return dsn(map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(p.port), "user": pgUser,
-		"password": pgPassword, "dbname": dbname, "sslmode": "disable"})
+// testDB connects to a database of a PostgreSQL the tests started, as the app does.
+func testDB(port int, dbname string) *sql.DB {
+	return sql.OpenDB(connector{pgTarget{Name: "test", Endpoint: Endpoint{Host: "127.0.0.1", Port: port}, Database: dbname,
+		User: pgUser, Password: pgPassword, SSLMode: "disable", AppName: "llama-test"}})
 }
 
 func (p *proc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
@@ -380,10 +379,7 @@ func startDynalite(dir, bin string) (*proc, error) {
 // sqlOn opens the llama database of a server the tests started.
 func sqlOn(t testing.TB, p *proc) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("postgres", p.dsn("llama"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testDB(p.port, "llama")
 	t.Cleanup(func() { db.Close() })
 	return db
 }

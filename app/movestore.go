@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 //go:embed movesql/capture.sql
@@ -89,13 +90,10 @@ type pgStore struct {
 }
 
 // fencedState is the SQLSTATE a fenced store answers a write of an older generation with.
-const fencedState = "LMFNC"
+const fencedState = pqerror.Code("LMFNC")
 
 // isFenced reports whether a write was refused by a fence: the tier has moved.
-func isFenced(err error) bool {
-	var e *pq.Error
-	return errors.As(err, &e) && string(e.Code) == fencedState
-}
+func isFenced(err error) bool { return pq.As(err, fencedState) != nil }
 
 // install creates the log, the fence, the progress table and the capture triggers of a tier,
 // idempotently. A trigger that is there already is left alone: replacing one would take an
@@ -156,11 +154,6 @@ func (s *pgStore) uninstall(ctx context.Context, tier string, keepFence bool) er
 		}
 	}
 	return nil
-}
-
-func isUndefinedTable(err error) bool {
-	var e *pq.Error
-	return errors.As(err, &e) && e.Code == "42P01"
 }
 
 // fence refuses, from now on, the writes of a tier's generations below gen. The table lock

@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // Endpoint is a host and port. A published endpoint may carry its own port
@@ -52,27 +51,6 @@ func parseEndpoint(s string, defPort int) (Endpoint, error) {
 	return Endpoint{Host: host, Port: n}, nil
 }
 
-// dsn renders libpq key=value connection settings, each value single-quoted with \ and '
-// escaped: lib/pq reads values as they are, with no URL decoding, so an IAM token (which holds
-// &, = and %) or a password reaches PostgreSQL exactly as given.
-func dsn(kv map[string]string) string {
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		v := strings.ReplaceAll(kv[k], `\`, `\\`)
-		v = strings.ReplaceAll(v, `'`, `\'`)
-		fmt.Fprintf(&b, "%s='%s'", k, v)
-	}
-	return b.String()
-}
-
 // pgTarget says how to reach one PostgreSQL server.
 type pgTarget struct {
 	Name     string // the stats name: primary, replica-0, shard-1-writer
@@ -91,15 +69,24 @@ type pgTarget struct {
 	AppName string
 }
 
-func (t pgTarget) settings(password string) map[string]string {
+// config is the connection's settings as lib/pq's fields: no quoting by hand, so an IAM token
+// (which holds &, = and %) or a password reaches PostgreSQL exactly as given. The defaults
+// come from pq.NewConfig (and the standard PG* environment variables).
+func (t pgTarget) config(password string) (pq.Config, error) {
+	cfg, err := pq.NewConfig("")
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", t.Name, err)
+	}
 	if t.AppName == "" {
 		t.AppName = "llama-app"
 	}
-	return map[string]string{
-		"host": t.Endpoint.Host, "port": strconv.Itoa(t.Endpoint.Port), "dbname": t.Database, "user": t.User,
-		"password": password, "sslmode": t.SSLMode, "connect_timeout": "3",
-		"application_name": t.AppName, "timezone": "UTC",
+	cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.Password = t.Endpoint.Host, uint16(t.Endpoint.Port), t.Database, t.User, password
+	cfg.SSLMode, cfg.ConnectTimeout, cfg.ApplicationName = pq.SSLMode(t.SSLMode), 3*time.Second, t.AppName
+	if cfg.Runtime == nil {
+		cfg.Runtime = map[string]string{}
 	}
+	cfg.Runtime["timezone"] = "UTC"
+	return cfg, nil
 }
 
 // connector opens connections to a target; with IAM, each with a new token.
@@ -115,7 +102,11 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		password = tok
 	}
-	pc, err := pq.NewConnector(dsn(c.t.settings(password)))
+	cfg, err := c.t.config(password)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -146,14 +137,8 @@ func (p *pg) close() {
 	}
 }
 
-// isUniqueViolation and isForeignKeyViolation read PostgreSQL's SQLSTATE.
-func isUniqueViolation(err error) bool     { return sqlState(err) == "23505" }
-func isForeignKeyViolation(err error) bool { return sqlState(err) == "23503" }
-
-func sqlState(err error) string {
-	var e *pq.Error
-	if errors.As(err, &e) {
-		return string(e.Code)
-	}
-	return ""
-}
+// isUniqueViolation, isForeignKeyViolation and isUndefinedTable match PostgreSQL's SQLSTATE
+// through any wrapping.
+func isUniqueViolation(err error) bool     { return pq.As(err, pqerror.UniqueViolation) != nil }
+func isForeignKeyViolation(err error) bool { return pq.As(err, pqerror.ForeignKeyViolation) != nil }
+func isUndefinedTable(err error) bool      { return pq.As(err, pqerror.UndefinedTable) != nil }

@@ -377,13 +377,14 @@ func (pr *pricer) cdnHit() float64 {
 func (pr *pricer) edge() {
 	for _, rec := range pr.ofType("cloudflare:index/record:Record") {
 		name := str(in(rec, "name"))
-		if in(rec, "proxied") != true || stacks.LabelsBelowZone(name) < 2 {
+		zone, _ := pr.p.Outputs["cloudflareZone"].(string)
+		if in(rec, "proxied") != true || stacks.LabelsBelowZone(name, zone) < 2 {
 			continue
 		}
 		price := pr.g["cloudflareAdvancedCertificateManagerMonth"]
 		pr.add(rec, "fixed", price, "Cloudflare Advanced Certificate Manager: %s is two labels below its zone, past the free Universal SSL certificate; $%g/month", name, price)
 		pr.notes["cloudflare"] = "Priced at the free plan. Universal SSL covers the zone's apex and one label below it (*.example.com); " +
-			name + " needs Advanced Certificate Manager. The zone is taken to be the hostname's registrable domain (its last two labels, three under a two-letter country suffix such as co.uk)."
+			name + " needs Advanced Certificate Manager. The zone is the hostname's registrable domain by the Public Suffix List, or llama:cloudflareZone."
 		return
 	}
 }

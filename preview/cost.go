@@ -2,11 +2,13 @@ package preview
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/llama-stages/llama/cost"
 	"github.com/llama-stages/llama/offline"
@@ -71,6 +73,7 @@ func CostText(p *offline.Plan, e *cost.Estimate) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder, %s, prices of %s (%s)\n", p.Project, p.Stack, p.Stage, p.Platform, e.Region, e.PriceDate, e.Currency)
 	comp := ""
+	tw := table(&b)
 	for _, it := range e.Items {
 		if it.Component != comp {
 			comp = it.Component
@@ -80,16 +83,19 @@ func CostText(p *offline.Plan, e *cost.Estimate) string {
 					sub += x.Monthly
 				}
 			}
-			fmt.Fprintf(&b, "\n  %-28s %12s\n", comp, dollars(sub))
+			fmt.Fprintf(tw, "\n  %s\t\t%s\n", comp, dollars(sub))
 		}
-		fmt.Fprintf(&b, "    %-30s %10s  %-5s  %s\n", it.Name, dollars(it.Monthly), it.Kind, it.Basis)
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", it.Name, dollars(it.Monthly), it.Kind, it.Basis)
 	}
+	tw.Flush()
 	fmt.Fprintf(&b, "\nMonthly: %s (fixed %s, usage %s)\n", dollars(e.Monthly), dollars(e.Fixed), dollars(e.Usage))
 	b.WriteString("\nAssumptions (a usage file given with --usage overrides any figure):\n")
 	u := e.Assumptions["usage"].(map[string]float64)
+	tw = table(&b)
 	for _, f := range cost.Figures {
-		fmt.Fprintf(&b, "  %-24s %14s %-14s %s\n", f.Key, strconv.FormatFloat(u[f.Key], 'f', -1, 64), f.Unit, f.Description)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Key, strconv.FormatFloat(u[f.Key], 'f', -1, 64), f.Unit, f.Description)
 	}
+	tw.Flush()
 	fmt.Fprintf(&b, "  %s\n", e.Assumptions["prices"])
 	if notes, ok := e.Assumptions["notes"].(map[string]string); ok {
 		keys := make([]string, 0, len(notes))
@@ -260,3 +266,7 @@ func CostTable(dir string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// table lays out tab-separated columns sized to their content (text/tabwriter), two spaces
+// apart; the caller flushes it.
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

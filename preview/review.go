@@ -251,10 +251,12 @@ func (r *Result) byComponent(b *strings.Builder) {
 	sort.Strings(comps)
 	if len(comps) > 0 {
 		b.WriteString("\nBy component (+ create, ~ update, +- replace, - delete, retained):\n")
+		tw := table(b)
 		for _, c := range comps {
 			n := byComp[c]
-			fmt.Fprintf(b, "  %-24s +%-4d ~%-4d +-%-4d -%-4d %d\n", c, n.create, n.update, n.replace, n.delete, n.retain)
+			fmt.Fprintf(tw, "  %s\t+%d\t~%d\t+-%d\t-%d\t%d\n", c, n.create, n.update, n.replace, n.delete, n.retain)
 		}
+		tw.Flush()
 	}
 }
 

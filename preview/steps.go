@@ -17,7 +17,7 @@ func StagesWithCost(dir string) (string, error) {
 	for _, p := range stacks.Platforms {
 		fmt.Fprintf(&b, "%s ladder (llama:platform=%s)\n", strings.ToUpper(string(p[:1]))+string(p[1:]), p)
 		for _, r := range stacks.Rungs(p) {
-			fmt.Fprintf(&b, "  %d. %-14s %s\n", r.Order, r.Stage, r.Guide)
+			fmt.Fprintf(&b, "  %d. %s  %s\n", r.Order, r.Stage, r.Guide)
 			fmt.Fprintf(&b, "       adds: %s\n", r.Adds)
 			fmt.Fprintf(&b, "       when: %s\n", r.Promote)
 			dev, err := RungCost(dir, "dev", false, p, r.Stage)

@@ -86,15 +86,17 @@ func families(b *strings.Builder, p *offline.Plan) {
 	}
 	sort.Strings(order)
 	fmt.Fprintf(b, "%d resources, %d stateful\n\n", len(p.Resources), stateful)
-	fmt.Fprintf(b, "  %-28s %-28s %9s %8s\n", "component", "type", "resources", "stateful")
+	tw := table(b)
+	fmt.Fprintf(tw, "  component\ttype\tresources\tstateful\n")
 	for _, k := range order {
 		f := fams[k]
 		name := f.name
 		if n := len(f.components); n > 1 {
 			name = fmt.Sprintf("%s (x%d)", f.name, n)
 		}
-		fmt.Fprintf(b, "  %-28s %-28s %9d %8d\n", name, shortType(f.typ), f.resources, f.state)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\n", name, shortType(f.typ), f.resources, f.state)
 	}
+	tw.Flush()
 }
 
 // fold writes the resources keep picks under a title, one line per family with a count.
@@ -157,14 +159,16 @@ func outputsText(p *offline.Plan) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	b.WriteString("\nOutputs (~ marks a placeholder the offline engine made up; pulumi up gives the real value):\n")
+	tw := table(&b)
 	for _, k := range keys {
 		v := brief(p.Outputs[k])
 		mark := " "
 		if isPlaceholder(p.Outputs[k], made) {
 			mark = "~"
 		}
-		fmt.Fprintf(&b, "  %s %-20s %s\n", mark, k, v)
+		fmt.Fprintf(tw, "  %s %s\t%s\n", mark, k, v)
 	}
+	tw.Flush()
 	return b.String()
 }
 

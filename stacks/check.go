@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/net/publicsuffix"
 	"os"
 	"sort"
 	"strings"
@@ -119,16 +120,27 @@ func firstRungWith(p Platform, layers []Layer) string {
 	return ""
 }
 
-// LabelsBelowZone counts a hostname's labels under its zone, taken to be its registrable
-// domain (the last two labels, three under a two-letter country suffix such as co.uk):
-// app.example.com is 1, static.app.example.com 2.
-func LabelsBelowZone(host string) int {
-	labels := strings.Split(host, ".")
-	apex := 2
-	if n := len(labels); n >= 3 && len(labels[n-1]) == 2 && map[string]bool{"co": true, "com": true, "org": true, "net": true, "ac": true, "gov": true, "edu": true}[labels[n-2]] {
-		apex = 3
+// ZoneOf is the Cloudflare zone a hostname lies in: zone when it is set and the host is in it
+// (llama:cloudflareZone, for a zone below the registrable domain such as dev.example.com),
+// else the host's registrable domain by the Public Suffix List (example.ne.jp, example.co.uk,
+// school.k12.ca.us). A host that is itself a public suffix is its own zone.
+func ZoneOf(host, zone string) string {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if zone != "" && (host == zone || strings.HasSuffix(host, "."+zone)) {
+		return zone
 	}
-	return max(0, len(labels)-apex)
+	apex, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return host
+	}
+	return apex
+}
+
+// LabelsBelowZone counts a hostname's labels under its zone (ZoneOf): app.example.com is 1,
+// static.app.example.com 2, static.example.ne.jp 1.
+func LabelsBelowZone(host, zone string) int {
+	z := ZoneOf(host, zone)
+	return max(0, strings.Count(strings.TrimSuffix(host, "."), ".")-strings.Count(z, "."))
 }
 
 // EdgeHostnames are the hostnames Cloudflare serves for a stage.
@@ -155,8 +167,8 @@ func (c *Config) EdgeHostnames() []string {
 func EdgeNotes(c *Config) []string {
 	var out []string
 	for _, h := range c.EdgeHostnames() {
-		if LabelsBelowZone(h) >= 2 {
-			out = append(out, fmt.Sprintf("%s is two labels below its zone: Cloudflare's free Universal SSL does not cover it, so the edge needs Advanced Certificate Manager ($10 a month) on the zone, or set llama:domain to the zone's apex or one label below it", h))
+		if LabelsBelowZone(h, c.Edge.Zone) >= 2 {
+			out = append(out, fmt.Sprintf("%s is two labels below its zone %s: Cloudflare's free Universal SSL does not cover it, so the edge needs Advanced Certificate Manager on the zone (llama cost prices it), or set llama:domain to the zone's apex or one label below it (llama:cloudflareZone names the zone where it is not the registrable domain)", h, ZoneOf(h, c.Edge.Zone)))
 		}
 	}
 	return out

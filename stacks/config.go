@@ -134,6 +134,7 @@ type CacheConfig struct {
 type EdgeConfig struct {
 	ZoneID string
 	Domain string
+	Zone   string // the zone's name where it is not the domain's registrable domain; "" otherwise
 }
 
 // ShardsConfig is the Aurora shards'.

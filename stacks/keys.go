@@ -89,6 +89,8 @@ var Keys = []Key{
 		optional(reZoneID, "a Cloudflare zone ID: 32 lowercase hex characters"), func(c *Config, v any) { c.Edge.ZoneID = v.(string) }, []Layer{CDN, SPAEdge}, ""},
 	{"domain", "string", "", "The app's hostname inside the Cloudflare zone, e.g. app.example.com; required from the cdn rung on.",
 		optional(reHostname, "a lowercase hostname inside the Cloudflare zone, such as app.example.com"), func(c *Config, v any) { c.Edge.Domain = v.(string) }, []Layer{CDN, SPAEdge}, ""},
+	{"cloudflareZone", "string", "", "The Cloudflare zone's name, where it is not the registrable domain of llama:domain (a subdomain zone such as dev.example.com); empty: the registrable domain, by the Public Suffix List.",
+		optional(reHostname, "a lowercase zone name such as dev.example.com, or empty"), func(c *Config, v any) { c.Edge.Zone = v.(string) }, []Layer{CDN, SPAEdge}, ""},
 	// The sharded rung needs a shard; past it, 0 takes the NoSQL offload without sharding
 	// (the guide: "instead of sharding, migrate a subset of data to NoSQL").
 	{"shards", "integer", "2", "Aurora clusters, one per shard, from the sharded rung on: 1..64; 0 on the nosql rung takes the NoSQL offload without sharding. Lowering it deletes shards (refused while protected).",
@@ -303,9 +305,13 @@ func logRetention(v string) (any, string) {
 	return n, ""
 }
 
+// MinPostgresMajor is the oldest PostgreSQL the app's driver supports (lib/pq 1.11 and later
+// support PostgreSQL 14 and newer; RDS's standard support for 13 has ended as well).
+const MinPostgresMajor = 14
+
 func engineMajor(v string) (any, string) {
-	const allowed = "a PostgreSQL major version (13 or later) such as 16, without a minor: minor versions upgrade automatically, and a pinned minor would later be a downgrade RDS refuses"
-	if major, err := strconv.Atoi(v); err != nil || !reEngineVer.MatchString(v) || major < 13 {
+	allowed := fmt.Sprintf("a PostgreSQL major version (%d or later: the app's driver, lib/pq, supports no older one) such as 16, without a minor: minor versions upgrade automatically, and a pinned minor would later be a downgrade RDS refuses", MinPostgresMajor)
+	if major, err := strconv.Atoi(v); err != nil || !reEngineVer.MatchString(v) || major < MinPostgresMajor {
 		return nil, allowed
 	}
 	return v, ""

@@ -395,6 +395,7 @@ func (s *stage) edge(hosts []cdn.Host) (published, error) {
 			zoneID, a.Phase, a.RulesKept, strings.Join(a.SharedBy, ", "), a.Resource, a.ImportID, name, ctx.Stack(), ctx.Project(), name))
 	}
 	out.outs["hostnames"] = edge.Hostnames
+	out.outs["cloudflareZone"] = pulumi.String(ZoneOf(s.cfg.Edge.Domain, s.cfg.Edge.Zone))
 	return out, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
@@ -112,9 +113,11 @@ func (c *cli) report(code int, err error) int {
 func topHelp() string {
 	var b strings.Builder
 	b.WriteString("llama: the Llama stages, offline: what each rung builds, changes and costs, without credentials or a cloud.\n\nCommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, cm := range commands {
-		fmt.Fprintf(&b, "  %-7s %s\n", cm.name, cm.summary)
+		fmt.Fprintf(tw, "  %s\t%s\n", cm.name, cm.summary)
 	}
+	tw.Flush()
 	b.WriteString("\nllama <command> --help shows a command's flags.\n\n")
 	b.WriteString(exitCodes)
 	return b.String()
@@ -148,13 +151,15 @@ func (c *cli) parse(name string, fs *flag.FlagSet, args []string) (done bool, er
 	if errors.Is(err, flag.ErrHelp) {
 		cm, _ := find(name)
 		fmt.Fprintf(c.stdout, "usage: %s\n\n%s.\n\nFlags:\n", cm.usage, strings.ToUpper(cm.summary[:1])+cm.summary[1:])
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "map[]" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(c.stdout, "  --%-16s %s%s\n", f.Name, f.Usage, def)
+			fmt.Fprintf(tw, "  --%s\t%s%s\n", f.Name, f.Usage, def)
 		})
+		tw.Flush()
 		fmt.Fprint(c.stdout, "\n"+exitCodes)
 		return true, nil
 	}
