@@ -1,6 +1,8 @@
 package preview
 
 import (
+	"slices"
+	"maps"
 	"fmt"
 	"io"
 	"math"
@@ -98,12 +100,7 @@ func CostText(p *offline.Plan, e *cost.Estimate) string {
 	tw.Flush()
 	fmt.Fprintf(&b, "  %s\n", e.Assumptions["prices"])
 	if notes, ok := e.Assumptions["notes"].(map[string]string); ok {
-		keys := make([]string, 0, len(notes))
-		for k := range notes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(notes)) {
 			fmt.Fprintf(&b, "  %s\n", notes[k])
 		}
 	}

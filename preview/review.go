@@ -1,6 +1,8 @@
 package preview
 
 import (
+	"slices"
+	"maps"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -244,11 +246,7 @@ func (r *Result) byComponent(b *strings.Builder) {
 			kind.add(byComp[stem(comp)])
 		}
 	}
-	comps := make([]string, 0, len(byComp))
-	for c := range byComp {
-		comps = append(comps, c)
-	}
-	sort.Strings(comps)
+	comps := slices.Sorted(maps.Keys(byComp))
 	if len(comps) > 0 {
 		b.WriteString("\nBy component (+ create, ~ update, +- replace, - delete, retained):\n")
 		tw := table(b)

@@ -1,6 +1,8 @@
 package preview
 
 import (
+	"slices"
+	"maps"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -152,11 +154,7 @@ func reached(r *offline.Resource) (bool, string) {
 // outputsText lists the stack outputs, marking the values the offline engine made up.
 func outputsText(p *offline.Plan) string {
 	made := placeholders(p)
-	keys := make([]string, 0, len(p.Outputs))
-	for k := range p.Outputs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(p.Outputs))
 	var b strings.Builder
 	b.WriteString("\nOutputs (~ marks a placeholder the offline engine made up; pulumi up gives the real value):\n")
 	tw := table(&b)
