@@ -1,12 +1,12 @@
 package preview
 
 import (
-	"slices"
-	"maps"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"

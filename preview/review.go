@@ -1,12 +1,12 @@
 package preview
 
 import (
-	"slices"
-	"maps"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 

@@ -1,10 +1,10 @@
 package preview
 
 import (
-	"slices"
-	"maps"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
