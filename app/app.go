@@ -48,6 +48,13 @@ type Server struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 
+	// Warnings about a dependency that is down, once a period each.
+	cacheWarn, replicaWarn, refreshWarn limiter
+
+	// refused says why the last parameters were not followed (a shard map changed without a
+	// move); nil when they were.
+	refused atomic.Pointer[string]
+
 	refreshMu   sync.Mutex // one refresh at a time
 	lastRefresh time.Time
 	reverse     reverser // keeps the old tier current after a switch
@@ -84,6 +91,9 @@ func New(ctx context.Context, src Source, opts Options) (*Server, error) {
 	bg, stop := context.WithCancel(context.Background())
 	s := &Server{src: src, opts: opts, log: opts.Logger, stats: newStats(), migrated: map[*pg]bool{}, stop: stop, done: make(chan struct{})}
 	s.reverse.env, s.reverse.src, s.reverse.log = opts.Env, src, opts.Logger
+	for _, l := range []*limiter{&s.cacheWarn, &s.replicaWarn, &s.refreshWarn} {
+		l.period = 10 * time.Second
+	}
 	s.tiers.Store(t)
 	go s.background(bg)
 	return s, nil
@@ -141,32 +151,14 @@ func (s *Server) background(ctx context.Context) {
 // MigrateAll applies the schema to every database that does not have it yet and reports
 // whether all do.
 func (s *Server) MigrateAll(ctx context.Context) bool {
-	all := true
-	for _, db := range s.tiers.Load().writers() {
-		s.mu.Lock()
-		done := s.migrated[db]
-		s.mu.Unlock()
-		if done {
-			continue
-		}
-		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		v, err := Migrate(mctx, db.db)
-		cancel()
-		if err != nil {
-			all = false
-			s.log.Warn("schema not applied yet", "database", db.name, "err", err)
-			continue
-		}
-		s.log.Info("schema applied", "database", db.name, "version", v)
-		s.mu.Lock()
-		s.migrated[db] = true
-		s.mu.Unlock()
-	}
-	return all
+	s.migrate(ctx, s.tiers.Load())
+	return s.unmigrated() == ""
 }
 
-// Refresh reads the parameters again and, when they changed, moves to the tiers they name.
-// Connections to the old tiers close after a grace period for requests in flight.
+// Refresh reads the parameters again and, when they changed, moves to the tiers they name,
+// once their databases have the schema. Connections to the old tiers close after a grace
+// period for requests in flight. A shard map that changed without a move (llama-app move
+// shards) is not followed: users would land on shards that do not hold them.
 func (s *Server) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
@@ -183,9 +175,15 @@ func (s *Server) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the published parameters: %w", err)
 	}
+	if why := shardMapChanged(old, t); why != "" {
+		t.close()
+		s.refused.Store(&why)
+		return errors.New(why)
+	}
+	s.refused.Store(nil)
+	s.migrate(ctx, t)
 	s.tiers.Store(t)
 	s.log.Info("parameters changed: new tiers in use", "shards", len(t.shards), "cache", t.cache != nil, "dynamodb", t.table != nil)
-	s.MigrateAll(ctx)
 	time.AfterFunc(30*time.Second, func() {
 		s.mu.Lock()
 		for _, db := range old.writers() {
@@ -195,6 +193,55 @@ func (s *Server) Refresh(ctx context.Context) error {
 		old.close()
 	})
 	return nil
+}
+
+// shardMapChanged says why new tiers may not replace old ones: their shard count differs and
+// no move of the shards switched (or went back) in between.
+func shardMapChanged(old, t *tiers) string {
+	if len(old.shards) == len(t.shards) || len(old.shards) == 0 {
+		return ""
+	}
+	if old.view.gens[TierShards] != t.view.gens[TierShards] {
+		return ""
+	}
+	return fmt.Sprintf("the published shard map changed from %d to %d shards without a move: users would land on shards that do not hold them; "+
+		"the app keeps the %d-shard map (publish the new map under next/ with llama:shardsFrom=%d, then run llama-app move shards)",
+		len(old.shards), len(t.shards), len(old.shards), len(old.shards))
+}
+
+// migrate applies the schema to the tiers' databases that lack it.
+func (s *Server) migrate(ctx context.Context, t *tiers) {
+	for _, db := range t.writers() {
+		s.mu.Lock()
+		done := s.migrated[db]
+		s.mu.Unlock()
+		if done {
+			continue
+		}
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err := Migrate(mctx, db.db)
+		cancel()
+		if err != nil {
+			s.log.Warn("schema not applied yet", "database", db.name, "err", err)
+			continue
+		}
+		s.log.Info("schema applied", "database", db.name, "version", v)
+		s.mu.Lock()
+		s.migrated[db] = true
+		s.mu.Unlock()
+	}
+}
+
+// unmigrated names a database in use that lacks the schema, or "".
+func (s *Server) unmigrated() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, db := range s.tiers.Load().writers() {
+		if !s.migrated[db] {
+			return db.name
+		}
+	}
+	return ""
 }
 
 // errMoving: a write reached a store that a live move has fenced, and the switch did not
@@ -233,6 +280,13 @@ func (s *Server) refreshSoon(ctx context.Context) {
 	}
 	if err := s.Refresh(ctx); err != nil {
 		s.log.Warn("refreshing parameters after a fenced write", "err", err)
+	}
+}
+
+// warn logs a warning unless its limiter let one through in the last period.
+func (s *Server) warn(l *limiter, msg string, err error) {
+	if l.allow() {
+		s.log.Warn(msg, "err", err)
 	}
 }
 

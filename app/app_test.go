@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,7 +418,10 @@ func TestBadInput(t *testing.T) {
 		{"missing field", "POST", base + "/users", `{}`, 400},
 		{"empty name", "POST", base + "/users", `{"name": "   "}`, 400},
 		{"oversized name", "POST", base + "/users", `{"name": "` + strings.Repeat("x", maxName+1) + `"}`, 400},
-		{"oversized body", "POST", base + "/users", `{"name": "` + strings.Repeat("x", maxBody) + `"}`, 400},
+		{"oversized body", "POST", base + "/users", `{"name": "` + strings.Repeat("x", maxBody) + `"}`, 413},
+		{"NUL in a name", "POST", base + "/users", `{"name": "al\u0000an"}`, 400},
+		{"NUL in a post", "POST", user + "/posts", `{"body": "hi\u0000"}`, 400},
+		{"a signed id", "GET", base + "/users/+5", "", 400},
 		{"empty post", "POST", user + "/posts", `{"body": ""}`, 400},
 		{"oversized post", "POST", user + "/posts", `{"body": "` + strings.Repeat("y", maxPostBody+1) + `"}`, 400},
 		{"post body wrong type", "POST", user + "/posts", `{"body": true}`, 400},
@@ -439,6 +444,9 @@ func TestBadInput(t *testing.T) {
 		if _, ok := doc["error"].(string); !ok {
 			t.Errorf("%s: no JSON error in %v", c.name, doc)
 		}
+	}
+	if res, err := http.Head(base + "/health"); err != nil || res.StatusCode != 200 {
+		t.Errorf("HEAD /health: %v %v", res, err)
 	}
 }
 
@@ -561,5 +569,76 @@ func TestHealth(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health/live", nil))
 	if rec.Code != 200 {
 		t.Errorf("/health/live with the primary down: %d: the group would replace every instance", rec.Code)
+	}
+}
+
+// TestHealthCoversWhatTheRungUses: on the sharded rung a shard that is down makes /health 503
+// naming it, and the primary, where no user lives, does not.
+func TestHealthCoversWhatTheRungUses(t *testing.T) {
+	e := need(t, true, false, false)
+	_, base := startApp(t, rungParams(e, false, false, true, false))
+	e.shard0.stop()
+	defer e.shard0.restart()
+	code, doc := call(t, "GET", base+"/health", "")
+	if code != 503 || !strings.Contains(fmt.Sprint(doc["error"]), "shard-0-writer") {
+		t.Errorf("shard 0 down: %d %v, want 503 naming shard-0-writer", code, doc)
+	}
+	if err := e.shard0.restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "shard 0 back", func() error {
+		if code, doc := call(t, "GET", base+"/health", ""); code != 200 {
+			return fmt.Errorf("%d %v", code, doc)
+		}
+		return nil
+	})
+}
+
+// TestHungReplicaCostsOneBoundedRead: with the replica stopped (SIGSTOP, as a hung host), a
+// lag-tolerant read falls back to the primary after ReplicaBound, and the next ones skip the
+// replica altogether until its breaker closes.
+func TestHungReplicaCostsOneBoundedRead(t *testing.T) {
+	e := need(t, true, false, false)
+	_, base := startApp(t, rungParams(e, true, false, false, false))
+	id := mustCreateUser(t, base, "grace")
+	waitReplica(t, e)
+	if code, _ := call(t, "GET", fmt.Sprintf("%s/users/%d/posts", base, id), ""); code != 200 {
+		t.Fatalf("posts before: %d", code)
+	}
+	hang(t, e.replica, syscall.SIGSTOP)
+	defer hang(t, e.replica, syscall.SIGCONT)
+	var worst time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		code, doc := call(t, "GET", fmt.Sprintf("%s/users/%d/posts", base, id), "")
+		took := time.Since(start)
+		if code != 200 {
+			t.Fatalf("read %d with the replica hung: %d %v", i, code, doc)
+		}
+		if i == 0 && took > ReplicaBound+time.Second {
+			t.Errorf("the first read with the replica hung took %v", took)
+		}
+		if i > 0 {
+			worst = max(worst, took)
+		}
+	}
+	if worst > 100*time.Millisecond {
+		t.Errorf("reads after the first still wait for the hung replica: the slowest took %v", worst)
+	}
+}
+
+// hang sends sig to a server and every process it started (PostgreSQL serves each connection
+// from a child): SIGSTOP hangs it as a frozen host would, SIGCONT resumes it.
+func hang(t testing.TB, p *proc, sig syscall.Signal) {
+	t.Helper()
+	pids := []int{p.cmd.Process.Pid}
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(p.cmd.Process.Pid)).Output()
+	for _, f := range strings.Fields(string(out)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	for _, pid := range pids {
+		syscall.Kill(pid, sig)
 	}
 }

@@ -24,7 +24,8 @@ const (
 
 // Handler returns the HTTP API:
 //
-//	GET  /health                       200 when the primary database answers, else 503
+//	GET  /health                       200 when every database the rung uses answers and has
+//	                                   the schema, else 503 naming what does not
 //	GET  /health/live                  200 while the app serves, whatever its dependencies
 //	POST /users {"name"}               201 {"id"}
 //	GET  /users/{id}                   {"id", "name"}, read through the cache
@@ -59,7 +60,29 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no route "+r.URL.Path)
 	})
-	return mux
+	return s.deadline(mux)
+}
+
+// RequestTimeout is the deadline of every request's work: a database that hangs costs a
+// request this long at most (statement_timeout bounds the statement on the server too).
+const RequestTimeout = 8 * time.Second
+
+// deadline gives every request a deadline, answered 503 when it passes whether or not the work
+// returns (a hung database answers neither a query nor its cancellation), and, while a store
+// lacks the schema, answers the API's requests 503 (health says which store): the app serves
+// from no unmigrated store.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	timed := http.TimeoutHandler(next, RequestTimeout, `{"error":"the request did not complete in time: retry"}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/users") {
+			if db := s.unmigrated(); db != "" {
+				w.Header().Set("Retry-After", "5")
+				fail(w, http.StatusServiceUnavailable, "the schema is not applied on "+db+" yet")
+				return
+			}
+		}
+		timed.ServeHTTP(w, r)
+	})
 }
 
 // RequireHeader refuses, with 403, requests that do not carry the header with the value: an
@@ -94,9 +117,10 @@ func notAllowed(w http.ResponseWriter, allow string) {
 	fail(w, http.StatusMethodNotAllowed, "method not allowed; use "+allow)
 }
 
+// only serves one method (and HEAD where it is GET).
 func (s *Server) only(method string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != method {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 			notAllowed(w, method)
 			return
 		}
@@ -107,8 +131,9 @@ func (s *Server) only(method string, h http.HandlerFunc) http.HandlerFunc {
 // withUser parses the {id} path segment: a positive 64-bit integer, else 400.
 func (s *Server) withUser(h func(http.ResponseWriter, *http.Request, int64)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil || id <= 0 {
+		raw := r.PathValue("id")
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 || strings.TrimLeft(raw, "0123456789") != "" {
 			fail(w, http.StatusBadRequest, "user id must be a positive 64-bit integer, got "+strconv.Quote(r.PathValue("id")))
 			return
 		}
@@ -136,8 +161,13 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 // characters.
 func decode(w http.ResponseWriter, r *http.Request, field string, max int) (string, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		fail(w, http.StatusBadRequest, "request body too large or unreadable")
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		fail(w, http.StatusRequestEntityTooLarge, "request body larger than "+strconv.Itoa(maxBody)+" bytes")
+		return "", false
+	case err != nil:
+		fail(w, http.StatusBadRequest, "request body unreadable")
 		return "", false
 	}
 	var doc map[string]json.RawMessage
@@ -153,6 +183,9 @@ func decode(w http.ResponseWriter, r *http.Request, field string, max int) (stri
 	}
 	v = strings.TrimSpace(v)
 	switch n := utf8.RuneCountInString(v); {
+	case strings.ContainsRune(v, 0):
+		fail(w, http.StatusBadRequest, field+" must not contain a NUL character")
+		return "", false
 	case n == 0:
 		fail(w, http.StatusBadRequest, field+" must not be empty")
 		return "", false
@@ -166,8 +199,8 @@ func decode(w http.ResponseWriter, r *http.Request, field string, max int) (stri
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.healthy(ctx); err != nil {
-		fail(w, http.StatusServiceUnavailable, "primary database unreachable")
+	if problems := s.healthy(ctx); len(problems) > 0 {
+		reply(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": strings.Join(problems, "; "), "problems": problems})
 		return
 	}
 	reply(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -438,7 +438,7 @@ func retire(ctx context.Context, src Source, rec Recorder, env Env, params map[s
 	}
 	stores = append(stores, l.Primary)
 	for i, d := range stores {
-		p, err := openDB(ctx, src, env, d, moverName)
+		p, err := openDB(ctx, src, env, d, session{name: moverName, pool: 4})
 		if err != nil {
 			return res, err
 		}

@@ -83,7 +83,7 @@ func openLink(ctx context.Context, src Source, env Env, params map[string]string
 				return s, nil
 			}
 		}
-		p, err := openDB(ctx, src, env, d, moverName)
+		p, err := openDB(ctx, src, env, d, session{name: moverName, pool: 4})
 		if err != nil {
 			return nil, err
 		}

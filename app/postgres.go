@@ -67,6 +67,8 @@ type pgTarget struct {
 	// AppName is the sessions' application_name: the app's names its generation of each
 	// tier, which fenced stores check; a mover's is llama-move.
 	AppName string
+	// StatementTimeout bounds every statement on the server (statement_timeout); 0: none.
+	StatementTimeout time.Duration
 }
 
 // config is the connection's settings as lib/pq's fields: no quoting by hand, so an IAM token
@@ -86,6 +88,9 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 		cfg.Runtime = map[string]string{}
 	}
 	cfg.Runtime["timezone"] = "UTC"
+	if t.StatementTimeout > 0 {
+		cfg.Runtime["statement_timeout"] = strconv.FormatInt(t.StatementTimeout.Milliseconds(), 10)
+	}
 	return cfg, nil
 }
 
@@ -120,15 +125,25 @@ func (connector) Driver() driver.Driver { return &pq.Driver{} }
 type pg struct {
 	name string
 	db   *sql.DB
+	down *breaker // a reader that failed or was slow is skipped for a while
 }
 
-func openPG(t pgTarget) *pg {
+// DefaultPoolSize is the connections the app keeps open to each database, idle ones included
+// (closing idle ones only to open them again under load churns connections and costs latency);
+// LLAMA_DB_POOL sets another. Size it so that instances × pool stays under the database's
+// max_connections.
+const DefaultPoolSize = 20
+
+func openPG(t pgTarget, pool int) *pg {
+	if pool <= 0 {
+		pool = DefaultPoolSize
+	}
 	db := sql.OpenDB(connector{t})
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(pool)
+	db.SetMaxIdleConns(pool)
 	db.SetConnMaxLifetime(10 * time.Minute) // an IAM token lives 15 minutes
-	db.SetConnMaxIdleTime(2 * time.Minute)
-	return &pg{name: t.Name, db: db}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &pg{name: t.Name, db: db, down: &breaker{period: 10 * time.Second}}
 }
 
 func (p *pg) close() {

@@ -22,12 +22,17 @@ type home struct {
 	next    atomic.Uint32
 }
 
-// reader picks a lag-tolerant reader, round robin, or the writer when there is none.
+// reader picks a lag-tolerant reader, round robin among those whose breaker is closed, or
+// the writer when there is none.
 func (h *home) reader() *pg {
-	if len(h.readers) == 0 {
-		return h.writer
+	n := len(h.readers)
+	start := int(h.next.Add(1))
+	for i := 0; i < n; i++ {
+		if r := h.readers[(start+i)%n]; r.down.closed() {
+			return r
+		}
 	}
-	return h.readers[int(h.next.Add(1))%len(h.readers)]
+	return h.writer
 }
 
 // table is the DynamoDB table of the high-write subset and its key schema.
@@ -42,8 +47,10 @@ type tiers struct {
 	primary *home   // the RDS primary (or the box's PostgreSQL, or the serverless writer)
 	shards  []*home // empty before the sharded rung
 	cache   *redis.Client
-	table   *table
-	view    view // the parameters as the app serves them, and the moves under way
+	// cacheDown skips the cache for a while after it failed.
+	cacheDown *breaker
+	table     *table
+	view      view // the parameters as the app serves them, and the moves under way
 }
 
 // homeOf returns where a user's rows live: shard userId mod shardCount, or the primary.
@@ -54,11 +61,16 @@ func (t *tiers) homeOf(userID int64) *home {
 	return t.shards[uint64(userID)%uint64(len(t.shards))]
 }
 
-// writers lists every database the schema is applied to: the primary and each shard.
+// writers lists the databases the rung writes users to, which must have the schema and answer
+// for the app to serve: each shard's writer on a sharded rung (no user lives on the primary
+// there), else the primary.
 func (t *tiers) writers() []*pg {
-	out := []*pg{t.primary.writer}
-	for _, s := range t.shards {
-		out = append(out, s.writer)
+	if len(t.shards) == 0 {
+		return []*pg{t.primary.writer}
+	}
+	out := make([]*pg, len(t.shards))
+	for i, s := range t.shards {
+		out[i] = s.writer
 	}
 	return out
 }
@@ -79,6 +91,21 @@ func (t *tiers) close() {
 type Env struct {
 	AWS    aws.Config // credentials and region, for IAM tokens and DynamoDB
 	Region string
+	// PoolSize is the connections kept open to each database; default DefaultPoolSize.
+	PoolSize int
+	// StatementTimeout bounds each of the app's statements on the server; default five
+	// seconds, negative none. (The mover's statements have none.)
+	StatementTimeout time.Duration
+}
+
+func (e Env) statementTimeout() time.Duration {
+	switch {
+	case e.StatementTimeout < 0:
+		return 0
+	case e.StatementTimeout == 0:
+		return 5 * time.Second
+	}
+	return e.StatementTimeout
 }
 
 // params reads parameters with their documented defaults.
@@ -279,7 +306,9 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 			t.close()
 		}
 	}()
-	open := func(d DB) (*pg, error) { return openDB(ctx, src, env, d, appName(v.gens)) }
+	open := func(d DB) (*pg, error) {
+		return openDB(ctx, src, env, d, session{name: appName(v.gens), pool: env.PoolSize, timeout: env.statementTimeout()})
+	}
 	t.primary = &home{}
 	if t.primary.writer, err = open(l.Primary); err != nil {
 		return nil, err
@@ -307,8 +336,10 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 		}
 	}
 	if c := l.Cache; c != nil {
-		opts := &redis.Options{Addr: c.Endpoint.String(), DialTimeout: 300 * time.Millisecond,
-			ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1, PoolSize: 20}
+		// One dial attempt with a short timeout and no retries: a dead cache must cost a read
+		// little, and the cache's breaker skips it for a while after a failure.
+		opts := &redis.Options{Addr: c.Endpoint.String(), DialTimeout: 200 * time.Millisecond, DialerRetries: 1,
+			ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, MaxRetries: -1, PoolSize: 20}
 		if c.TLS {
 			opts.TLSConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
 		}
@@ -320,6 +351,7 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 			opts.Password = cred.Password
 		}
 		t.cache = redis.NewClient(opts)
+		t.cacheDown = &breaker{period: 5 * time.Second}
 	}
 	if tb := l.Table; tb != nil {
 		t.table = &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}
@@ -328,11 +360,18 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 	return t, nil
 }
 
-// openDB opens (lazily) one database the parameters describe, reading its secret; its
-// sessions carry name as their application_name.
-func openDB(ctx context.Context, src Source, env Env, d DB, name string) (*pg, error) {
+// session is how a process uses a database: the application_name its sessions carry, its
+// pool's size and the statements' time limit.
+type session struct {
+	name    string
+	pool    int
+	timeout time.Duration
+}
+
+// openDB opens (lazily) one database the parameters describe, reading its secret.
+func openDB(ctx context.Context, src Source, env Env, d DB, sess session) (*pg, error) {
 	tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
-		IAM: d.IAM, Region: env.Region, AWS: env.AWS, AppName: name}
+		IAM: d.IAM, Region: env.Region, AWS: env.AWS, AppName: sess.name, StatementTimeout: sess.timeout}
 	if !d.IAM {
 		c, err := src.Secret(ctx, d.SecretArn)
 		if err != nil {
@@ -343,7 +382,7 @@ func openDB(ctx context.Context, src Source, env Env, d DB, name string) (*pg, e
 			tg.User = c.Username
 		}
 	}
-	return openPG(tg), nil
+	return openPG(tg, sess.pool), nil
 }
 
 // activityTable finds the high-write table: tables/activity/name (with its key schema under

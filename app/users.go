@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,11 +69,13 @@ func (s *Server) createUser(ctx context.Context, name string) (int64, error) {
 }
 
 // getUser reads a user through the cache (read-through): on a miss, from a lag-tolerant reader
-// of the user's home; a reader that is down, or has not seen the user yet (replication lag),
-// sends the read to the writer.
+// of the user's home; a reader that is down, slow or has not seen the user yet (replication
+// lag) sends the read to the writer. A cache that failed is skipped for a while, and nothing
+// is written back after a failed cache read.
 func (s *Server) getUser(ctx context.Context, id int64) (User, error) {
 	t := s.tiers.Load()
-	if t.cache != nil {
+	cached := t.cache != nil && t.cacheDown.closed()
+	if cached {
 		b, err := t.cache.Get(ctx, cacheKey(id)).Bytes()
 		var u User
 		if err == nil && json.Unmarshal(b, &u) == nil {
@@ -80,26 +83,65 @@ func (s *Server) getUser(ctx context.Context, id int64) (User, error) {
 			return u, nil
 		}
 		if err != nil && !errors.Is(err, redis.Nil) {
-			s.log.Warn("cache read failed: reading the database", "err", err)
+			t.cacheDown.fail()
+			cached = false
+			s.warn(&s.cacheWarn, "cache read failed: reading the database, and skipping the cache for a while", err)
 		}
 		s.stats.miss()
 	}
-	h := t.homeOf(id)
-	db := h.reader()
-	u, err := s.queryUser(ctx, db, id)
-	if err != nil && db != h.writer {
-		u, err = s.queryUser(ctx, h.writer, id)
-	}
+	u, err := fromReader(s, ctx, t.homeOf(id), func(ctx context.Context, db *pg) (User, error) { return s.queryUser(ctx, db, id) })
 	if err != nil {
 		return User{}, err
 	}
-	if t.cache != nil {
+	if cached {
 		b, _ := json.Marshal(u)
 		if err := t.cache.Set(ctx, cacheKey(id), b, s.opts.CacheTTL).Err(); err != nil {
-			s.log.Warn("cache write failed", "err", err)
+			t.cacheDown.fail()
+			s.warn(&s.cacheWarn, "cache write failed", err)
 		}
 	}
 	return u, nil
+}
+
+// ReplicaBound is how long a lag-tolerant read waits for a replica before it reads the writer
+// instead; the replica is then skipped for ten seconds (its breaker), so a sick replica costs
+// one slow read a period, not every read.
+const ReplicaBound = 250 * time.Millisecond
+
+// fromReader runs a read on a reader of the home, and on the writer when the reader fails,
+// has not seen the row yet, or has not answered within ReplicaBound. A read the bound cuts
+// short is abandoned, not awaited: a hung server answers neither the query nor its
+// cancellation (the driver waits for both), so the read goes on in its goroutine until the
+// server does or the connection dies, and the breaker keeps further reads off that reader.
+func fromReader[T any](s *Server, ctx context.Context, h *home, read func(context.Context, *pg) (T, error)) (T, error) {
+	if db := h.reader(); db != h.writer {
+		type result struct {
+			v   T
+			err error
+		}
+		done := make(chan result, 1)
+		rctx, cancel := context.WithTimeout(ctx, ReplicaBound)
+		go func() {
+			v, err := read(rctx, db)
+			done <- result{v, err}
+		}()
+		select {
+		case r := <-done:
+			cancel()
+			if r.err == nil {
+				return r.v, nil
+			}
+			if !errors.Is(r.err, errNotFound) {
+				db.down.fail()
+				s.warn(&s.replicaWarn, "reader failed: reading the writer, and skipping the reader for a while", fmt.Errorf("%s: %w", db.name, r.err))
+			}
+		case <-rctx.Done():
+			cancel()
+			db.down.fail()
+			s.warn(&s.replicaWarn, "reader did not answer in time: reading the writer, and skipping the reader for a while", fmt.Errorf("%s: %w", db.name, rctx.Err()))
+		}
+	}
+	return read(ctx, h.writer)
 }
 
 func (s *Server) queryUser(ctx context.Context, db *pg, id int64) (User, error) {
@@ -140,19 +182,17 @@ func (s *Server) createPost(ctx context.Context, userID int64, body string) (int
 }
 
 // listPosts returns a user's newest posts. Lag-tolerant reads go to a reader (falling back to
-// the writer when it is down); consistent reads go to the writer, so a client reads its own
-// writes.
+// the writer when it is down or slow); consistent reads go to the writer, so a client reads its
+// own writes.
 func (s *Server) listPosts(ctx context.Context, userID int64, consistent bool, limit int) ([]Post, error) {
 	h := s.tiers.Load().homeOf(userID)
-	db := h.writer
-	if !consistent {
-		db = h.reader()
-	}
-	posts, err := s.queryPosts(ctx, db, userID, limit)
-	if err != nil && db != h.writer {
-		s.log.Warn("reader failed: reading the writer", "reader", db.name, "err", err)
-		db = h.writer
-		posts, err = s.queryPosts(ctx, db, userID, limit)
+	query := func(ctx context.Context, db *pg) ([]Post, error) { return s.queryPosts(ctx, db, userID, limit) }
+	var posts []Post
+	var err error
+	if consistent {
+		posts, err = query(ctx, h.writer)
+	} else {
+		posts, err = fromReader(s, ctx, h, query)
 	}
 	if err != nil {
 		return nil, err
@@ -232,7 +272,33 @@ func (s *Server) recordActivity(ctx context.Context, userID int64, kind string) 
 	return id, err
 }
 
-// healthy reports whether the primary database answers.
-func (s *Server) healthy(ctx context.Context) error {
-	return s.tiers.Load().primary.writer.db.PingContext(ctx)
+// healthy lists what keeps the app from serving: every database the rung writes to (the
+// primary, each shard's writer) must answer and have the schema, and a shard map that changed
+// without a move is refused.
+func (s *Server) healthy(ctx context.Context) []string {
+	t := s.tiers.Load()
+	ws := t.writers()
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.db.PingContext(ctx)
+		}()
+	}
+	wg.Wait()
+	var out []string
+	for i, err := range errs {
+		if err != nil {
+			out = append(out, ws[i].name+" unreachable")
+		}
+	}
+	if db := s.unmigrated(); db != "" {
+		out = append(out, "the schema is not applied on "+db+" yet")
+	}
+	if p := s.refused.Load(); p != nil {
+		out = append(out, *p)
+	}
+	return out
 }
