@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -640,5 +641,64 @@ func hang(t testing.TB, p *proc, sig syscall.Signal) {
 	}
 	for _, pid := range pids {
 		syscall.Kill(pid, sig)
+	}
+}
+
+// TestIDsDoNotCollideUnderLoad: many activities of one user at once, as fast as the machine
+// takes them: every one is answered 202 (an id the user already has is drawn again).
+func TestIDsDoNotCollideUnderLoad(t *testing.T) {
+	e := need(t, true, false, false)
+	_, base := startApp(t, rungParams(e, false, false, false, false))
+	id := mustCreateUser(t, base, "ada")
+	url := fmt.Sprintf("%s/users/%d/activity", base, id)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				res, err := client.Post(url, "application/json", strings.NewReader(`{"kind": "view"}`))
+				code := 0
+				if err == nil {
+					code = res.StatusCode
+					res.Body.Close()
+				}
+				mu.Lock()
+				codes[code]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[202] != 3200 {
+		t.Errorf("3,200 activities of one user: answers %v, want every one 202", codes)
+	}
+}
+
+// TestShardMapChangedWithoutAMoveIsRefused: a shard count published as current without a move
+// is not followed (users would land on shards that do not hold them), and health says so.
+func TestShardMapChangedWithoutAMoveIsRefused(t *testing.T) {
+	e := need(t, true, false, false)
+	params := rungParams(e, false, false, true, false)
+	path := writeLocal(t, params)
+	srv, err := New(context.Background(), LocalFile(path), Options{Env: moveEnv(t), Refresh: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.MigrateAll(context.Background())
+	params["shards/count"] = "1"
+	rewrite(t, path, params)
+	if err := srv.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), "without a move") {
+		t.Fatalf("a shard map shrunk without a move: %v", err)
+	}
+	if n := len(srv.tiers.Load().shards); n != 2 {
+		t.Errorf("the app serves from %d shards, want the 2 it had", n)
+	}
+	if p := srv.healthy(context.Background()); len(p) == 0 || !strings.Contains(strings.Join(p, " "), "without a move") {
+		t.Errorf("health: %v", p)
 	}
 }

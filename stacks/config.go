@@ -273,6 +273,16 @@ var crossRules = []struct {
 	}},
 	{[]string{"platform", "stage", "replicas", "shards", "shardReaders", "dbClusterQuota", "dbInstanceQuota"}, quotaRule},
 	{[]string{"platform", "stage", "moved", "shards", "shardsFrom", "tables"}, movedRule},
+	{[]string{"tables"}, func(c *Config) (string, string) {
+		// The app writes every activity of a user as its own item: without a sort key each
+		// would replace the user's last one.
+		for _, t := range c.Tables {
+			if t.Name == "activity" && t.SortKey == "" {
+				return "tables", "an activity table with a sort key (activity:userId:createdAt[:expiresAt]): the app writes each activity as its own item, and without a sort key each would replace the user's previous one"
+			}
+		}
+		return "", ""
+	}},
 }
 
 // movedRule: llama:moved names only moves the stage has, in an order that can happen, and

@@ -230,11 +230,14 @@ func TestReplacementsTheProviderMakes(t *testing.T) {
 		from, to map[string]string
 		replaced string
 	}{
-		{"a table loses its sort key", "nosql", nil, map[string]string{"tables": "activity:userId"}, "tables-activity"},
+		{"a table loses its sort key", "nosql", map[string]string{"tables": "activity:userId:createdAt,events:id:at"}, map[string]string{"tables": "activity:userId:createdAt,events:id"}, "tables-events"},
 		{"the cache changes engine", "cache", nil, map[string]string{"cacheEngine": "redis"}, "cache-group"},
 	} {
 		from := map[string]string{}
 		for k, v := range cdnConfig {
+			from[k] = v
+		}
+		for k, v := range c.from {
 			from[k] = v
 		}
 		to := map[string]string{}

@@ -642,6 +642,7 @@ func TestServersBadConfig(t *testing.T) {
 		{"desired below min", stacks.Servers, "load-balanced", map[string]string{"minServers": "3", "desiredServers": "2"}, "llama:desiredServers", "llama:minServers"},
 		{"max of 1", stacks.Servers, "load-balanced", map[string]string{"maxServers": "1", "desiredServers": "1", "minServers": "1"}, "llama:maxServers", "2 to 100"},
 		{"engine 9.6", stacks.Servers, "separate-db", map[string]string{"dbEngineVersion": "9.6"}, "llama:dbEngineVersion", "14 or later"},
+		{"activity without a sort key", stacks.Servers, "nosql", map[string]string{"tables": "activity:userId"}, "llama:tables", "sort key"},
 		{"engine 13, older than the driver supports", stacks.Servers, "separate-db", map[string]string{"dbEngineVersion": "13"}, "llama:dbEngineVersion", "lib/pq"},
 		{"autoscaling ceiling below storage", stacks.Servers, "separate-db", map[string]string{"dbMaxStorageGb": "20"}, "llama:dbMaxStorageGb", "more than"},
 		{"no zone at cdn", stacks.Servers, "cdn", map[string]string{"cloudflareZoneId": ""}, "llama:cloudflareZoneId", "required from the cdn rung"},

@@ -5,6 +5,7 @@
 // point to), or, with LLAMA_LOCAL=<file>, a local JSON file of the same keys; it listens on
 // LLAMA_ADDR (default :8080) unless it runs on Lambda. LLAMA_REFRESH (a Go duration, default
 // 1m) is how often it reads the parameters again, so a promotion reaches it without a redeploy.
+// LLAMA_DB_POOL (default 20) is the connections it keeps open to each database.
 // ORIGIN_VERIFY, when set, is the value of the x-llama-origin-verify header every request must
 // carry (the CDN adds it).
 //
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -58,6 +60,11 @@ func run(log *slog.Logger) error {
 	src, env, err := settings(ctx)
 	if err != nil {
 		return err
+	}
+	if v := os.Getenv("LLAMA_DB_POOL"); v != "" {
+		if env.PoolSize, err = strconv.Atoi(v); err != nil || env.PoolSize < 1 {
+			return fmt.Errorf("LLAMA_DB_POOL %q: want a whole number of connections, at least 1", v)
+		}
 	}
 	opts.Env = env
 	srv, err := app.New(ctx, src, opts)
