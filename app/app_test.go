@@ -74,13 +74,19 @@ func writeLocal(t testing.TB, params map[string]string) string {
 // startApp runs the app over HTTP on a rung's parameters, once its schema is applied.
 func startApp(t testing.TB, params map[string]string) (*Server, string) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"))
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(ctx, LocalFile(writeLocal(t, params)), Options{Env: Env{AWS: cfg, Region: "us-east-1"}, Refresh: -1,
+	return serveApp(t, LocalFile(writeLocal(t, params)), Options{Env: Env{AWS: cfg, Region: "us-east-1"}, Refresh: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// serveApp runs the app over HTTP on a source, once its schema is applied.
+func serveApp(t testing.TB, src Source, opts Options) (*Server, string) {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := New(ctx, src, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

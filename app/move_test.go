@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,25 +89,13 @@ func moveEnv(t testing.TB) Env {
 // liveApp runs the app on a parameter file, following it as a deployed app follows SSM.
 func liveApp(t testing.TB, path string) string {
 	t.Helper()
-	ctx := context.Background()
 	logOut := io.Discard
 	if p := os.Getenv("LLAMA_TEST_APPLOG"); p != "" {
 		logOut, _ = os.Create(p)
 	}
-	srv, err := New(ctx, LocalFile(path), Options{Env: moveEnv(t), Refresh: time.Second, MoveRefresh: 200 * time.Millisecond,
+	_, base := serveApp(t, LocalFile(path), Options{Env: moveEnv(t), Refresh: time.Second, MoveRefresh: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logOut, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 20*time.Second, "applying the schema", func() error {
-		if !srv.MigrateAll(ctx) {
-			return fmt.Errorf("not every database has the schema")
-		}
-		return nil
-	})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return hs.URL
+	return base
 }
 
 // seed writes users and posts straight into a store, ids spread as the app's are.

@@ -49,23 +49,33 @@ func cacheKey(id int64) string { return "llama:user:" + strconv.FormatInt(id, 10
 
 // createUser writes a user to its home's writer; it returns once the row is committed.
 func (s *Server) createUser(ctx context.Context, name string) (int64, error) {
-	var id int64
+	id := newID(time.Now())
 	err := s.write(ctx, func(t *tiers) error {
-		for attempt := 0; ; attempt++ {
-			id = newID(time.Now())
-			w := t.homeOf(id).writer
+		return s.insertDrawing(&id, func(id int64) *pg { return t.homeOf(id).writer }, func(w *pg, id int64) error {
 			_, err := w.db.ExecContext(ctx, `INSERT INTO users (id, name) VALUES ($1, $2)`, id, name)
-			if isUniqueViolation(err) && attempt < 5 {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", w.name, err)
-			}
-			s.stats.write(w.name)
-			return nil
-		}
+			return err
+		})
 	})
 	return id, err
+}
+
+// insertDrawing runs an insert of a row with a new id, and draws another id when the one it
+// drew is taken (a unique violation), five times at most; home picks the database for an id.
+// It counts the write on the database that took it.
+func (s *Server) insertDrawing(id *int64, home func(int64) *pg, insert func(*pg, int64) error) error {
+	for attempt := 0; ; attempt++ {
+		w := home(*id)
+		err := insert(w, *id)
+		if isUniqueViolation(err) && attempt < 5 {
+			*id = newID(time.Now())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+		s.stats.write(w.name)
+		return nil
+	}
 }
 
 // getUser reads a user through the cache (read-through): on a miss, from a lag-tolerant reader
@@ -160,24 +170,17 @@ func (s *Server) queryUser(ctx context.Context, db *pg, id int64) (User, error) 
 
 // createPost writes a post to its user's home writer; an unknown user is errNotFound.
 func (s *Server) createPost(ctx context.Context, userID int64, body string) (int64, error) {
-	var id int64
+	id := newID(time.Now())
 	err := s.write(ctx, func(t *tiers) error {
 		w := t.homeOf(userID).writer
-		for attempt := 0; ; attempt++ {
-			id = newID(time.Now())
+		return s.insertDrawing(&id, func(int64) *pg { return w }, func(w *pg, id int64) error {
 			_, err := w.db.ExecContext(ctx, `INSERT INTO posts (id, user_id, body) VALUES ($1, $2, $3)`, id, userID, body)
-			switch {
-			case isUniqueViolation(err) && attempt < 5:
-				continue
-			case isForeignKeyViolation(err):
-				return errNotFound
-			case err != nil:
-				return fmt.Errorf("%s: %w", w.name, err)
-			}
-			s.stats.write(w.name)
-			return nil
-		}
+			return err
+		})
 	})
+	if isForeignKeyViolation(err) {
+		return 0, errNotFound
+	}
 	return id, err
 }
 
@@ -256,18 +259,10 @@ func (s *Server) recordActivity(ctx context.Context, userID int64, kind string) 
 		if t.table != nil {
 			q += ` ON CONFLICT (user_id, id) DO NOTHING`
 		}
-		for attempt := 0; ; attempt++ {
+		return s.insertDrawing(&id, func(int64) *pg { return w }, func(w *pg, id int64) error {
 			_, err := w.db.ExecContext(ctx, q, id, userID, kind, now)
-			if isUniqueViolation(err) && attempt < 5 {
-				id = newID(time.Now())
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", w.name, err)
-			}
-			s.stats.write(w.name)
-			return nil
-		}
+			return err
+		})
 	})
 	return id, err
 }
