@@ -348,6 +348,19 @@ func usersOf(t testing.TB, db *sql.DB) []int64 {
 	return out
 }
 
+// dbMoveSetup starts a "box" and an "RDS", the app on the box with seeded users and posts, and
+// publishes RDS under next/db/ as the expand pulumi up does.
+func dbMoveSetup(t testing.TB, users, posts int) (path, base string, boxDB, rdsDB *sql.DB) {
+	t.Helper()
+	box, rds := freshPG(t, "box"), freshPG(t, "rds")
+	path = writeLocal(t, dbParams("db/", box))
+	base = liveApp(t, path)
+	boxDB, rdsDB = sqlOn(t, box), sqlOn(t, rds)
+	seed(t, boxDB, users, posts)
+	expand(t, path, dbParams("next/db/", rds))
+	return path, base, boxDB, rdsDB
+}
+
 // TestMoveDBForwardAndBack: the box's PostgreSQL moves to "RDS" under load, runs there a
 // while (the box kept current), and moves back; no acknowledged write is lost either way.
 func TestMoveDBForwardAndBack(t *testing.T) {
@@ -593,12 +606,7 @@ func TestMoveActivity(t *testing.T) {
 // TestMoveResumesAfterKill: a mover killed with SIGKILL mid-copy runs again, resumes and
 // ends where an uninterrupted one would.
 func TestMoveResumesAfterKill(t *testing.T) {
-	box, rds := freshPG(t, "box"), freshPG(t, "rds")
-	path := writeLocal(t, dbParams("db/", box))
-	base := liveApp(t, path)
-	boxDB, rdsDB := sqlOn(t, box), sqlOn(t, rds)
-	seed(t, boxDB, 40000, 4)
-	expand(t, path, dbParams("next/db/", rds))
+	path, base, boxDB, rdsDB := dbMoveSetup(t, 40000, 4)
 	l := startLoad(t, base, usersOf(t, boxDB), 200, false)
 
 	cmd := exec.Command(os.Args[0], "-test.run", "^$")
@@ -651,12 +659,7 @@ func runTestMover() int {
 // and a difference found before the switch stops it, names the row, and leaves the app
 // writing where it did.
 func TestMoveRefuses(t *testing.T) {
-	box, rds := freshPG(t, "box"), freshPG(t, "rds")
-	path := writeLocal(t, dbParams("db/", box))
-	base := liveApp(t, path)
-	boxDB, rdsDB := sqlOn(t, box), sqlOn(t, rds)
-	seed(t, boxDB, 100, 1)
-	expand(t, path, dbParams("next/db/", rds))
+	path, base, boxDB, rdsDB := dbMoveSetup(t, 100, 1)
 	if _, err := Migrate(context.Background(), rdsDB); err != nil {
 		t.Fatal(err)
 	}
