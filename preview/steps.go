@@ -151,7 +151,7 @@ func moveSteps(a, b *offline.Plan) []Step {
 			out = append(out, moveStep(m, id))
 			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
 			if m.Cleanup != "" {
-				out = append(out, Step{ID: id + "cleanup", When: WhenAfterRetire, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch.", m.Tier, m.Cleanup)})
+				out = append(out, Step{ID: id + "cleanup", When: WhenAfterRetire, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch (state retired).", m.Tier, m.Cleanup)})
 			}
 		case pb[m.Tier]:
 			out = append(out, moveStep(m, id))
@@ -159,7 +159,7 @@ func moveSteps(a, b *offline.Plan) []Step {
 		case pa[m.Tier]:
 			out = append(out, Step{ID: id + "retire", When: WhenUp, Text: fmt.Sprintf("This is the retire pulumi up of the %s move, the point of no return: %s.%s", m.Tier, m.Retires, retireGuard(m))})
 			if m.Cleanup != "" {
-				out = append(out, Step{ID: id + "cleanup", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch.", m.Tier, m.Cleanup)})
+				out = append(out, Step{ID: id + "cleanup", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch (state retired).", m.Tier, m.Cleanup)})
 			}
 		}
 	}
@@ -174,7 +174,7 @@ func moveStep(m stacks.Move, id string) Step {
 	if m.Tier == "traffic" {
 		return Step{ID: id + "dns", When: WhenAfterUp, Text: "Once the db move has switched: lower the app hostname's DNS TTL to 60 s and wait out the old TTL; point the hostname at the load balancer (the loadBalancerDns output); wait out the old TTL again while the box still serves."}
 	}
-	return Step{ID: id + "move", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s, %s: copies to %s while the app serves, catches up, verifies counts and checksums, fences %s and switches; the app follows within seconds and no acknowledged write is lost. It resumes if stopped; llama-app move status shows its state and the next command; llama-app move %s --back returns with nothing lost until the retire pulumi up.",
+	return Step{ID: id + "move", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s, %s: copies to %s while the app serves, catches up, verifies counts and checksums, fences %s and switches (move states copying, catching-up, switched); the app follows within seconds and no acknowledged write is lost. It resumes if stopped; llama-app move status shows its state and the next command; llama-app move %s --back returns with nothing lost until the retire pulumi up (state back).",
 		m.Tier, m.Where, m.New, m.Old, m.Tier)}
 }
 
