@@ -629,7 +629,7 @@ func TestHungReplicaCostsOneBoundedRead(t *testing.T) {
 			worst = max(worst, took)
 		}
 	}
-	if worst > 100*time.Millisecond {
+	if worst >= ReplicaBound-50*time.Millisecond { // each would wait the bound without the breaker
 		t.Errorf("reads after the first still wait for the hung replica: the slowest took %v", worst)
 	}
 }
