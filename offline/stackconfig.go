@@ -1,6 +1,8 @@
 package offline
 
 import (
+	"maps"
+	"slices"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"go.yaml.in/yaml/v3"
 )
 
 // StackConfig returns the config a stack's program sees, as the Pulumi engine builds it: the
@@ -34,6 +37,9 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 		}
 	}
 	set := map[string]bool{}
+	if err := twice(overrides, "the overrides"); err != nil {
+		return nil, nil, err
+	}
 	if stack == "" {
 		// A new stack: Pulumi.yaml's defaults alone.
 		for k, v := range overrides {
@@ -46,17 +52,40 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("stack %q has no %s", stack, filepath.Base(path))
 	}
+	// Pulumi reads replicas and llama:replicas as one key, and which value it keeps depends on
+	// a map's order: refuse a key spelled twice in the file before Pulumi reads it.
+	if raw, err := os.ReadFile(path); err == nil {
+		var doc struct {
+			Config map[string]any `yaml:"config"`
+		}
+		if yaml.Unmarshal(raw, &doc) == nil {
+			flat := map[string]string{}
+			for k, v := range doc.Config {
+				flat[k] = fmt.Sprint(v)
+			}
+			if err := twice(flat, filepath.Base(path)); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	ps, err := workspace.LoadProjectStack(diag.DefaultSink(os.Stderr, os.Stderr, diag.FormatOptions{Color: "never"}), proj, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
 	}
+	file := map[string]string{}
 	for k, v := range ps.Config {
 		s, err := v.Value(config.NewBlindingDecrypter())
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
 		}
-		out[k.String()] = s
-		set[k.String()] = true
+		file[k.String()] = s
+	}
+	if err := twice(file, filepath.Base(path)); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range file {
+		out[QualifyKey(k)] = v
+		set[QualifyKey(k)] = true
 	}
 	for k, v := range overrides {
 		out[QualifyKey(k)] = v
@@ -72,6 +101,20 @@ func keysOf(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// twice refuses a key given in two spellings (replicas and llama:replicas): which one won would
+// depend on a map's order, and so would the plan.
+func twice(kv map[string]string, where string) error {
+	seen := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		q := QualifyKey(k)
+		if other, ok := seen[q]; ok {
+			return fmt.Errorf("%s gives %s twice (%s=%s and %s=%s): give it once", where, q, other, kv[other], k, kv[k])
+		}
+		seen[q] = k
+	}
+	return nil
 }
 
 // QualifyKey puts a bare config key into the llama namespace.

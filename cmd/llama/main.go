@@ -129,11 +129,25 @@ type kv map[string]string
 // String renders the overrides (flag.Value).
 func (m kv) String() string { return fmt.Sprint(map[string]string(m)) }
 
-// Set records one key=value override (flag.Value).
+// Set records one key=value override (flag.Value). A key given twice, in any spelling
+// (replicas and llama:replicas), is refused: which would win is not for a map's order to say.
+// The stage and the platform have flags of their own.
 func (m kv) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" {
 		return fmt.Errorf("want key=value, got %q", s)
+	}
+	q := offline.QualifyKey(k)
+	switch q {
+	case "llama:stage":
+		return fmt.Errorf("%s: name the stage with --stage (plan, cost) or --from and --to (diff), not -c", s)
+	case "llama:platform":
+		return fmt.Errorf("%s: name the ladder with --platform (or --from-platform and --to-platform), not -c", s)
+	}
+	for other := range m {
+		if offline.QualifyKey(other) == q {
+			return fmt.Errorf("%s is given twice (%s=%s and %s): give it once", q, other, m[other], s)
+		}
 	}
 	m[k] = v
 	return nil
@@ -306,7 +320,7 @@ func (c *cli) diff(args []string) (int, error) {
 	f := fs.String("format", "", "text (a summary by component) or json")
 	full := fs.Bool("full", false, "with text: every resource, not the summary")
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
-	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data")
+	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data: it changes only this command's exit status, never what pulumi up does to the data")
 	if done, err := c.parse("diff", fs, args); done || err != nil {
 		return exitOK, err
 	}
@@ -361,7 +375,7 @@ func (c *cli) diff(args []string) (int, error) {
 		fmt.Fprint(c.stdout, cost.Text())
 	}
 	if len(d.DataLoss) > 0 && !*allow {
-		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data; move the data first, or pass --allow-data-loss\n", len(d.DataLoss))
+		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data: move the data first (the steps above say how). --allow-data-loss would change only this exit status, not what pulumi up deletes\n", len(d.DataLoss))
 		return exitDataLoss, nil
 	}
 	return exitOK, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -270,5 +271,32 @@ func TestPlanAgainstAZone(t *testing.T) {
 	code, _, errs = llama(t, append([]string{"plan", "--stage", "cdn", "--zone", own}, cdn...)...)
 	if code != 0 || strings.Contains(errs, "pulumi import") {
 		t.Errorf("the stack's own zone: exit %d\n%s", code, errs)
+	}
+}
+
+// TestOneAnswer: a key given twice, in any spelling, on the command line or in the stack file,
+// is refused, and so is -c for what a flag names: which value wins is not left to a map's order.
+func TestOneAnswer(t *testing.T) {
+	for _, args := range [][]string{
+		{"plan", "--stage", "replicas", "-c", "replicas=1", "-c", "llama:replicas=5"},
+		{"diff", "--from", "replicas", "--to", "cache", "-c", "stage=load-balanced"},
+		{"diff", "--from", "replicas", "--to", "cache", "-c", "llama:platform=serverless"},
+		{"diff", "--from", "replicas", "--to", "replicas", "--to-c", "replicas=1", "--to-c", "llama:replicas=3"},
+	} {
+		code, _, errs := llama(t, args...)
+		if code != 1 || !strings.Contains(errs, "-c") && !strings.Contains(errs, "twice") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+	dir := t.TempDir()
+	proj, err := os.ReadFile("../../Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), proj, 0o644)
+	os.WriteFile(filepath.Join(dir, "Pulumi.twice.yaml"), []byte("config:\n  llama:stage: replicas\n  replicas: 1\n  llama:replicas: 3\n"), 0o644)
+	var out, errs bytes.Buffer
+	if code := run([]string{"plan", "--project-dir", dir, "--stack", "twice"}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "llama:replicas twice") {
+		t.Errorf("a stack file giving llama:replicas twice: exit %d, %s", code, errs.String())
 	}
 }
