@@ -1,12 +1,12 @@
 package offline
 
 import (
-	"maps"
-	"slices"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
