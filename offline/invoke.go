@@ -23,6 +23,13 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 	switch token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		var names, ids []any
+		// The offline account has opted into a Local Zone in us-east-1, which AWS lists, first,
+		// unless the call keeps the zones that need no opt-in (EC2 API Reference,
+		// DescribeAvailabilityZones: "opt-in-status - The opt-in status (opted-in |
+		// not-opted-in | opt-in-not-required)"; Local Zones user guide).
+		if r == "us-east-1" && !filtersOptInNotRequired(args) {
+			names, ids = append(names, "us-east-1-bos-1a"), append(ids, "use1-bos1-az1")
+		}
 		for i, s := range zoneLetters(r) {
 			names = append(names, r+s)
 			ids = append(ids, fmt.Sprintf("%s-az%d", zoneIDPrefix(r), i+1))
@@ -153,4 +160,27 @@ var elbAccounts = map[string]string{
 	"eu-south-1": "635631232127", "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
 	"sa-east-1": "507241528517", "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
 	"us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
+}
+
+// filtersOptInNotRequired reports whether a getAvailabilityZones call keeps only the zones
+// that need no opt-in.
+func filtersOptInNotRequired(args resource.PropertyMap) bool {
+	f, ok := args["filters"]
+	if !ok || !f.IsArray() {
+		return false
+	}
+	for _, e := range f.ArrayValue() {
+		if !e.IsObject() {
+			continue
+		}
+		o := e.ObjectValue()
+		if o["name"].IsString() && o["name"].StringValue() == "opt-in-status" && o["values"].IsArray() {
+			for _, v := range o["values"].ArrayValue() {
+				if v.IsString() && v.StringValue() == "opt-in-not-required" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -57,7 +57,7 @@ var Keys = []Key{
 		optional(reCertArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>) or empty"), func(c *Config, v any) { c.CertificateArn = v.(string) }, []Layer{Fleet, CDN}, ""},
 	{"minServers", "integer", "2", "Fleet minimum size (load-balanced on).",
 		intIn(1, 100), func(c *Config, v any) { c.Servers.Min = v.(int) }, []Layer{Fleet}, ""},
-	{"desiredServers", "integer", "2", "Fleet desired size: min <= desired <= max.",
+	{"desiredServers", "integer", "2", "Fleet desired size when the group is created: min <= desired <= max. After that, target tracking owns it (an up leaves it alone).",
 		intIn(1, 100), func(c *Config, v any) { c.Servers.Desired = v.(int) }, []Layer{Fleet}, ""},
 	{"maxServers", "integer", "6", "Fleet maximum size: at least 2.",
 		intIn(2, 100), func(c *Config, v any) { c.Servers.Max = v.(int) }, []Layer{Fleet}, ""},

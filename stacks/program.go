@@ -101,7 +101,11 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("looking up the partition: %w", err)
 	}
-	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")})
+	// Local Zones and Wavelength Zones an account opted into are listed too, and sort first
+	// (us-east-1-bos-1a): keep the region's own AZs, which need no opt-in (EC2 API reference,
+	// DescribeAvailabilityZones, filter opt-in-status).
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{{Name: "opt-in-status", Values: []string{"opt-in-not-required"}}}})
 	if err != nil {
 		return nil, fmt.Errorf("looking up availability zones: %w", err)
 	}

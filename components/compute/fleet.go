@@ -323,7 +323,11 @@ func (b fleetBuild) group(lt *ec2.LaunchTemplate, tg *lb.TargetGroup) (*autoscal
 		Tags: autoscaling.GroupTagArray{autoscaling.GroupTagArgs{
 			Key: pulumi.String("llama:tier"), Value: pulumi.String("web"), PropagateAtLaunch: pulumi.Bool(true),
 		}},
-	}, b.child)
+	}, b.child,
+		// Target tracking owns the desired capacity once the group exists: setting it on every
+		// up would shrink a scaled-out fleet to its floor (terraform-aws-modules/autoscaling's
+		// ignore_desired_capacity_changes).
+		pulumi.IgnoreChanges([]string{"desiredCapacity"}))
 	if err != nil {
 		return nil, fmt.Errorf("auto scaling group: %w", err)
 	}

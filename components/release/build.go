@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -53,8 +54,13 @@ func GoBuild(root string) Builder {
 		if err != nil {
 			return nil, fmt.Errorf("build dir: %w", err)
 		}
+		builds.Lock()
+		builds.dirs = append(builds.dirs, dir)
+		builds.Unlock()
 		bin := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid=", "-o", bin, pkg)
+		// No VCS stamp: a new commit that leaves the app's code alone must not change its
+		// digest (and so roll the fleet, redeploy the function and restart the box).
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid=", "-o", bin, pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -70,6 +76,23 @@ func GoBuild(root string) Builder {
 		}
 		return &Artifact{Package: pkg, Arch: arch, SHA256: sum, Binary: pulumi.NewFileAsset(bin), Lambda: pulumi.NewFileArchive(zipPath), Dir: dir}, nil
 	}
+}
+
+// builds are the directories the builds of this run wrote.
+var builds struct {
+	sync.Mutex
+	dirs []string
+}
+
+// RemoveBuilds removes what this run's builds wrote. Call it once the program has run: the
+// engine reads the files while it registers the resources that name them.
+func RemoveBuilds() {
+	builds.Lock()
+	defer builds.Unlock()
+	for _, d := range builds.dirs {
+		os.RemoveAll(d)
+	}
+	builds.dirs = nil
 }
 
 func digest(path string) (string, error) {
