@@ -50,7 +50,7 @@ var free = map[string]string{
 	"aws:autoscaling/policy:Policy": "", "aws:lb/targetGroup:TargetGroup": "", "aws:lb/listener:Listener": "",
 	"aws:iam/role:Role": "", "aws:iam/rolePolicy:RolePolicy": "", "aws:iam/instanceProfile:InstanceProfile": "",
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": "", "aws:iam/policy:Policy": "",
-	"random:index/randomPassword:RandomPassword": "", "aws:secretsmanager/secretVersion:SecretVersion": "priced through its secret",
+	"random:index/randomPassword:RandomPassword": "", "random:index/randomId:RandomId": "", "aws:secretsmanager/secretVersion:SecretVersion": "priced through its secret",
 	"aws:ssm/parameter:Parameter": "standard parameters are free", "aws:kms/alias:Alias": "",
 	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "", "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "",
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "",

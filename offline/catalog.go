@@ -313,6 +313,15 @@ var Catalog = map[string]*Kind{
 		},
 		ForceNew: []string{"role", "policyArn"},
 	},
+	"random:index/randomId:RandomId": {
+		Outputs: func(s *state) string {
+			h := s.hex(8)
+			s.out["hex"], s.out["dec"] = resource.NewPropertyValue(h), resource.NewPropertyValue(h)
+			s.out["b64Url"], s.out["b64Std"] = resource.NewPropertyValue(h), resource.NewPropertyValue(h)
+			return h
+		},
+		ForceNew: []string{"byteLength", "keepers", "prefix"},
+	},
 	"random:index/randomPassword:RandomPassword": {
 		Outputs: func(s *state) string {
 			s.out["result"] = resource.MakeSecret(resource.NewPropertyValue(s.password()))

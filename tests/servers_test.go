@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestSeparateDB(t *testing.T) {
 	want := map[string]any{
 		"engine": "postgres", "engineVersion": "16", "storageType": "gp3", "storageEncrypted": true, "multiAz": true,
 		"backupRetentionPeriod": int64(7), "deletionProtection": true, "skipFinalSnapshot": false,
-		"finalSnapshotIdentifier": "llama-dev-db-final", "performanceInsightsEnabled": true, "monitoringInterval": int64(60),
+		"performanceInsightsEnabled": true, "monitoringInterval": int64(60),
 		"iamDatabaseAuthenticationEnabled": true, "publiclyAccessible": false, "maxAllocatedStorage": int64(200),
 		"password": "[secret]",
 	}
@@ -68,6 +69,11 @@ func TestSeparateDB(t *testing.T) {
 		if got := in(db, k); fmt.Sprint(got) != fmt.Sprint(v) {
 			t.Errorf("primary %s = %v, want %v", k, got, v)
 		}
+	}
+	// A final snapshot name unique to this life of the database: a second delete of one of
+	// the same identifier would fail on the first's snapshot.
+	if !regexp.MustCompile(`^llama-dev-db-final-[0-9a-f]{8}$`).MatchString(str(in(db, "finalSnapshotIdentifier"))) {
+		t.Errorf("primary finalSnapshotIdentifier = %v, want llama-dev-db-final-<8 hex>", in(db, "finalSnapshotIdentifier"))
 	}
 	if !db.Protect || !db.Stateful {
 		t.Error("primary is not protected")
@@ -450,7 +456,7 @@ func TestSharded(t *testing.T) {
 				t.Errorf("shard %d %s = %v", i, k, in(c, k))
 			}
 		}
-		if !c.Protect || in(c, "finalSnapshotIdentifier") != fmt.Sprintf("llama-dev-shard-%d-final", i) {
+		if !c.Protect || !regexp.MustCompile(fmt.Sprintf(`^llama-dev-shard-%d-final-[0-9a-f]{8}$`, i)).MatchString(str(in(c, "finalSnapshotIdentifier"))) {
 			t.Errorf("shard %d protect=%v final snapshot %v", i, c.Protect, in(c, "finalSnapshotIdentifier"))
 		}
 		cpg := byID(p, str(in(c, "dbClusterParameterGroupName")))

@@ -3,6 +3,7 @@ package cache
 
 import (
 	"fmt"
+	"github.com/llama-stages/llama/components/snapshot"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -136,6 +137,10 @@ func (c *Cache) group(ctx *pulumi.Context, name string, args *CacheArgs, sg pulu
 	if engine == "" {
 		engine = "valkey"
 	}
+	final, err := snapshot.FinalName(ctx, name+"-final-snapshot", args.ID, c)
+	if err != nil {
+		return nil, err
+	}
 	rg, err := elasticache.NewReplicationGroup(ctx, name+"-group", &elasticache.ReplicationGroupArgs{
 		ReplicationGroupId: pulumi.String(args.ID), Description: pulumi.String("Llama read-through cache"),
 		Engine: pulumi.String(engine), EngineVersion: pulumi.String(engineVersions[engine]),
@@ -144,7 +149,7 @@ func (c *Cache) group(ctx *pulumi.Context, name string, args *CacheArgs, sg pulu
 		AutomaticFailoverEnabled: pulumi.Bool(true), MultiAzEnabled: pulumi.Bool(true),
 		AtRestEncryptionEnabled: pulumi.Bool(true), TransitEncryptionEnabled: pulumi.Bool(true), AuthToken: token,
 		SnapshotRetentionLimit: pulumi.Int(7), SnapshotWindow: pulumi.String("02:00-03:00"),
-		MaintenanceWindow: pulumi.String("sun:05:30-sun:06:30"), FinalSnapshotIdentifier: pulumi.String(args.ID + "-final"),
+		MaintenanceWindow: pulumi.String("sun:05:30-sun:06:30"), FinalSnapshotIdentifier: final,
 		AutoMinorVersionUpgrade: pulumi.Bool(true), LogDeliveryConfigurations: logs,
 	}, pulumi.Parent(c), pulumi.Protect(args.Protect))
 	if err != nil {

@@ -2,6 +2,7 @@ package database
 
 import (
 	"fmt"
+	"github.com/llama-stages/llama/components/snapshot"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -168,6 +169,10 @@ func (a *Aurora) placement(ctx *pulumi.Context, name string, args *AuroraArgs) (
 
 // cluster creates the encrypted, backed-up, deletion-protected cluster.
 func (a *Aurora) cluster(ctx *pulumi.Context, name string, args *AuroraArgs, pl *placement, cpg *rds.ClusterParameterGroup, own *own) (*rds.Cluster, error) {
+	final, err := snapshot.FinalName(ctx, name+"-final-snapshot", args.Identifier, a)
+	if err != nil {
+		return nil, err
+	}
 	clusterArgs := &rds.ClusterArgs{
 		ClusterIdentifier: pulumi.String(args.Identifier), Engine: pulumi.String("aurora-postgresql"),
 		EngineVersion: pulumi.String(AuroraEngineVersion), DatabaseName: pulumi.String(DatabaseName),
@@ -176,7 +181,7 @@ func (a *Aurora) cluster(ctx *pulumi.Context, name string, args *AuroraArgs, pl 
 		StorageEncrypted: pulumi.Bool(true), IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
 		BackupRetentionPeriod: pulumi.Int(args.BackupRetentionDays), PreferredBackupWindow: pulumi.String(backupWindow),
 		PreferredMaintenanceWindow: pulumi.String(maintenanceWindow), DeletionProtection: pulumi.Bool(args.Protect),
-		SkipFinalSnapshot: pulumi.Bool(false), FinalSnapshotIdentifier: pulumi.String(args.Identifier + "-final"),
+		SkipFinalSnapshot: pulumi.Bool(false), FinalSnapshotIdentifier: final,
 		CopyTagsToSnapshot: pulumi.Bool(true), EnabledCloudwatchLogsExports: exportList("cluster"),
 	}
 	if args.Serverless {

@@ -2,6 +2,7 @@ package database
 
 import (
 	"fmt"
+	"github.com/llama-stages/llama/components/snapshot"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -129,6 +130,10 @@ func instanceSettings(args *PostgresArgs, pl *placement, pg *rds.ParameterGroup)
 // primary creates the primary: Multi-AZ where asked, backed up, deletion-protected, a final
 // snapshot on delete.
 func (p *Postgres) primary(ctx *pulumi.Context, name string, args *PostgresArgs, pl *placement, own *own, common func(*rds.InstanceArgs) *rds.InstanceArgs) (*rds.Instance, error) {
+	final, err := snapshot.FinalName(ctx, name+"-final-snapshot", args.Identifier, p)
+	if err != nil {
+		return nil, err
+	}
 	primaryArgs := common(&rds.InstanceArgs{
 		Identifier: pulumi.String(args.Identifier), Engine: pulumi.String("postgres"), EngineVersion: pulumi.String(args.EngineVersion),
 		AllocatedStorage: pulumi.Int(args.StorageGb), DbName: pulumi.String(DatabaseName),
@@ -136,7 +141,7 @@ func (p *Postgres) primary(ctx *pulumi.Context, name string, args *PostgresArgs,
 		DbSubnetGroupName: pl.subnets.Name, MultiAz: pulumi.Bool(args.MultiAz),
 		BackupRetentionPeriod: pulumi.Int(args.BackupRetentionDays), BackupWindow: pulumi.String(backupWindow),
 		DeletionProtection: pulumi.Bool(args.Protect), SkipFinalSnapshot: pulumi.Bool(false),
-		FinalSnapshotIdentifier: pulumi.String(args.Identifier + "-final"), DeleteAutomatedBackups: pulumi.Bool(false),
+		FinalSnapshotIdentifier: final, DeleteAutomatedBackups: pulumi.Bool(false),
 		// A new major version in llama:dbEngineVersion upgrades in place (in the maintenance
 		// window): RDS refuses a major change without this, and the parameter group's family
 		// moves with it (a new group; the instance and its replicas switch to it).
