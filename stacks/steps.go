@@ -192,7 +192,8 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		return out, err
 	}
 	out.outs["staticBucket"], out.settings["static/bucket"] = static.Name, static.Name
-	out.grants = append(out.grants, grant{"static", static.ReadWrite()})
+	// The app reads the static files; uploads are the team's (or their CI's), never the app's.
+	out.grants = append(out.grants, grant{"static", static.Read()})
 	if s.has(CDN) {
 		out.hosts = append(out.hosts,
 			cdn.Host{Name: cfg.Edge.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},

@@ -178,3 +178,21 @@ func TestTargetTrackingOwnsDesiredCapacity(t *testing.T) {
 		}
 	}
 }
+
+// TestTableGrantIsWhatTheAppCalls: the app's role may call on the tables what the app and its
+// mover call (PutItem, Query; BatchWriteItem, DeleteItem and Scan for the activity move), and
+// nothing else.
+func TestTableGrantIsWhatTheAppCalls(t *testing.T) {
+	p := plan(t, stacks.Servers, "nosql", nil)
+	pol := str(in(named(t, p, "aws:iam/rolePolicy:RolePolicy", "app-role-tables"), "policy"))
+	for _, a := range []string{"dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"} {
+		if !strings.Contains(pol, `"`+a+`"`) {
+			t.Errorf("the app may not %s: %s", a, pol)
+		}
+	}
+	for _, a := range []string{"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:*"} {
+		if strings.Contains(pol, `"`+a+`"`) {
+			t.Errorf("the app may %s, which it never calls: %s", a, pol)
+		}
+	}
+}

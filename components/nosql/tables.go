@@ -95,10 +95,13 @@ func NewTables(ctx *pulumi.Context, name string, args *TablesArgs, opts ...pulum
 
 // Access is the item access the app needs to these tables and their indexes, and to no
 // other table.
+// The app and its mover call these and no others: PutItem (an activity, conditional), Query
+// (a user's items), and, moving activity in and back, BatchWriteItem (the copy), DeleteItem (a
+// row deleted meanwhile) and Scan (the verification). UpdateItem, GetItem and the rest are not
+// granted.
 func (t *Tables) Access() []access.Statement {
 	return []access.Statement{{Sid: "LlamaTablesItems", Resources: t.arns, Actions: []string{
-		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-		"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"}}}
+		"dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"}}}
 }
 
 // operations are the item operations DynamoDB publishes per-operation metrics for that the

@@ -167,13 +167,12 @@ func policyFor(arn string, args *BucketArgs) (string, error) {
 	return string(b), err
 }
 
-// ReadWrite is the object access an app needs to a bucket: read, write and delete objects, and
-// list the bucket.
-func (b *Bucket) ReadWrite() []access.Statement {
+// Read allows listing the bucket and reading its objects, nothing more: what an app that
+// serves the bucket's files needs.
+func (b *Bucket) Read() []access.Statement {
 	return []access.Statement{
 		{Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{b.Arn}},
-		{Sid: "ObjectsReadWrite", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
-			Resources: pulumi.StringArray{pulumi.Sprintf("%s/*", b.Arn)}},
+		{Sid: "ObjectsRead", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{pulumi.Sprintf("%s/*", b.Arn)}},
 	}
 }
 
