@@ -207,10 +207,13 @@ func (a *Aurora) instances(ctx *pulumi.Context, name string, args *AuroraArgs, p
 		class = "db.serverless"
 	}
 	for i := 0; i <= args.Readers; i++ {
-		// Instance 0 is the writer (promotion tier 0); readers follow in the next AZs.
+		// Instance 0 is the writer (promotion tier 0); readers follow in the next AZs. An
+		// instance sends no engine version: it runs the cluster's. A pinned one would be
+		// refused (InvalidParameterCombination) once AWS has upgraded the cluster's minor and a
+		// reader or a shard's instance is added later; IgnoreChanges skips updates only.
 		if _, err := rds.NewClusterInstance(ctx, fmt.Sprintf("%s-instance-%d", name, i), &rds.ClusterInstanceArgs{
 			Identifier: pulumi.Sprintf("%s-%d", args.Identifier, i), ClusterIdentifier: cluster.ID(),
-			InstanceClass: pulumi.String(class), Engine: pulumi.String("aurora-postgresql"), EngineVersion: pulumi.String(AuroraEngineVersion),
+			InstanceClass: pulumi.String(class), Engine: pulumi.String("aurora-postgresql"),
 			AvailabilityZone:  pulumi.String(args.AZs[(args.FirstAZ+i)%len(args.AZs)]),
 			DbSubnetGroupName: pl.subnets.Name, PubliclyAccessible: pulumi.Bool(false),
 			PerformanceInsightsEnabled: pulumi.Bool(true), PerformanceInsightsRetentionPeriod: pulumi.Int(insightsRetention),
