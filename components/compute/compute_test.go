@@ -1,6 +1,8 @@
 package compute
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -55,6 +57,34 @@ func TestArch(t *testing.T) {
 	for typ, want := range map[string]string{"t3.small": "amd64", "t4g.small": "arm64", "m7g.large": "arm64", "c7gn.xlarge": "arm64", "m5.large": "amd64"} {
 		if got := Arch(typ); got != want {
 			t.Errorf("%s: %s, want %s", typ, got, want)
+		}
+	}
+}
+
+// TestBootScript: the box's first boot survives a secret that is not readable yet (it retries
+// with backoff, cloud-init running the script once), and every log the box writes rotates.
+func TestBootScript(t *testing.T) {
+	for _, box := range []bool{true, false} {
+		a := bootArgs{Box: box, VolumeID: "vol-0123", DBSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db", ParamPrefix: "/llama/dev",
+			LogPrefix: "/llama/dev/box", Region: "us-east-1", SlowQueryMs: 500, Release: &releaseRef{"b", "k", "s"}}
+		script, err := boot(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, log := range []string{"/var/log/nginx/llama.json", "/var/log/llama/app.log"} {
+			if !strings.Contains(script, "/etc/logrotate.d/llama") || !strings.Contains(script, log) || !strings.Contains(script, "maxsize 100M") {
+				t.Errorf("box %v: %s does not rotate", box, log)
+			}
+		}
+		if box && (!strings.Contains(script, "for wait in") || !strings.Contains(script, "could not be read")) {
+			t.Error("the box reads its database secret once, with no retry")
+		}
+		if sh, err := exec.LookPath("bash"); err == nil {
+			cmd := exec.Command(sh, "-n")
+			cmd.Stdin = strings.NewReader(script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("box %v: the boot script is not valid bash: %v\n%s", box, err, out)
+			}
 		}
 	}
 }

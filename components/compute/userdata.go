@@ -35,7 +35,7 @@ type releaseRef struct{ Bucket, Key, SHA256 string }
 // the stack publishes under app/release/.
 var bootScript = template.Must(template.New("boot").Parse(`#!/bin/bash
 set -euo pipefail
-dnf install -y nginx amazon-cloudwatch-agent{{if .Box}} postgresql16-server{{end}}
+dnf install -y nginx amazon-cloudwatch-agent logrotate{{if .Box}} postgresql16-server{{end}}
 {{- if .Box}}
 
 # PostgreSQL lives on its own encrypted, retained EBS volume.
@@ -67,9 +67,16 @@ host  llama llama    ::1/128       scram-sha-256
 HBA
 chown postgres:postgres /var/lib/pgsql/data/conf.d-llama.conf /var/lib/pgsql/data/pg_hba.conf
 systemctl enable --now postgresql
-# The app signs in as llama with the password kept in Secrets Manager ({{.DBSecretArn}}).
-pw=$(aws secretsmanager get-secret-value --region {{.Region}} --secret-id "{{.DBSecretArn}}" --query SecretString --output text \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["password"])')
+# The app signs in as llama with the password kept in Secrets Manager ({{.DBSecretArn}}). The
+# secret's value and the role's right to read it may reach IAM and Secrets Manager moments
+# after the instance boots, and cloud-init runs this once: retry with backoff, for ten minutes.
+pw=""
+for wait in 2 4 8 16 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30 30; do
+  pw=$(aws secretsmanager get-secret-value --region {{.Region}} --secret-id "{{.DBSecretArn}}" --query SecretString --output text 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["password"])' 2>/dev/null) && [ -n "$pw" ] && break
+  sleep "$wait"
+done
+[ -n "$pw" ] || { echo "llama boot: the database secret {{.DBSecretArn}} could not be read" >&2; exit 1; }
 sudo -u postgres psql -v ON_ERROR_STOP=1 -v pw="$pw" <<'SQL'
 SELECT format('CREATE ROLE llama LOGIN PASSWORD %L', :'pw') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'llama') \gexec
 SELECT format('ALTER ROLE llama PASSWORD %L', :'pw') \gexec
@@ -194,6 +201,21 @@ server {
 NGINX
 mkdir -p /srv/llama/static
 systemctl enable --now nginx
+
+# Logs rotate daily and past 100 MB, seven kept: a full root volume stops the box. The agent
+# follows the files across rotation (copytruncate keeps nginx's and the app's handles valid).
+cat > /etc/logrotate.d/llama <<'ROT'
+/var/log/nginx/llama.json /var/log/llama/app.log {
+  daily
+  maxsize 100M
+  rotate 7
+  compress
+  delaycompress
+  missingok
+  notifempty
+  copytruncate
+}
+ROT
 
 cat > /opt/aws/amazon-cloudwatch-agent/etc/llama.json <<'CWA'
 {"logs":{"logs_collected":{"files":{"collect_list":[
