@@ -33,6 +33,7 @@ const (
 //	GET  /users/{id}/posts             newest first, lag-tolerant; ?consistent=true: the writer
 //	POST /users/{id}/activity {"kind"} 202 {"id"}, DynamoDB when the rung has it
 //	GET  /stats                        counters since start
+//	GET  /static/{path}                a static file from the static bucket (load-balanced on)
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", s.only(http.MethodGet, s.health))
@@ -57,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 		}
 	}))
 	mux.HandleFunc("/users/{id}/activity", s.only(http.MethodPost, s.withUser(s.postActivity)))
+	mux.HandleFunc("/static/{path...}", s.only(http.MethodGet, s.serveStatic))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no route "+r.URL.Path)
 	})

@@ -50,7 +50,8 @@ type tiers struct {
 	// cacheDown skips the cache for a while after it failed.
 	cacheDown *breaker
 	table     *table
-	view      view // the parameters as the app serves them, and the moves under way
+	static    *staticFiles // the static bucket, from load-balanced on
+	view      view         // the parameters as the app serves them, and the moves under way
 }
 
 // homeOf returns where a user's rows live: shard userId mod shardCount, or the primary.
@@ -126,6 +127,9 @@ type Layout struct {
 	Shards   []Shard // shard i holds the users whose id mod len(Shards) is i
 	Cache    *Cache
 	Table    *Table
+	// StaticBucket holds the static files the app serves under /static/; "" before
+	// load-balanced, where the box's nginx serves them from its disk.
+	StaticBucket string
 }
 
 // DB is one PostgreSQL endpoint and how the app signs in.
@@ -177,6 +181,7 @@ func Describe(params map[string]string) (*Layout, error) {
 		return nil, err
 	}
 	l.Table = activityTable(p)
+	l.StaticBucket = p["static/bucket"]
 	return l, nil
 }
 
@@ -353,6 +358,7 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 		t.cache = redis.NewClient(opts)
 		t.cacheDown = &breaker{period: 5 * time.Second}
 	}
+	t.static = newStaticFiles(env, l.StaticBucket)
 	if tb := l.Table; tb != nil {
 		t.table = &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}
 	}
