@@ -351,38 +351,79 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 }
 
 // activityBack returns activity to PostgreSQL. Since the switch every write went to DynamoDB
-// and then to PostgreSQL, and was acknowledged only when both held it, PostgreSQL is current:
-// the move back copies what only DynamoDB holds (writes answered 503 midway), verifies and
-// switches. No fence is needed: instances still on DynamoDB keep writing PostgreSQL too.
+// and then to PostgreSQL, and was acknowledged only when both held it: PostgreSQL holds every
+// acknowledged item. The move back copies what DynamoDB alone holds (writes answered 503
+// midway, and those still under way), and verifies that every item DynamoDB holds is in
+// PostgreSQL as it is there, reading DynamoDB again until a pass finds nothing to copy (the
+// app writes on meanwhile, to both). Then it switches. No fence is needed: instances still on
+// DynamoDB write PostgreSQL too.
 func (m *mover) activityBack(ctx context.Context) (MoveResult, error) {
 	res := MoveResult{Move: m.tier, Back: true}
-	start := time.Now()
-	items, err := m.l.dyn.items(ctx, nil)
-	if err != nil {
-		return res, err
-	}
-	byHome := map[*pgStore][]row{}
-	for _, r := range asRows(items) {
-		h := homeIn(m.l.old, m.l.tables[0].uid(r))
-		byHome[h] = append(byHome[h], r)
-	}
-	for h, rs := range byHome {
-		if err := h.upsert(ctx, m.l.tables[0], rs); err != nil {
+	t := m.l.tables[0]
+	var rows int64
+	for pass := 0; ; pass++ {
+		items, err := m.l.dyn.items(ctx, nil)
+		if err != nil {
 			return res, err
 		}
-	}
-	rows, err := m.l.verify(ctx, forward)
-	if err != nil {
-		return res, fmt.Errorf("verifying the activity move back: %w", err)
+		missing, err := m.missingInPG(ctx, t, asRows(items))
+		if err != nil {
+			return res, err
+		}
+		rows = int64(len(items))
+		if len(missing) == 0 {
+			break
+		}
+		if pass >= 20 {
+			return res, fmt.Errorf("verifying the activity move back: %d items of DynamoDB are still not in PostgreSQL after %d passes", len(missing), pass)
+		}
+		byHome := map[*pgStore][]row{}
+		for _, r := range missing {
+			h := homeIn(m.l.old, t.uid(r))
+			byHome[h] = append(byHome[h], r)
+		}
+		for h, rs := range byHome {
+			if err := h.upsert(ctx, t, rs); err != nil {
+				return res, err
+			}
+		}
 	}
 	gen := m.r.Gen + 1
-	pause := time.Since(start).Milliseconds()
 	if err := m.record(ctx, StateBack, func(r *Record) { r.Gen, r.Fenced, r.Rows, r.PauseMs = gen, "", rows, 0 }); err != nil {
 		return res, err
 	}
-	_ = pause
 	res.Rows, res.Verified = rows, true
 	return res, nil
+}
+
+// missingInPG returns the activity rows PostgreSQL does not hold as given (id, user, kind).
+func (m *mover) missingInPG(ctx context.Context, t movedTable, rs []row) ([]row, error) {
+	byHome := map[*pgStore][]row{}
+	for _, r := range rs {
+		h := homeIn(m.l.old, t.uid(r))
+		byHome[h] = append(byHome[h], r)
+	}
+	var out []row
+	for h, part := range byHome {
+		keys := make([]rkey, len(part))
+		for i, r := range part {
+			keys[i] = t.key(r)
+		}
+		have, err := h.rows(ctx, t, keys)
+		if err != nil {
+			return nil, err
+		}
+		held := map[rkey]string{}
+		for _, r := range have {
+			held[t.key(r)] = r[2] // the kind
+		}
+		for _, r := range part {
+			if kind, ok := held[t.key(r)]; !ok || kind != r[2] {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
 }
 
 // back switches a tier back to the old stores, from the switch until the retire `pulumi up`.
