@@ -258,7 +258,8 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
-		Domain: domain, CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), Monitor: f.mon, Alarms: cfg.appAlarms(),
+		Domain: domain, CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
 	if err != nil {
 		return nil, out, err
@@ -269,6 +270,16 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
 	}
 	return api, out, nil
+}
+
+// spaOrigins are the origins the SPA is served from, which call the API from browsers: its
+// hostname wherever Cloudflare serves it (the API answers on another, api.<domain>, or on its
+// own execute-api URL).
+func (s *stage) spaOrigins() []string {
+	if s.has(SPAEdge) {
+		return []string{"https://" + s.cfg.Edge.Domain}
+	}
+	return nil
 }
 
 // originCidrs are the ranges the load balancer admits: Cloudflare's once the edge move is

@@ -66,3 +66,20 @@ func TestClusterInstancesSendNoEngineVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestTheSPACanCallTheAPI: the SPA on its hostname calls the API on another origin; the API
+// answers browsers' CORS preflights for that origin, and no other.
+func TestTheSPACanCallTheAPI(t *testing.T) {
+	for _, stage := range []string{"serverless", "cdn"} {
+		p := plan(t, stacks.Serverless, stage, cdnConfig)
+		api := named(t, p, "aws:apigatewayv2/api:Api", "api-http")
+		origins := strs(in(api, "corsConfiguration", "allowOrigins"))
+		if len(origins) != 1 || origins[0] != "https://"+cdnConfig["domain"] {
+			t.Errorf("serverless/%s: the API allows origins %v, want the SPA's", stage, origins)
+		}
+	}
+	p := plan(t, stacks.Serverless, "serverless", nil)
+	if c := in(named(t, p, "aws:apigatewayv2/api:Api", "api-http"), "corsConfiguration"); c != nil {
+		t.Errorf("with no hostname for the SPA the API allows %v", c)
+	}
+}

@@ -44,6 +44,10 @@ type APIArgs struct {
 	// empty: the execute-api endpoint only.
 	Domain         string
 	CertificateArn pulumi.StringInput
+	// CorsOrigins are the web origins whose pages may call the API from a browser (the SPA's,
+	// https://app.example.com, when it is served from another hostname than the API); none:
+	// no CORS headers, so browsers refuse cross-origin calls.
+	CorsOrigins []string
 	// KeepDirect keeps the execute-api endpoint open to clients that call it directly, and the
 	// function answering requests without the CDN's header, while clients move to Domain
 	// (the edge move); default false: behind the CDN only.
@@ -190,10 +194,21 @@ func (b apiBuild) httpAPI(fn *lambda.Function) (*apigatewayv2.Api, *apigatewayv2
 	if err != nil {
 		return nil, nil, err
 	}
-	api, err := apigatewayv2.NewApi(ctx, name+"-http", &apigatewayv2.ApiArgs{
+	apiArgs := &apigatewayv2.ApiArgs{
 		ProtocolType: pulumi.String("HTTP"), Description: pulumi.String("Llama API"),
 		DisableExecuteApiEndpoint: pulumi.Bool(args.Domain != "" && !args.KeepDirect),
-	}, b.child)
+	}
+	if len(args.CorsOrigins) > 0 {
+		// API Gateway answers the preflight and adds the headers (HTTP API developer guide,
+		// "Configuring CORS for an HTTP API"): the SPA's origin, the methods and the JSON body.
+		apiArgs.CorsConfiguration = apigatewayv2.ApiCorsConfigurationArgs{
+			AllowOrigins: pulumi.ToStringArray(args.CorsOrigins),
+			AllowMethods: pulumi.ToStringArray([]string{"GET", "POST", "HEAD", "OPTIONS"}),
+			AllowHeaders: pulumi.ToStringArray([]string{"content-type"}),
+			MaxAge:       pulumi.Int(3600),
+		}
+	}
+	api, err := apigatewayv2.NewApi(ctx, name+"-http", apiArgs, b.child)
 	if err != nil {
 		return nil, nil, fmt.Errorf("http api: %w", err)
 	}
