@@ -94,6 +94,7 @@ func Diff(a, b *offline.Plan) *Result {
 		}
 	}
 	r.Steps = Steps(a, b)
+	r.Steps = append(r.Steps, userDataSteps(r.Updates)...)
 	for _, c := range r.DataLoss {
 		step := fmt.Sprintf("Move the data out of %s %s (component %s) before this change: it would be deleted with it.", shortType(c.Type), c.Name, c.Component)
 		if c.Protected {
@@ -435,4 +436,20 @@ func refersTo(v any, tokens map[string]string) string {
 	}
 	walk(v)
 	return best
+}
+
+// userDataSteps warn of an instance whose user data changes in place: AWS applies it by
+// stopping and starting the instance (minutes without the box; its Elastic IP stays), and
+// cloud-init runs a boot script on the first boot only, so the new script does not run
+// (terraform-provider-aws, aws_instance: "Updates to this field will trigger a stop/start of
+// the EC2 instance"; cloud-init, "per-instance" modules).
+func userDataSteps(updates []Change) []Step {
+	var out []Step
+	for _, c := range updates {
+		if c.Type == "aws:ec2/instance:Instance" && slices.Contains(c.Keys, "userData") {
+			out = append(out, Step{ID: "user-data/" + c.Name, When: WhenUp, Text: fmt.Sprintf(
+				"%s's boot script changes: pulumi up stops and starts the instance to apply it (minutes without it; its address and data volume stay), and cloud-init does not run the new script on that boot. Apply the change on the instance by hand (Session Manager), or replace the instance on purpose once its data has moved.", c.Name)})
+		}
+	}
+	return out
 }

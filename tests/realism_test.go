@@ -83,3 +83,18 @@ func TestTheSPACanCallTheAPI(t *testing.T) {
 		t.Errorf("with no hostname for the SPA the API allows %v", c)
 	}
 }
+
+// TestABootScriptChangeIsNotQuiet: a change of the box's user data stops and starts it and is
+// not run by cloud-init again: the diff says so.
+func TestABootScriptChangeIsNotQuiet(t *testing.T) {
+	a := plan(t, stacks.Servers, "single-box", nil)
+	b := plan(t, stacks.Servers, "single-box", map[string]string{"slowQueryMs": "250"})
+	d := preview.Diff(a, b)
+	found := false
+	for _, s := range d.Steps {
+		found = found || (s.ID == "user-data/box-instance" && strings.Contains(s.Text, "stops and starts"))
+	}
+	if !found {
+		t.Errorf("a boot script change of the box is a quiet update; steps %+v", d.Steps)
+	}
+}
