@@ -132,7 +132,7 @@ func CompareCost(a, b *offline.Plan, usageFile string) (*CostChange, error) {
 		return nil, fmt.Errorf("pricing --to: %w", err)
 	}
 	c := &CostChange{From: ea.Monthly, To: eb.Monthly, Delta: math.Round((eb.Monthly-ea.Monthly)*100) / 100,
-		Traffic: fmt.Sprintf("%s/%s's profile: %.4g requests a month", b.Platform, b.Stage, u["requests"]), Changes: []string{}}
+		Traffic: fmt.Sprintf("%s/%s's profile: %s requests a month", b.Platform, b.Stage, millions(u["requests"])), Changes: []string{}}
 	if usageFile != "" {
 		c.Traffic = "the usage file over " + c.Traffic
 	}

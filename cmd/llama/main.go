@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
@@ -74,8 +75,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if cmd, ok := find(args[1]); ok {
 				return c.report(cmd.run(c, []string{"--help"}))
 			}
+			names := make([]string, len(commands))
+			for i, cm := range commands {
+				names[i] = cm.name
+			}
+			fmt.Fprintf(stderr, "llama: no command %q to help with%s; the commands are %s\n", args[1], suggest.DidYouMean(args[1], names), strings.Join(names, ", "))
+			return exitUsage
 		}
 		fmt.Fprint(stdout, topHelp())
+		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, version())
 		return exitOK
 	}
 	cmd, ok := find(name)
@@ -121,6 +131,23 @@ func topHelp() string {
 	b.WriteString("\nllama <command> --help shows a command's flags.\n\n")
 	b.WriteString(exitCodes)
 	return b.String()
+}
+
+// version names the build: the module's version, or its VCS revision when built from a
+// checkout.
+func version() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return "llama " + v + rev
 }
 
 // kv collects repeated -c key=value flags.

@@ -300,3 +300,16 @@ func TestOneAnswer(t *testing.T) {
 		t.Errorf("a stack file giving llama:replicas twice: exit %d, %s", code, errs.String())
 	}
 }
+
+// TestVersionAndHelpFor: llama --version names the build; help for a mistyped command says
+// what was meant instead of printing the top-level help.
+func TestVersionAndHelpFor(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errs); code != 0 || !strings.HasPrefix(out.String(), "llama ") {
+		t.Errorf("--version: exit %d, %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"help", "dif"}, &out, &errs); code != 1 || out.Len() != 0 || !strings.Contains(errs.String(), "did you mean diff") {
+		t.Errorf("help dif: exit %d, %q, %q", code, out.String(), errs.String())
+	}
+}
