@@ -87,9 +87,14 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 	if cfg.Runtime == nil {
 		cfg.Runtime = map[string]string{}
 	}
-	cfg.Runtime["timezone"] = "UTC"
-	if t.StatementTimeout > 0 {
-		cfg.Runtime["statement_timeout"] = strconv.FormatInt(t.StatementTimeout.Milliseconds(), 10)
+	if !t.IAM {
+		// Sent at connection start. RDS Proxy (the IAM sign-in) takes a narrower set of
+		// startup parameters, so through it the server's defaults hold (UTC on RDS and Aurora)
+		// and statements are bounded by the request's deadline alone.
+		cfg.Runtime["timezone"] = "UTC"
+		if t.StatementTimeout > 0 {
+			cfg.Runtime["statement_timeout"] = strconv.FormatInt(t.StatementTimeout.Milliseconds(), 10)
+		}
 	}
 	return cfg, nil
 }
