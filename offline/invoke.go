@@ -35,6 +35,23 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 			ids = append(ids, fmt.Sprintf("%s-az%d", zoneIDPrefix(r), i+1))
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "names": names, "zoneIds": ids, "groupNames": []any{r}}), nil
+	case "aws:rds/getEngineVersion:getEngineVersion":
+		// The region's latest minor of the major asked for, as the data source answers with
+		// latest=true (terraform-provider-aws, data source aws_rds_engine_version).
+		major := "16"
+		if v, ok := args["version"]; ok && v.IsString() {
+			major = v.StringValue()
+		}
+		latest := map[string]string{"14": "14.15", "15": "15.10", "16": "16.6", "17": "17.4"}[major]
+		if latest == "" {
+			return nil, fmt.Errorf("offline: Aurora PostgreSQL has no major %q", major)
+		}
+		engine := "aurora-postgresql"
+		if v, ok := args["engine"]; ok && v.IsString() {
+			engine = v.StringValue()
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": engine, "engine": engine, "version": latest, "versionActual": latest,
+			"parameterGroupFamily": engine + major, "status": "available"}), nil
 	case "aws:index/getRegion:getRegion":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "name": r, "region": r,
 			"description": "offline region", "endpoint": "ec2." + r + ".amazonaws.com"}), nil

@@ -342,10 +342,15 @@ func (s *stage) shards(f foundation) (published, error) {
 	if err != nil {
 		return out, err
 	}
+	// One lookup of the version for every shard created in this run.
+	version, err := database.AuroraVersion(s.ctx, database.AuroraMajor)
+	if err != nil {
+		return out, err
+	}
 	var shards []*database.Aurora
 	for i := 0; i < cfg.Shards.Count; i++ {
 		args := &database.AuroraArgs{
-			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.Shards.Readers,
+			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.Shards.Readers, EngineVersion: version,
 			BackupRetentionDays: cfg.Database.BackupRetentionDays, Protect: cfg.Protect,
 			LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(), FirstAZ: i,
 		}

@@ -12,9 +12,23 @@ import (
 	"github.com/llama-stages/llama/components/network"
 )
 
-// AuroraEngineVersion is the Aurora PostgreSQL version of new clusters: one that supports
-// Serverless v2 scaling down to 0 ACU.
-const AuroraEngineVersion = "16.6"
+// AuroraMajor is the Aurora PostgreSQL major version of new clusters; the minor is the region's
+// latest of it when the cluster is created (AuroraVersion), which supports Serverless v2
+// scaling down to 0 ACU (16.3 and later do). AWS upgrades minors from there.
+const AuroraMajor = "16"
+
+// AuroraVersion resolves a major to the region's latest Aurora PostgreSQL minor of it
+// (rds.getEngineVersion), rather than a pinned minor that AWS retires.
+func AuroraVersion(ctx *pulumi.Context, major string) (string, error) {
+	v, err := rds.GetEngineVersion(ctx, &rds.GetEngineVersionArgs{Engine: "aurora-postgresql", Version: pulumi.StringRef(major), Latest: pulumi.BoolRef(true)})
+	if err != nil {
+		return "", fmt.Errorf("looking up Aurora PostgreSQL %s: %w", major, err)
+	}
+	if v.VersionActual != "" {
+		return v.VersionActual, nil
+	}
+	return v.Version, nil
+}
 
 // ProxyArgs puts an RDS Proxy in front of the cluster's writer (and, with readers, a read-only
 // endpoint): pooled connections for clients that open many short ones, such as Lambda.
@@ -25,7 +39,10 @@ type ProxyArgs struct {
 
 // AuroraArgs configures an Aurora PostgreSQL cluster.
 type AuroraArgs struct {
-	Identifier     string                  // required: cluster identifier; instances are <identifier>-<i>
+	Identifier string // required: cluster identifier; instances are <identifier>-<i>
+	// EngineVersion is the cluster's version at creation (later minors are AWS's); default the
+	// region's latest AuroraMajor, looked up (pass one looked up once to many clusters).
+	EngineVersion  string
 	VpcID          pulumi.StringInput      // required without Base
 	SubnetIDs      pulumi.StringArrayInput // required without Base
 	AZs            []string                // required: the instances spread over these
@@ -173,9 +190,15 @@ func (a *Aurora) cluster(ctx *pulumi.Context, name string, args *AuroraArgs, pl 
 	if err != nil {
 		return nil, err
 	}
+	version := args.EngineVersion
+	if version == "" {
+		if version, err = AuroraVersion(ctx, AuroraMajor); err != nil {
+			return nil, err
+		}
+	}
 	clusterArgs := &rds.ClusterArgs{
 		ClusterIdentifier: pulumi.String(args.Identifier), Engine: pulumi.String("aurora-postgresql"),
-		EngineVersion: pulumi.String(AuroraEngineVersion), DatabaseName: pulumi.String(DatabaseName),
+		EngineVersion: pulumi.String(version), DatabaseName: pulumi.String(DatabaseName),
 		MasterUsername: pulumi.String(MasterUser), MasterPassword: own.creds.Password, Port: pulumi.Int(Port),
 		DbSubnetGroupName: pl.subnets.Name, DbClusterParameterGroupName: cpg.Name, VpcSecurityGroupIds: pulumi.StringArray{pl.sg},
 		StorageEncrypted: pulumi.Bool(true), IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
@@ -309,7 +332,7 @@ func clusterParams(ctx *pulumi.Context, name string, slowQueryMs int, parent pul
 		cps = append(cps, rds.ClusterParameterGroupParameterArgs{Name: pulumi.String(p.name), Value: pulumi.String(p.value), ApplyMethod: pulumi.String("immediate")})
 	}
 	cpg, err := rds.NewClusterParameterGroup(ctx, name+"-params", &rds.ClusterParameterGroupArgs{
-		Family:      pulumi.String("aurora-postgresql" + majorOf(AuroraEngineVersion)),
+		Family:      pulumi.String("aurora-postgresql" + AuroraMajor),
 		Description: pulumi.String("Llama: TLS forced, slow statements and lock waits logged"),
 		Parameters:  cps,
 	}, pulumi.Parent(parent))
