@@ -25,15 +25,20 @@ type Item struct {
 
 // Estimate is a stage's monthly cost.
 type Estimate struct {
-	Region      string         `json:"region"`
-	PriceDate   string         `json:"priceDate"`
-	Currency    string         `json:"currency"`
-	Monthly     float64        `json:"monthly"`
-	Fixed       float64        `json:"fixed"`
-	Usage       float64        `json:"usage"`
-	Items       []Item         `json:"items"`
-	Assumptions map[string]any `json:"assumptions"`
+	// SchemaVersion is the version of this JSON (docs/json.md).
+	SchemaVersion int            `json:"schemaVersion"`
+	Region        string         `json:"region"`
+	PriceDate     string         `json:"priceDate"`
+	Currency      string         `json:"currency"`
+	Monthly       float64        `json:"monthly"`
+	Fixed         float64        `json:"fixed"`
+	Usage         float64        `json:"usage"`
+	Items         []Item         `json:"items"`
+	Assumptions   map[string]any `json:"assumptions"`
 }
+
+// EstimateSchemaVersion is the version of the estimate's JSON.
+const EstimateSchemaVersion = 1
 
 // free are the resource types that cost nothing themselves: configuration, identity,
 // networking glue, and what another item already prices (a launch template through its
@@ -114,7 +119,7 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	}
 	pr.edge()
 	pr.dataOut()
-	e := &Estimate{Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
+	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
 	for _, it := range pr.items {
 		if it.Monthly = round(it.Monthly); it.Monthly <= 0 {
 			continue // free at this usage

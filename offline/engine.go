@@ -62,13 +62,16 @@ func (r *Resource) Input(path ...string) any {
 
 // Plan is the recorded graph of one run.
 type Plan struct {
-	Project   string         `json:"project"`
-	Stack     string         `json:"stack"`
-	Stage     string         `json:"stage"`
-	Platform  string         `json:"platform"`
-	Region    string         `json:"region"`
-	Resources []*Resource    `json:"resources"`
-	Outputs   map[string]any `json:"outputs"`
+	// SchemaVersion is the version of this JSON (docs/json.md): a field that changes meaning
+	// or goes raises it; a new field does not.
+	SchemaVersion int            `json:"schemaVersion"`
+	Project       string         `json:"project"`
+	Stack         string         `json:"stack"`
+	Stage         string         `json:"stage"`
+	Platform      string         `json:"platform"`
+	Region        string         `json:"region"`
+	Resources     []*Resource    `json:"resources"`
+	Outputs       map[string]any `json:"outputs"`
 	// Warnings are what the plan found worth saying but not refusing: config keys the stage
 	// does not use yet.
 	Warnings []string `json:"warnings"`
@@ -76,6 +79,9 @@ type Plan struct {
 	// Zones are what the Cloudflare zones held before the run (Options.Zones).
 	Zones map[string][]map[string]any `json:"-"`
 }
+
+// PlanSchemaVersion is the version of the plan's JSON.
+const PlanSchemaVersion = 1
 
 // Options says how to run the program.
 type Options struct {
@@ -119,7 +125,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if err := m.failure(); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}, Zones: opts.Zones}
+	plan := &Plan{SchemaVersion: PlanSchemaVersion, Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}, Zones: opts.Zones}
 	for k, o := range exports {
 		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
 		if err != nil {

@@ -53,7 +53,7 @@ func TestCostJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(c); got != "assumptions,currency,fixed,items,monthly,priceDate,region,usage" {
+	if got := keys(c); got != "assumptions,currency,fixed,items,monthly,priceDate,region,schemaVersion,usage" || c["schemaVersion"] != float64(1) {
 		t.Errorf("cost keys %s", got)
 	}
 	items := c["items"].([]any)
@@ -115,7 +115,7 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(p); got != "outputs,platform,project,region,resources,stack,stage,warnings" {
+	if got := keys(p); got != "outputs,platform,project,region,resources,schemaVersion,stack,stage,warnings" || p["schemaVersion"] != float64(1) {
 		t.Errorf("plan keys %s", got)
 	}
 	if p["project"] != "llama" || p["stack"] != "dev" || p["stage"] != "separate-db" || p["platform"] != "servers" {
