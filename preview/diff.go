@@ -56,6 +56,10 @@ type Result struct {
 	Kept []Change `json:"kept"`
 	// Steps are what the infrastructure cannot do by itself, in order.
 	Steps []Step `json:"steps"`
+	// Security are the changes a reviewer reads first, as cdk diff's security tables: what the
+	// internet newly reaches (public ingress, addresses, load balancers, proxied records), and
+	// every change to an IAM policy or a bucket policy.
+	Security []string `json:"security"`
 	// Unchanged counts the resources the promotion leaves alone.
 	Unchanged int `json:"unchanged"`
 }
@@ -95,6 +99,7 @@ func Diff(a, b *offline.Plan) *Result {
 	}
 	r.Steps = Steps(a, b)
 	r.Steps = append(r.Steps, userDataSteps(r.Updates)...)
+	r.Security = security(r, now, old)
 	for _, c := range r.DataLoss {
 		step := fmt.Sprintf("Move the data out of %s %s (component %s) before this change: it would be deleted with it.", shortType(c.Type), c.Name, c.Component)
 		if c.Protected {
@@ -449,6 +454,47 @@ func userDataSteps(updates []Change) []Step {
 		if c.Type == "aws:ec2/instance:Instance" && slices.Contains(c.Keys, "userData") {
 			out = append(out, Step{ID: "user-data/" + c.Name, When: WhenUp, Text: fmt.Sprintf(
 				"%s's boot script changes: pulumi up stops and starts the instance to apply it (minutes without it; its address and data volume stay), and cloud-init does not run the new script on that boot. Apply the change on the instance by hand (Session Manager), or replace the instance on purpose once its data has moved.", c.Name)})
+		}
+	}
+	return out
+}
+
+// policyTypes are the resources that grant or take away access.
+var policyTypes = map[string]bool{
+	"aws:iam/rolePolicy:RolePolicy": true, "aws:iam/policy:Policy": true, "aws:iam/rolePolicyAttachment:RolePolicyAttachment": true,
+	"aws:iam/role:Role": true, "aws:s3/bucketPolicy:BucketPolicy": true, "aws:kms/key:Key": true,
+	"aws:lambda/permission:Permission": true, "aws:secretsmanager/secretPolicy:SecretPolicy": true,
+}
+
+// security lists the security-relevant changes, newly public first.
+func security(r *Result, now, old map[string]*offline.Resource) []string {
+	out := []string{}
+	for _, c := range r.Creates {
+		if res := now[c.URN]; res != nil {
+			if ok, detail := reached(res); ok {
+				out = append(out, fmt.Sprintf("+ reached from the internet: %s %s%s", shortType(c.Type), c.Name, detail))
+			}
+		}
+	}
+	for _, c := range r.Replaces {
+		if res := now[c.URN]; res != nil {
+			if ok, detail := reached(res); ok {
+				out = append(out, fmt.Sprintf("+- reached from the internet, replaced: %s %s%s", shortType(c.Type), c.Name, detail))
+			}
+		}
+	}
+	for _, set := range []struct {
+		sym string
+		cs  []Change
+	}{{"+", r.Creates}, {"~", r.Updates}, {"+-", r.Replaces}, {"-", r.Deletes}} {
+		for _, c := range set.cs {
+			if policyTypes[c.Type] {
+				line := fmt.Sprintf("%s %s %s", set.sym, shortType(c.Type), c.Name)
+				if len(c.Keys) > 0 {
+					line += " (" + strings.Join(c.Keys, ", ") + ")"
+				}
+				out = append(out, line)
+			}
 		}
 	}
 	return out

@@ -206,6 +206,12 @@ func (r *Result) Summary() string {
 	b.WriteString(r.header())
 	r.byComponent(&b)
 	all := func(Change) bool { return true }
+	if len(r.Security) > 0 {
+		b.WriteString("\nSecurity (what the internet newly reaches, and access granted or taken away):\n")
+		for _, l := range r.Security {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
 	b.WriteString("\nWhat matters:\n")
 	changeLines(&b, "+", r.Creates, false, matters)
 	changeLines(&b, "~", r.Updates, true, all)

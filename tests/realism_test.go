@@ -98,3 +98,19 @@ func TestABootScriptChangeIsNotQuiet(t *testing.T) {
 		t.Errorf("a boot script change of the box is a quiet update; steps %+v", d.Steps)
 	}
 }
+
+// TestSecurityChangesComeFirst: the diff lists what the internet newly reaches and every policy
+// change before everything else, as cdk diff's security tables do.
+func TestSecurityChangesComeFirst(t *testing.T) {
+	d := preview.Diff(plan(t, stacks.Servers, "separate-db", map[string]string{"moved": "db"}), plan(t, stacks.Servers, "load-balanced", map[string]string{"moved": "db"}))
+	all := strings.Join(d.Security, "\n")
+	for _, want := range []string{"SecurityGroupIngressRule fleet-lb-sg-in-https (port 443 from anywhere)", "LoadBalancer fleet-alb", "+ RolePolicy app-role-static", "+ BucketPolicy static-policy"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("security lines lack %q:\n%s", want, all)
+		}
+	}
+	text := d.Summary()
+	if i, j := strings.Index(text, "Security ("), strings.Index(text, "What matters:"); i < 0 || i > j {
+		t.Errorf("the security section does not come first:\n%s", text)
+	}
+}
