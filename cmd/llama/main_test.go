@@ -172,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,replaces,retained,schemaVersion,skipped,steps,to,unchanged,updates" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,replaces,retained,schemaVersion,security,skipped,steps,to,unchanged,updates" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {
