@@ -100,6 +100,7 @@ func Diff(a, b *offline.Plan) *Result {
 	r.Steps = Steps(a, b)
 	r.Steps = append(r.Steps, userDataSteps(r.Updates)...)
 	r.Security = security(r, now, old)
+	markUnknown(r, now)
 	for _, c := range r.DataLoss {
 		step := fmt.Sprintf("Move the data out of %s %s (component %s) before this change: it would be deleted with it.", shortType(c.Type), c.Name, c.Component)
 		if c.Protected {
@@ -498,4 +499,36 @@ func security(r *Result, now, old map[string]*offline.Resource) []string {
 		}
 	}
 	return out
+}
+
+// markUnknown marks the changed values that come from what this change creates or replaces:
+// their offline values are made up (a replaced resource's made-up ID can even equal the old
+// one), and pulumi up learns them only when it applies.
+func markUnknown(r *Result, now map[string]*offline.Resource) {
+	var made []string
+	for _, cs := range [][]Change{r.Creates, r.Replaces} {
+		for _, c := range cs {
+			res := now[c.URN]
+			if res == nil {
+				continue
+			}
+			for _, v := range append([]any{res.ID}, values(res.Outputs)...) {
+				if s, ok := v.(string); ok && len(s) >= 6 && s != "[secret]" {
+					made = append(made, s)
+				}
+			}
+		}
+	}
+	if len(made) == 0 {
+		return
+	}
+	for _, cs := range [][]Change{r.Updates, r.Replaces} {
+		for i := range cs {
+			for j := range cs[i].Paths {
+				if isPlaceholder(cs[i].Paths[j].New, made) {
+					cs[i].Paths[j].Unknown = true
+				}
+			}
+		}
+	}
 }

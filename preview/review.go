@@ -80,6 +80,9 @@ type PathChange struct {
 	Path string `json:"path"`
 	Old  any    `json:"old"`
 	New  any    `json:"new"`
+	// Unknown marks a new value that comes from a resource this change creates or replaces:
+	// the offline engine made it up, and pulumi up knows it only after apply.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Paths lists the changed leaves between two values of an input; a string holding JSON (a
@@ -174,7 +177,11 @@ func writeChanges(b *strings.Builder, c Change) {
 			fmt.Fprintf(b, "        ... and %d more changed paths (--json lists them all)\n", len(c.Paths)-maxPaths)
 			break
 		}
-		fmt.Fprintf(b, "        %s: %s -> %s\n", p.Path, brief(p.Old), brief(p.New))
+		to := brief(p.New)
+		if p.Unknown {
+			to = "(known after apply)"
+		}
+		fmt.Fprintf(b, "        %s: %s -> %s\n", p.Path, brief(p.Old), to)
 	}
 	for _, k := range c.Keys {
 		if !shown[k] {

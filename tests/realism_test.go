@@ -114,3 +114,23 @@ func TestSecurityChangesComeFirst(t *testing.T) {
 		t.Errorf("the security section does not come first:\n%s", text)
 	}
 }
+
+// TestValuesOfNewResourcesReadKnownAfterApply: a changed input that takes a value from a
+// resource the change creates reads "known after apply", as pulumi preview and terraform plan
+// say, not the offline engine's made-up value.
+func TestValuesOfNewResourcesReadKnownAfterApply(t *testing.T) {
+	d := preview.Diff(plan(t, stacks.Servers, "single-box", nil), plan(t, stacks.Servers, "separate-db", map[string]string{"moved": ""}))
+	for _, u := range d.Updates {
+		if u.Name != "app-role-secrets" {
+			continue
+		}
+		for _, p := range u.Paths {
+			if strings.Contains(fmt.Sprint(p.New), "database-credentials") && !p.Unknown {
+				t.Errorf("the new database secret's ARN is shown as known: %+v", p)
+			}
+		}
+	}
+	if !strings.Contains(d.Summary(), "(known after apply)") {
+		t.Error("the summary shows no value as known after apply")
+	}
+}
