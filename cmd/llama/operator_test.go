@@ -184,7 +184,8 @@ func TestDiffReview(t *testing.T) {
 	}
 	// A policy change names the statement's path and both values, not a truncated prefix.
 	_, text, _ = llama(t, append([]string{"diff", "--from", "nosql", "--to", "nosql", "--to-c", "tables=events:userId", "--full", "--allow-data-loss"}, cdn...)...)
-	if !strings.Contains(text, "policy.Statement[0].Resource[0]: \"arn:aws:dynamodb:us-east-1:123456789012:table/llama-dev-activity\" -> \"arn:aws:dynamodb:us-east-1:123456789012:table/llama-dev-events\"") {
+	// The new table's ARN is known only after apply, as pulumi preview says.
+	if !strings.Contains(text, "policy.Statement[0].Resource[0]: \"arn:aws:dynamodb:us-east-1:123456789012:table/llama-dev-activity\" -> (known after apply)") {
 		t.Errorf("the table grant's change is not shown by path:\n%s", text)
 	}
 }
