@@ -17,27 +17,28 @@ type Figure struct {
 	Key         string
 	Unit        string
 	Description string
-	Share       bool // a fraction from 0 to 1
+	Share       bool    // a fraction from 0 to 1
+	Max         float64 // the most a usage file may give: past it, a typo rather than traffic
 }
 
 // Figures are the usage assumptions, each with its meaning; a usage file may set any of them.
 var Figures = []Figure{
-	{"requests", "requests/month", "requests the app serves a month (API calls and static files)", false},
-	{"responseKB", "KB", "average response size", false},
-	{"staticShare", "share", "share of response bytes that are static files (the box's disk, the static bucket or the SPA)", true},
-	{"cdnHitRatio", "share", "share of static bytes Cloudflare serves from its cache, from the cdn rung on", true},
-	{"logBytesPerRequest", "bytes", "log bytes a request writes across nginx, the app and access logs", false},
-	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false},
-	{"privateEgressGB", "GB/month", "what the private subnets send out through NAT: AWS APIs, package updates", false},
-	{"lambdaMs", "ms", "average function duration", false},
-	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard)", false},
-	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader", false},
-	{"auroraStorageGB", "GB", "storage of each Aurora cluster", false},
-	{"auroraIoPerRequest", "I/Os", "Aurora storage I/Os a request causes, spread over the clusters", false},
-	{"activityShare", "share", "share of requests that record activity: DynamoDB writes from the nosql rung on", true},
-	{"activityReadShare", "share", "share of requests that read activity: DynamoDB reads from the nosql rung on", true},
-	{"dynamoStorageGB", "GB", "DynamoDB storage, all tables", false},
-	{"staticStorageGB", "GB", "static assets or the SPA in S3", false},
+	{"requests", "requests/month", "requests the app serves a month (API calls and static files)", false, 1e12},
+	{"responseKB", "KB", "average response size", false, 1e5},
+	{"staticShare", "share", "share of response bytes that are static files (the box's disk, the static bucket or the SPA)", true, 1},
+	{"cdnHitRatio", "share", "share of static bytes Cloudflare serves from its cache, from the cdn rung on", true, 1},
+	{"logBytesPerRequest", "bytes", "log bytes a request writes across nginx, the app and access logs", false, 1e6},
+	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false, 1e5},
+	{"privateEgressGB", "GB/month", "what the private subnets send out through NAT: AWS APIs, package updates", false, 1e7},
+	{"lambdaMs", "ms", "average function duration", false, 900000},
+	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard)", false, 256},
+	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader", false, 256},
+	{"auroraStorageGB", "GB", "storage of each Aurora cluster", false, 131072},
+	{"auroraIoPerRequest", "I/Os", "Aurora storage I/Os a request causes, spread over the clusters", false, 1e5},
+	{"activityShare", "share", "share of requests that record activity: DynamoDB writes from the nosql rung on", true, 1},
+	{"activityReadShare", "share", "share of requests that read activity: DynamoDB reads from the nosql rung on", true, 1},
+	{"dynamoStorageGB", "GB", "DynamoDB storage, all tables", false, 1e7},
+	{"staticStorageGB", "GB", "static assets or the SPA in S3", false, 1e7},
 }
 
 // Usage is a traffic profile: a value for every figure.
@@ -118,6 +119,8 @@ func ParseUsage(data []byte, base Usage) (Usage, error) {
 			errs = append(errs, fmt.Sprintf("%s: %g is negative", k, n))
 		case f.Share && n > 1:
 			errs = append(errs, fmt.Sprintf("%s: %g is a share, from 0 to 1", k, n))
+		case f.Max > 0 && n > f.Max:
+			errs = append(errs, fmt.Sprintf("%s: %g is more than %g %s, the most a usage file may give (a trillion requests a month is 385,000 a second; Aurora stops at 256 ACU and 128 TiB; Lambda at 15 minutes)", k, n, f.Max, f.Unit))
 		default:
 			out[k] = n
 		}

@@ -208,6 +208,8 @@ func TestUsageFiles(t *testing.T) {
 	for _, c := range []struct{ file, want string }{
 		{"requets: 5\n", "requets: unknown figure (did you mean requests?)"},
 		{"requests: -5\n", "requests: -5 is negative"},
+		{"requests: 1e30\n", "requests: 1e+30 is more than 1e+12"},
+		{"writerAcu: 300\n", "writerAcu: 300 is more than 256"},
 		{"requests: lots\n", `requests: "lots" is not a number`},
 		{"requests: [1, 2]\n", "requests: [1,2] is not a number"},
 		{"cdnHitRatio: 1.5\n", "cdnHitRatio: 1.5 is a share, from 0 to 1"},
