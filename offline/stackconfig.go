@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/llama-stages/llama/suggest"
 )
 
 // StackConfig returns the config a stack's program sees, as the Pulumi engine builds it: the
@@ -50,7 +52,12 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 	}
 	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("stack %q has no %s", stack, filepath.Base(path))
+		var known []string
+		files, _ := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+		for _, f := range files {
+			known = append(known, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+		}
+		return nil, nil, fmt.Errorf("stack %q has no %s%s; the stacks here are %s", stack, filepath.Base(path), suggest.DidYouMean(stack, known), strings.Join(known, ", "))
 	}
 	// Pulumi reads replicas and llama:replicas as one key, and which value it keeps depends on
 	// a map's order: refuse a key spelled twice in the file before Pulumi reads it.

@@ -6,6 +6,7 @@ package preview
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -71,6 +72,14 @@ func Plan(req Request) (*offline.Plan, error) {
 	var warnings []string
 	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
 		warnings = stacks.Unused(c, set)
+	}
+	if !req.Defaults {
+		// A stack file that sets neither plans on Pulumi.yaml's defaults, silently: say so.
+		for _, k := range []string{"llama:stage", "aws:region"} {
+			if !slices.Contains(set, k) {
+				warnings = append(warnings, fmt.Sprintf("Pulumi.%s.yaml sets no %s: planning with %q, the default (pulumi config set %s <value> --stack %s)", req.Stack, k, cfg[k], k, req.Stack))
+			}
+		}
 	}
 	zones := req.Zones
 	if len(req.Zone) > 0 {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -336,7 +337,7 @@ func (c *cli) plan(args []string) (int, error) {
 func (c *cli) diff(args []string) (int, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	over, toOver := kv{}, kv{}
-	from, to := fs.String("from", "", "stage the stack is on"), fs.String("to", "", "stage to move to")
+	from, to := fs.String("from", "", "stage the stack is on (default: the stack file's llama:stage)"), fs.String("to", "", "stage to move to")
 	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
 	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
@@ -355,8 +356,22 @@ func (c *cli) diff(args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	if *from == "" || *to == "" {
-		return exitUsage, errors.New("diff needs --from and --to (llama diff --help)")
+	if *to == "" {
+		return exitUsage, errors.New("diff needs --to (llama diff --help)")
+	}
+	// The stack's own starting point: its file's stage. A --from that differs is a
+	// hypothetical, and says so.
+	if cfg, set, err := offline.StackConfig(*dir, *stack, nil); err == nil {
+		at := cfg["llama:stage"]
+		switch {
+		case *from == "" && slices.Contains(set, "llama:stage"):
+			*from = at
+		case *from != "" && slices.Contains(set, "llama:stage") && *from != at:
+			fmt.Fprintf(c.stderr, "llama: warning: %s is at %s; previewing %s -> %s as if it were at %s\n", *stack, at, *from, *to, *from)
+		}
+	}
+	if *from == "" {
+		return exitUsage, fmt.Errorf("diff needs --from: Pulumi.%s.yaml sets no llama:stage (llama diff --help)", *stack)
 	}
 	fp, tp := *platform, *platform
 	if *fromPlatform != "" {

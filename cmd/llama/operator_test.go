@@ -314,3 +314,34 @@ func TestVersionAndHelpFor(t *testing.T) {
 		t.Errorf("help dif: exit %d, %q, %q", code, out.String(), errs.String())
 	}
 }
+
+// TestTheStacksOwnStartingPoint: diff starts from the stack file's stage unless told
+// otherwise, and says so when told; a stack file that sets no stage or region is named in a
+// warning; a mistyped stack lists the stacks there are.
+func TestTheStacksOwnStartingPoint(t *testing.T) {
+	dir := t.TempDir()
+	proj, err := os.ReadFile("../../Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), proj, 0o644)
+	os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), []byte("config:\n  aws:region: eu-west-1\n  llama:stage: replicas\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Pulumi.bare.yaml"), []byte("config:\n  llama:protect: false\n"), 0o644)
+	runIn := func(args ...string) (int, string, string) {
+		var out, errs bytes.Buffer
+		code := run(append(args[:1:1], append([]string{"--project-dir", dir}, args[1:]...)...), &out, &errs)
+		return code, out.String(), errs.String()
+	}
+	if code, out, _ := runIn("diff", "--stack", "prod", "--to", "cache", "--json"); code != 0 || !strings.Contains(out, `"from": "servers/replicas"`) {
+		t.Errorf("diff --to cache on prod (at replicas): exit %d\n%.300s", code, out)
+	}
+	if _, _, errs := runIn("diff", "--stack", "prod", "--from", "separate-db", "--to", "cache"); !strings.Contains(errs, "prod is at replicas; previewing separate-db -> cache as if it were at separate-db") {
+		t.Errorf("a --from other than the stack's stage is not called out: %s", errs)
+	}
+	if _, _, errs := runIn("plan", "--stack", "bare"); !strings.Contains(errs, "Pulumi.bare.yaml sets no llama:stage") || !strings.Contains(errs, "Pulumi.bare.yaml sets no aws:region") {
+		t.Errorf("a stack file that sets no stage or region plans silently: %s", errs)
+	}
+	if code, _, errs := runIn("plan", "--stack", "prdo"); code != 1 || !strings.Contains(errs, "did you mean prod") {
+		t.Errorf("a mistyped stack: exit %d, %s", code, errs)
+	}
+}
