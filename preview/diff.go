@@ -38,6 +38,8 @@ const SchemaVersion = 2
 // Result is what a change of stage or config does.
 type Result struct {
 	SchemaVersion int    `json:"schemaVersion"`
+	Stack         string `json:"stack"`
+	Region        string `json:"region"`
 	From          string `json:"from"`
 	To            string `json:"to"`
 	// Kind is promotion, demotion, day-2 config change, or migration between ladders.
@@ -66,7 +68,7 @@ type Result struct {
 
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
-	r := &Result{SchemaVersion: SchemaVersion, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
+	r := &Result{SchemaVersion: SchemaVersion, Stack: b.Stack, Region: b.Region, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
 		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{}}
 	r.Kind, r.Skipped = kindOf(a, b)
 	old, now, comp := index(a), index(b), components(a, b)

@@ -43,6 +43,10 @@ func kindOf(a, b *offline.Plan) (string, []string) {
 
 func (r *Result) header() string {
 	h := fmt.Sprintf("%s %s -> %s", strings.ToUpper(r.Kind[:1])+r.Kind[1:], r.From, r.To)
+	if r.Stack != "" {
+		// Which stack, in which region: the first thing an operator must not get wrong.
+		h = fmt.Sprintf("%s %s (%s): %s -> %s", strings.ToUpper(r.Kind[:1])+r.Kind[1:], r.Stack, r.Region, r.From, r.To)
+	}
 	if len(r.Skipped) > 0 {
 		h += fmt.Sprintf(" (skips %s: their steps are listed below, in order)", strings.Join(r.Skipped, ", "))
 	}

@@ -172,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,replaces,retained,schemaVersion,security,skipped,steps,to,unchanged,updates" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,region,replaces,retained,schemaVersion,security,skipped,stack,steps,to,unchanged,updates" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {
@@ -220,7 +220,7 @@ func TestDiffText(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"to create", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
-		"(after this pulumi up) llama-app move db", "(the retire pulumi up) pulumi config set llama:moved db && pulumi up", "dashboardBody.widgets[", "Promotion servers/single-box -> servers/separate-db"} {
+		"(after this pulumi up) llama-app move db", "(the retire pulumi up) pulumi config set llama:moved db && pulumi up", "dashboardBody.widgets[", "Promotion dev (us-east-1): servers/single-box -> servers/separate-db"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff text lacks %q", want)
 		}

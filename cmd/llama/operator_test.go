@@ -164,7 +164,7 @@ func TestDiffReview(t *testing.T) {
 		t.Error("the dashboard's change is not shown path by path")
 	}
 	_, text, _ := llama(t, "diff", "--from", "separate-db", "--to", "cache")
-	for _, w := range []string{"Promotion servers/separate-db -> servers/cache (skips load-balanced, replicas", "[load-balanced, skipped]", "[cache] "} {
+	for _, w := range []string{"Promotion dev (us-east-1): servers/separate-db -> servers/cache (skips load-balanced, replicas", "[load-balanced, skipped]", "[cache] "} {
 		if !strings.Contains(text, w) {
 			t.Errorf("diff text lacks %q", w)
 		}
