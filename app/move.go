@@ -270,11 +270,13 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	if d == back {
 		leaving, fencedTag = m.l.new, "new"
 	}
+	// Until the switch the app stays where it is: on the old tier going forward, on the new
+	// one going back.
+	state := StateCatchingUp
+	if d == back {
+		state = StateSwitched
+	}
 	if m.r.State != StateSwitched || d == back {
-		state := StateCatchingUp
-		if d == back {
-			state = StateSwitched // the app stays on the new tier until the switch back
-		}
 		if err := m.record(ctx, state, nil); err != nil {
 			return res, err
 		}
@@ -291,10 +293,7 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 		return res, fmt.Errorf("verifying the %s move before the switch: %w", m.tier, err)
 	}
 	if pre {
-		m.l.touched = settledSet{}
-		for t, ks := range pending {
-			m.l.touched[t] = append(m.l.touched[t], ks...)
-		}
+		m.l.touched = pending // the drains behind the fence add what they apply
 	}
 	start := time.Now()
 	gen := m.r.Gen + 1
@@ -302,10 +301,6 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 		if err := s.fence(ctx, m.tier, gen); err != nil {
 			return res, err
 		}
-	}
-	state := StateCatchingUp
-	if d == back {
-		state = StateSwitched
 	}
 	if err := m.record(ctx, state, func(r *Record) { r.Fenced = fencedTag }); err != nil {
 		return res, err
@@ -377,15 +372,8 @@ func (m *mover) activityBack(ctx context.Context) (MoveResult, error) {
 		if pass >= 20 {
 			return res, fmt.Errorf("verifying the activity move back: %d items of DynamoDB are still not in PostgreSQL after %d passes", len(missing), pass)
 		}
-		byHome := map[*pgStore][]row{}
-		for _, r := range missing {
-			h := homeIn(m.l.old, t.uid(r))
-			byHome[h] = append(byHome[h], r)
-		}
-		for h, rs := range byHome {
-			if err := h.upsert(ctx, t, rs); err != nil {
-				return res, err
-			}
+		if err := m.l.write(ctx, nil, m.l.old, t, missing, nil); err != nil {
+			return res, err
 		}
 	}
 	gen := m.r.Gen + 1
@@ -398,29 +386,18 @@ func (m *mover) activityBack(ctx context.Context) (MoveResult, error) {
 
 // missingInPG returns the activity rows PostgreSQL does not hold as given (id, user, kind).
 func (m *mover) missingInPG(ctx context.Context, t movedTable, rs []row) ([]row, error) {
-	byHome := map[*pgStore][]row{}
-	for _, r := range rs {
-		h := homeIn(m.l.old, t.uid(r))
-		byHome[h] = append(byHome[h], r)
+	keys := make([]rkey, len(rs))
+	for i, r := range rs {
+		keys[i] = t.key(r)
+	}
+	held, err := rowsByHome(ctx, m.l.old, t, keys)
+	if err != nil {
+		return nil, err
 	}
 	var out []row
-	for h, part := range byHome {
-		keys := make([]rkey, len(part))
-		for i, r := range part {
-			keys[i] = t.key(r)
-		}
-		have, err := h.rows(ctx, t, keys)
-		if err != nil {
-			return nil, err
-		}
-		held := map[rkey]string{}
-		for _, r := range have {
-			held[t.key(r)] = r[2] // the kind
-		}
-		for _, r := range part {
-			if kind, ok := held[t.key(r)]; !ok || kind != r[2] {
-				out = append(out, r)
-			}
+	for _, r := range rs {
+		if h, ok := held[t.key(r)]; !ok || h[2] != r[2] { // the kind
+			out = append(out, r)
 		}
 	}
 	return out, nil

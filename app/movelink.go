@@ -250,7 +250,8 @@ func (l *link) apply(ctx context.Context, src *pgStore, to []*pgStore, es []logE
 }
 
 // write upserts rows and deletes gone ones on each row's home among to, skipping the store
-// the change came from (a shard that keeps its users when the count grows).
+// the change came from (a shard that keeps its users when the count grows); src is nil for
+// rows that come from no PostgreSQL store (DynamoDB's, moving back).
 func (l *link) write(ctx context.Context, src *pgStore, to []*pgStore, t movedTable, rs []row, gone []logEntry) error {
 	byHome := map[*pgStore][]row{}
 	for _, r := range rs {
@@ -260,7 +261,7 @@ func (l *link) write(ctx context.Context, src *pgStore, to []*pgStore, t movedTa
 	}
 	for h, part := range byHome {
 		err := h.upsert(ctx, t, part)
-		if isForeignKeyViolation(err) && t.user != "id" {
+		if isForeignKeyViolation(err) && t.user != "id" && src != nil {
 			// A row whose user has not reached its home yet: bring the users first.
 			if err = l.bringUsers(ctx, src, to, t, part); err == nil {
 				err = h.upsert(ctx, t, part)

@@ -385,19 +385,7 @@ func rowSum(fields ...string) *big.Int {
 
 // checksum aggregates the rows of a table whose user's id mod mod is rem, over cols.
 func (s *pgStore) checksum(ctx context.Context, t movedTable, cols []string, mod, rem int) (aggregate, error) {
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = c + "::text"
-	}
-	q := fmt.Sprintf(`SELECT count(*), coalesce(sum(('x' || substr(md5(concat_ws('|', %s)), 1, 15))::bit(60)::bigint), 0)::text
-		FROM %s WHERE (%s %% $1) = $2`, strings.Join(parts, ", "), t.name, t.user)
-	a := newAggregate()
-	var sum string
-	if err := s.db.QueryRowContext(ctx, q, mod, rem).Scan(&a.rows, &sum); err != nil {
-		return a, fmt.Errorf("%s: checksum of %s: %w", s.name, t.name, err)
-	}
-	a.sum.SetString(sum, 10)
-	return a, nil
+	return checksumOn(ctx, s.db, s.name, t, cols, mod, rem, nil)
 }
 
 // count is a table's row count; 0 where the schema is not applied yet.

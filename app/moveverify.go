@@ -77,7 +77,7 @@ func (l *link) preVerify(ctx context.Context, d direction) (settledSet, int64, b
 		for _, t := range l.tables {
 			want := newAggregate()
 			for _, s := range from {
-				a, err := checksumOn(ctx, txs[s], s.name, t, mod, i, pending[t.name])
+				a, err := checksumOn(ctx, txs[s], s.name, t, t.cols, mod, i, pending[t.name])
 				if err != nil {
 					return nil, 0, false, err
 				}
@@ -87,7 +87,7 @@ func (l *link) preVerify(ctx context.Context, d direction) (settledSet, int64, b
 			if tx, ok := txs[dst]; ok {
 				q = tx // a store that is source and destination: one snapshot
 			}
-			got, err := checksumOn(ctx, q, dst.name, t, mod, i, pending[t.name])
+			got, err := checksumOn(ctx, q, dst.name, t, t.cols, mod, i, pending[t.name])
 			if err != nil {
 				return nil, 0, false, err
 			}
@@ -100,10 +100,12 @@ func (l *link) preVerify(ctx context.Context, d direction) (settledSet, int64, b
 	return pending, settled, true, nil
 }
 
-// checksumOn aggregates the rows of a table whose user's id mod mod is rem, leaving out keys.
-func checksumOn(ctx context.Context, q querier, name string, t movedTable, mod, rem int, leave []rkey) (aggregate, error) {
-	parts := make([]string, len(t.cols))
-	for i, c := range t.cols {
+// checksumOn aggregates, over cols, the rows of a table whose user's id mod mod is rem,
+// leaving out keys: their count and the sum of the first 60 bits of each row's MD5 (rowSum
+// computes the same for a row read elsewhere).
+func checksumOn(ctx context.Context, q querier, name string, t movedTable, cols []string, mod, rem int, leave []rkey) (aggregate, error) {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
 		parts[i] = "t." + c + "::text"
 	}
 	uids, ids := keyArrays(leave)
