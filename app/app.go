@@ -41,12 +41,8 @@ type Server struct {
 	tiers atomic.Pointer[tiers]
 	stats *Stats
 
-	// migrated holds, per database, the schema version applied; every database must be at
-	// the latest version before the app serves from it.
-	mu       sync.Mutex
-	migrated map[*pg]bool
-	stop     context.CancelFunc
-	done     chan struct{}
+	stop context.CancelFunc
+	done chan struct{}
 
 	// Warnings about a dependency that is down, once a period each.
 	cacheWarn, replicaWarn, refreshWarn limiter
@@ -89,7 +85,7 @@ func New(ctx context.Context, src Source, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("the published parameters: %w", err)
 	}
 	bg, stop := context.WithCancel(context.Background())
-	s := &Server{src: src, opts: opts, log: opts.Logger, stats: newStats(), migrated: map[*pg]bool{}, stop: stop, done: make(chan struct{})}
+	s := &Server{src: src, opts: opts, log: opts.Logger, stats: newStats(), stop: stop, done: make(chan struct{})}
 	s.reverse.env, s.reverse.src, s.reverse.log = opts.Env, src, opts.Logger
 	for _, l := range []*limiter{&s.cacheWarn, &s.replicaWarn, &s.refreshWarn} {
 		l.period = 10 * time.Second
@@ -184,14 +180,7 @@ func (s *Server) Refresh(ctx context.Context) error {
 	s.migrate(ctx, t)
 	s.tiers.Store(t)
 	s.log.Info("parameters changed: new tiers in use", "shards", len(t.shards), "cache", t.cache != nil, "dynamodb", t.table != nil)
-	time.AfterFunc(30*time.Second, func() {
-		s.mu.Lock()
-		for _, db := range old.writers() {
-			delete(s.migrated, db)
-		}
-		s.mu.Unlock()
-		old.close()
-	})
+	time.AfterFunc(30*time.Second, old.close)
 	return nil
 }
 
@@ -212,10 +201,7 @@ func shardMapChanged(old, t *tiers) string {
 // migrate applies the schema to the tiers' databases that lack it.
 func (s *Server) migrate(ctx context.Context, t *tiers) {
 	for _, db := range t.writers() {
-		s.mu.Lock()
-		done := s.migrated[db]
-		s.mu.Unlock()
-		if done {
+		if db.migrated.Load() {
 			continue
 		}
 		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -226,18 +212,15 @@ func (s *Server) migrate(ctx context.Context, t *tiers) {
 			continue
 		}
 		s.log.Info("schema applied", "database", db.name, "version", v)
-		s.mu.Lock()
-		s.migrated[db] = true
-		s.mu.Unlock()
+		db.migrated.Store(true)
 	}
 }
 
-// unmigrated names a database in use that lacks the schema, or "".
+// unmigrated names a database in use that lacks the schema, or "". Every API request asks:
+// each database carries its own flag, read without a lock.
 func (s *Server) unmigrated() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, db := range s.tiers.Load().writers() {
-		if !s.migrated[db] {
+		if !db.migrated.Load() {
 			return db.name
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -131,6 +132,9 @@ type pg struct {
 	name string
 	db   *sql.DB
 	down *breaker // a reader that failed or was slow is skipped for a while
+	// migrated is set once the app applied the schema here: it serves from no database
+	// without it.
+	migrated atomic.Bool
 }
 
 // DefaultPoolSize is the connections the app keeps open to each database, idle ones included
