@@ -68,22 +68,21 @@ const (
 // next/.
 func (c *Config) Pending(tier string) bool {
 	m := c.Moves
-	switch tier {
-	case MoveDB:
-		// The box's PostgreSQL to RDS: only where the ladder had the box.
-		return c.Has(Database) && (c.Has(Box) || Retired(c.Platform, c.Stage, Box)) && !m.Moved[MoveDB]
-	case MoveTraffic:
-		return c.Has(Fleet) && !m.Moved[MoveTraffic]
-	case MoveEdge:
-		// Until clients have moved to Cloudflare's proxied records, the load balancer (or the
-		// API's execute-api endpoint) stays reachable directly.
-		return c.Has(CDN) && !m.Moved[MoveEdge]
-	case MoveShards:
-		return c.Has(Shards) && c.Shards.Count > 0 && (!m.Moved[MoveShards] || (m.ShardsFrom > 0 && m.ShardsFrom != c.Shards.Count))
-	case MoveActivity:
-		return c.Has(Tables) && !m.Moved[MoveActivity] && slices.ContainsFunc(c.Tables, func(t Table) bool { return t.Name == "activity" })
+	if m.Moved[tier] && !(tier == MoveShards && m.ShardsFrom > 0 && m.ShardsFrom != c.Shards.Count) {
+		return false // done (a shard count that grows again is a new move)
 	}
-	return false
+	if !slices.Contains(MovesOf(c.Platform, c.Stage), tier) {
+		return false
+	}
+	switch tier {
+	case MoveShards:
+		return c.Shards.Count > 0
+	case MoveActivity:
+		return slices.ContainsFunc(c.Tables, func(t Table) bool { return t.Name == "activity" })
+	}
+	// Until its move is listed, the old tier stays: the edge's too, where the load balancer (or
+	// the API's execute-api endpoint) stays reachable directly until clients moved.
+	return true
 }
 
 // LiveShards is the shard count the app serves from: 0 before the first shard move is done,

@@ -187,8 +187,15 @@ var (
 type parser = func(string) (any, string)
 
 // text accepts any value.
-// MoveTiers are what llama:moved may name, in the order a promotion meets them.
-var MoveTiers = []string{"db", "traffic", "edge", "shards", "activity"}
+// MoveTiers are what llama:moved may name, in the order a promotion meets them: the Moves
+// table's.
+var MoveTiers = func() []string {
+	out := make([]string, len(Moves))
+	for i, m := range Moves {
+		out[i] = m.Tier
+	}
+	return out
+}()
 
 // movedList accepts a comma-separated set of move tiers.
 func movedList(v string) (any, string) {

@@ -234,20 +234,11 @@ func MovesOf(p Platform, stage string) []string {
 		return nil
 	}
 	var out []string
-	if ls[Database] && (ls[Box] || Retired(p, stage, Box)) {
-		out = append(out, "db")
-	}
-	if ls[Fleet] {
-		out = append(out, "traffic")
-	}
-	if ls[CDN] {
-		out = append(out, "edge")
-	}
-	if ls[Shards] {
-		out = append(out, "shards")
-	}
-	if ls[Tables] {
-		out = append(out, "activity")
+	for _, m := range Moves {
+		// The box's PostgreSQL moves to RDS only where the ladder had the box.
+		if ls[m.Layer] && (m.Tier != MoveDB || ls[Box] || Retired(p, stage, Box)) {
+			out = append(out, m.Tier)
+		}
 	}
 	return out
 }
@@ -266,22 +257,22 @@ type Move struct {
 
 // Moves are the live moves, in the order a promotion meets them.
 var Moves = []Move{
-	{Tier: "db", Layer: Database, Old: "the box's PostgreSQL", New: "RDS",
+	{Tier: MoveDB, Layer: Database, Old: "the box's PostgreSQL", New: "RDS",
 		Where:   "on the box (Session Manager: aws ssm start-session --target <boxInstanceId>)",
 		Expand:  "Creates RDS beside the box's PostgreSQL and publishes it as next/db/; the app keeps serving from the box's PostgreSQL (move state: expanded).",
 		Retires: "RDS becomes db/, and the box stops its PostgreSQL (the data volume stays, retained)"},
-	{Tier: "traffic", Layer: Fleet, Old: "the box and its Elastic IP", New: "the load balancer",
+	{Tier: MoveTraffic, Layer: Fleet, Old: "the box and its Elastic IP", New: "the load balancer",
 		Expand:  "Creates the load balancer and the fleet beside the box; the box and its Elastic IP keep serving.",
 		Retires: "the box and its Elastic IP leave the stack (the data volume stays, retained)"},
-	{Tier: "edge", Layer: CDN, Old: "the load balancer (on the serverless ladder, the API's execute-api URL) reached directly", New: "Cloudflare",
+	{Tier: MoveEdge, Layer: CDN, Old: "the load balancer (on the serverless ladder, the API's execute-api URL) reached directly", New: "Cloudflare",
 		Expand:  "Puts Cloudflare in front of the hostname (proxied records); the load balancer (or the API's execute-api URL) keeps answering clients that call it directly.",
 		Retires: "the load balancer admits Cloudflare's ranges only (on the serverless ladder, the execute-api endpoint closes and the function requires Cloudflare's origin header)"},
-	{Tier: "shards", Layer: Shards, Old: "the current shard map (the primary before the first)", New: "the new shard map",
+	{Tier: MoveShards, Layer: Shards, Old: "the current shard map (the primary before the first)", New: "the new shard map",
 		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
 		Expand:  "Creates the new shard clusters and publishes the map as next/shards/; every user stays where it is (move state: expanded).",
 		Retires: "the new map becomes shards/, and the app stops keeping the old map current",
 		Cleanup: "the rows the primary (or a shard) still holds of users who live elsewhere now"},
-	{Tier: "activity", Layer: Tables, Old: "PostgreSQL's activity table", New: "the DynamoDB table",
+	{Tier: MoveActivity, Layer: Tables, Old: "PostgreSQL's activity table", New: "the DynamoDB table",
 		Where:   "on a fleet instance (Session Manager), or on the serverless ladder a one-off invocation of the function",
 		Expand:  "Creates the DynamoDB tables and publishes them as next/tables/; activity is still written to PostgreSQL (move state: expanded).",
 		Retires: "the table becomes tables/, and the app stops writing activity to PostgreSQL as well",
