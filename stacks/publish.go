@@ -33,17 +33,24 @@ func publishLocalDB(p *published, box *compute.Box) {
 // it (the box's own PostgreSQL stays the current one until llama:moved holds db).
 func publishPostgres(p *published, db *database.Postgres, prefix string) {
 	p.settings[prefix+"db/primary/endpoint"] = db.Address
-	p.settings[prefix+"db/port"] = pulumi.Sprintf("%d", database.Port)
-	p.settings[prefix+"db/name"] = pulumi.String(database.DatabaseName)
-	p.settings[prefix+"db/user"] = pulumi.String(database.MasterUser)
-	p.settings[prefix+"db/secretArn"] = db.SecretArn
-	p.settings[prefix+"db/sslmode"] = pulumi.String("require") // rds.force_ssl
+	publishSignIn(p, prefix+"db", db.SecretArn)
 	for i, r := range db.ReplicaEndpoints {
 		p.settings[fmt.Sprintf("%sdb/replicas/%d/endpoint", prefix, i)] = r
 	}
 	p.outs["dbEndpoint"], p.outs["dbPort"], p.outs["dbName"], p.outs["dbSecretArn"] = db.Address, pulumi.Int(database.Port), pulumi.String(database.DatabaseName), db.SecretArn
 	p.outs["dbReaderEndpoints"] = db.ReaderEndpoints
 	p.secrets = append(p.secrets, db.SecretArn)
+}
+
+// publishSignIn: how the app signs in to a managed database (RDS or Aurora) under key: its
+// port, database, user, the secret holding the credentials, and TLS, which rds.force_ssl makes
+// required.
+func publishSignIn(p *published, key string, secretArn pulumi.StringInput) {
+	p.settings[key+"/port"] = pulumi.Sprintf("%d", database.Port)
+	p.settings[key+"/name"] = pulumi.String(database.DatabaseName)
+	p.settings[key+"/user"] = pulumi.String(database.MasterUser)
+	p.settings[key+"/secretArn"] = secretArn
+	p.settings[key+"/sslmode"] = pulumi.String("require")
 }
 
 // publishAurora: an Aurora cluster under key. With a proxy, the clients' security group
@@ -54,11 +61,7 @@ func publishAurora(p *published, key string, a *database.Aurora) {
 		p.settings[key+"/primary/endpoint"] = a.Endpoint
 		p.settings[key+"/reader/endpoint"] = a.ReaderEndpoint
 	}
-	p.settings[key+"/port"] = pulumi.Sprintf("%d", database.Port)
-	p.settings[key+"/name"] = pulumi.String(database.DatabaseName)
-	p.settings[key+"/user"] = pulumi.String(database.MasterUser)
-	p.settings[key+"/secretArn"] = a.SecretArn
-	p.settings[key+"/sslmode"] = pulumi.String("require") // rds.force_ssl
+	publishSignIn(p, key, a.SecretArn)
 	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
 	if a.Proxied {
 		// Clients reach the cluster through the proxy, signing in with IAM; the read-only
