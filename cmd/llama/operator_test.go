@@ -289,13 +289,7 @@ func TestOneAnswer(t *testing.T) {
 			t.Errorf("%v: exit %d, %s", args, code, errs)
 		}
 	}
-	dir := t.TempDir()
-	proj, err := os.ReadFile("../../Pulumi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), proj, 0o644)
-	os.WriteFile(filepath.Join(dir, "Pulumi.twice.yaml"), []byte("config:\n  llama:stage: replicas\n  replicas: 1\n  llama:replicas: 3\n"), 0o644)
+	dir := projectWith(t, map[string]string{"twice": "config:\n  llama:stage: replicas\n  replicas: 1\n  llama:replicas: 3\n"})
 	var out, errs bytes.Buffer
 	if code := run([]string{"plan", "--project-dir", dir, "--stack", "twice"}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "llama:replicas twice") {
 		t.Errorf("a stack file giving llama:replicas twice: exit %d, %s", code, errs.String())
@@ -319,14 +313,10 @@ func TestVersionAndHelpFor(t *testing.T) {
 // otherwise, and says so when told; a stack file that sets no stage or region is named in a
 // warning; a mistyped stack lists the stacks there are.
 func TestTheStacksOwnStartingPoint(t *testing.T) {
-	dir := t.TempDir()
-	proj, err := os.ReadFile("../../Pulumi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), proj, 0o644)
-	os.WriteFile(filepath.Join(dir, "Pulumi.prod.yaml"), []byte("config:\n  aws:region: eu-west-1\n  llama:stage: replicas\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "Pulumi.bare.yaml"), []byte("config:\n  llama:protect: false\n"), 0o644)
+	dir := projectWith(t, map[string]string{
+		"prod": "config:\n  aws:region: eu-west-1\n  llama:stage: replicas\n",
+		"bare": "config:\n  llama:protect: false\n",
+	})
 	runIn := func(args ...string) (int, string, string) {
 		var out, errs bytes.Buffer
 		code := run(append(args[:1:1], append([]string{"--project-dir", dir}, args[1:]...)...), &out, &errs)
@@ -344,4 +334,25 @@ func TestTheStacksOwnStartingPoint(t *testing.T) {
 	if code, _, errs := runIn("plan", "--stack", "prdo"); code != 1 || !strings.Contains(errs, "did you mean prod") {
 		t.Errorf("a mistyped stack: exit %d, %s", code, errs)
 	}
+}
+
+// projectWith is a project directory of the project's Pulumi.yaml and the given stack files
+// (stack name -> Pulumi.<stack>.yaml's text).
+func projectWith(t *testing.T, stacks map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	proj, err := os.ReadFile("../../Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"Pulumi.yaml": string(proj)}
+	for name, text := range stacks {
+		files["Pulumi."+name+".yaml"] = text
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
