@@ -35,13 +35,13 @@ func layouts(params map[string]string, tier string) (old, new map[string]string,
 	if _, ok := tierKeys[tier]; !ok {
 		return nil, nil, fmt.Errorf("no tier %q: the tiers are %v", tier, Tiers)
 	}
+	v, err := resolve(params)
+	if err != nil {
+		return nil, nil, err
+	}
 	base := current(params)
-	for _, t := range Tiers {
-		r, ok, err := readRecord(params, t)
-		if err != nil {
-			return nil, nil, err
-		}
-		if t != tier && ok && switchedTo(r, params, t) {
+	for _, t := range v.reverse { // the tiers the app serves switched, this one aside
+		if t != tier {
 			base = overlay(base, params, t)
 		}
 	}
