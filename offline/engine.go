@@ -42,6 +42,8 @@ type Resource struct {
 
 	// IgnoreChanges are the inputs whose changes the engine ignores (ignoreChanges option).
 	IgnoreChanges []string `json:"-"`
+	// BeforeDelete names the resource hooks the engine runs before deleting it.
+	BeforeDelete []string `json:"-"`
 	// From maps each input fed by other resources' outputs to those resources' URNs: the
 	// resource waits for them.
 	From map[string][]string `json:"-"`
@@ -256,6 +258,9 @@ func options(req *pulumirpc.RegisterResourceRequest) *Resource {
 	rec.Parent, rec.Protect, rec.RetainOnDelete, rec.ImportID = req.GetParent(), req.GetProtect(), req.GetRetainOnDelete(), req.GetImportId()
 	rec.DependsOn = append(rec.DependsOn, req.GetDependencies()...)
 	rec.IgnoreChanges = append([]string(nil), req.GetIgnoreChanges()...)
+	if h := req.GetHooks(); h != nil {
+		rec.BeforeDelete = append([]string(nil), h.GetBeforeDelete()...)
+	}
 	rec.Aliases = append(rec.Aliases, req.GetAliasURNs()...)
 	for _, a := range req.GetAliases() {
 		if u := a.GetUrn(); u != "" {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llama-stages/llama/components/cdn"
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/stacks"
 )
@@ -136,6 +137,7 @@ func pending(p *offline.Plan) map[string]bool {
 // move this diff completes, its retire.
 func moveSteps(a, b *offline.Plan) []Step {
 	pa, pb := pending(a), pending(b)
+	owned := ownsHostname(b)
 	var out []Step
 	var moved []string
 	for _, m := range stacks.Moves {
@@ -148,16 +150,16 @@ func moveSteps(a, b *offline.Plan) []Step {
 		switch {
 		case pb[m.Tier] && !pa[m.Tier]:
 			out = append(out, Step{ID: id + "expand", When: WhenUp, Text: m.Expand})
-			out = append(out, moveStep(m, id))
-			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
+			out = append(out, moveStep(m, id, owned))
+			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m, owned)})
 			if m.Cleanup != "" {
 				out = append(out, Step{ID: id + "cleanup", When: WhenAfterRetire, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch (state retired).", m.Tier, m.Cleanup)})
 			}
 		case pb[m.Tier]:
-			out = append(out, moveStep(m, id))
-			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m)})
+			out = append(out, moveStep(m, id, owned))
+			out = append(out, Step{ID: id + "retire", When: WhenRetireUp, Text: retire + retireGuard(m, owned)})
 		case pa[m.Tier]:
-			out = append(out, Step{ID: id + "retire", When: WhenUp, Text: fmt.Sprintf("This is the retire pulumi up of the %s move, the point of no return: %s.%s", m.Tier, m.Retires, retireGuard(m))})
+			out = append(out, Step{ID: id + "retire", When: WhenUp, Text: fmt.Sprintf("This is the retire pulumi up of the %s move, the point of no return: %s.%s", m.Tier, m.Retires, retireGuard(m, owned))})
 			if m.Cleanup != "" {
 				out = append(out, Step{ID: id + "cleanup", When: WhenAfterUp, Text: fmt.Sprintf("llama-app move %s --retire removes %s, once every instance has followed the switch (state retired).", m.Tier, m.Cleanup)})
 			}
@@ -166,10 +168,25 @@ func moveSteps(a, b *offline.Plan) []Step {
 	return out
 }
 
-// moveStep is the move itself, after the expand up.
-func moveStep(m stacks.Move, id string) Step {
+// ownsHostname reports whether a plan holds the app hostname's record as a DNS-only record:
+// the stack, not the team, then points it at the box or the load balancer.
+func ownsHostname(p *offline.Plan) bool {
+	for _, r := range p.Resources {
+		if r.Type == "cloudflare:index/record:Record" && r.Name == "cdn-app" && r.Inputs["proxied"] == false {
+			return true
+		}
+	}
+	return false
+}
+
+// moveStep is the move itself, after the expand up. owned says the stack owns the hostname's
+// record.
+func moveStep(m stacks.Move, id string, owned bool) Step {
 	if m.Tier == "edge" {
 		return Step{ID: id + "dns", When: WhenAfterUp, Text: "This up creates the hostname's proxied records: wait out the old records' TTL so every resolver answers with Cloudflare's addresses, and move clients that call the load balancer (or the API's execute-api URL) directly to the domain; both keep answering meanwhile."}
+	}
+	if m.Tier == "traffic" && owned {
+		return Step{ID: id + "dns", When: WhenAfterUp, Text: "Nothing to do in DNS: the stack owns the hostname's record (TTL 60 s) and points it at the box until llama:moved lists traffic, then at the load balancer. Meanwhile, check the load balancer serves the app (curl -H 'Host: <domain>' https://<loadBalancerDns>/health/live -k)."}
 	}
 	if m.Tier == "traffic" {
 		return Step{ID: id + "dns", When: WhenAfterUp, Text: "Once the db move has switched: lower the app hostname's DNS TTL to 60 s and wait out the old TTL; point the hostname at the load balancer (the loadBalancerDns output); wait out the old TTL again while the box still serves."}
@@ -179,7 +196,10 @@ func moveStep(m stacks.Move, id string) Step {
 }
 
 // retireGuard says what pulumi up checks before it retires a tier.
-func retireGuard(m stacks.Move) string {
+func retireGuard(m stacks.Move, owned bool) string {
+	if m.Tier == "traffic" && owned {
+		return fmt.Sprintf(" The same up points the hostname at the load balancer and the box keeps serving %d s (twice the record's TTL) before it leaves, while resolvers follow.", 2*cdn.DNSOnlyTTL)
+	}
 	if m.Tier == "traffic" {
 		return " Nothing can check DNS for you: list traffic only once the hostname resolves to the load balancer everywhere."
 	}

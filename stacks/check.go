@@ -161,6 +161,35 @@ func (c *Config) EdgeHostnames() []string {
 	return out
 }
 
+// CertificateNames are the hostnames of the ACM certificate the stack issues and validates
+// through the zone when llama:certificateArn is empty: the edge's from the cdn rung on (the
+// origin behind Cloudflare's strict TLS), the app's hostname on the load balancer below it.
+// None where nothing terminates TLS with an ACM certificate (the box obtains its own).
+func (c *Config) CertificateNames() []string {
+	switch {
+	case c.Has(CDN):
+		return c.EdgeHostnames()
+	case c.Has(Hostname) && c.Has(Fleet):
+		return []string{c.Edge.Domain}
+	}
+	return nil
+}
+
+// PlainHTTPNotes warn a protected stack on the servers ladder that nothing serves its app over
+// HTTPS: no hostname (the box and the load balancer then have no certificate) and no
+// certificate of the stack's own on a load balancer. AWS Foundational Security Best
+// Practices, ELB.1: "Application Load Balancer should be configured to redirect all HTTP
+// requests to HTTPS". A dev stack (llama:protect=false) stays quiet, and so does the
+// serverless ladder: API Gateway and Cloudflare serve HTTPS only.
+func PlainHTTPNotes(c *Config) []string {
+	if c.Platform != Servers || !c.Protect || c.Has(Hostname) || (c.Has(Fleet) && c.CertificateArn != "") {
+		return nil
+	}
+	return []string{fmt.Sprintf("plain HTTP: this protected stack serves the app, its sign-ups and its posts over plain HTTP only (stage %s terminates TLS nowhere). "+
+		"Set llama:domain and llama:cloudflareZoneId: the stack then owns the hostname's record and serves HTTPS from the box (a Let's Encrypt certificate) and the load balancer (an ACM certificate), HTTP redirecting; "+
+		"or, from load-balanced on, llama:certificateArn for the load balancer's HTTPS listener", c.Stage)}
+}
+
 // EdgeNotes says what the edge needs beyond Cloudflare's free plan: Universal SSL covers a
 // zone's apex and one label below it (*.example.com), not two (Cloudflare SSL/TLS docs,
 // "Universal SSL: hostname coverage"); deeper hostnames need Advanced Certificate Manager.

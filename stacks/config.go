@@ -129,12 +129,17 @@ type CacheConfig struct {
 	Nodes    int
 }
 
-// EdgeConfig is Cloudflare's.
+// EdgeConfig is Cloudflare's, and the app's hostname's.
 type EdgeConfig struct {
 	ZoneID string
 	Domain string
 	Zone   string // the zone's name where it is not the domain's registrable domain; "" otherwise
+	// ACMEDirectory is the CA the box obtains its certificate from.
+	ACMEDirectory string
 }
+
+// LetsEncrypt is Let's Encrypt's production ACME directory, llama:acmeDirectory's default.
+const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 
 // ShardsConfig is the Aurora shards'.
 type ShardsConfig struct {
@@ -255,6 +260,14 @@ var crossRules = []struct {
 		}
 		if c.Has(CDN) && c.Edge.Domain == "" {
 			return "domain", fmt.Sprintf("the app's hostname in the Cloudflare zone: required from the cdn rung on (stage %s)", c.Stage)
+		}
+		// A hostname without its zone, or a zone without a hostname, is half a setting: the
+		// stack could not own the record, and a certificate could not be validated.
+		if c.Edge.Domain != "" && c.Edge.ZoneID == "" {
+			return "cloudflareZoneId", "a Cloudflare zone ID (32 hex characters) whenever llama:domain is set: the zone holding the hostname's record, on any rung"
+		}
+		if c.Edge.ZoneID != "" && c.Edge.Domain == "" {
+			return "domain", "the app's hostname in the zone whenever llama:cloudflareZoneId is set, on any rung"
 		}
 		return "", ""
 	}},

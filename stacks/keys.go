@@ -53,7 +53,7 @@ var Keys = []Key{
 		goPackage, func(c *Config, v any) { c.AppPackage = v.(string) }, nil, ""},
 	{"logRetentionDays", "integer", "90", "Retention of every log group the stack creates (a value CloudWatch accepts).",
 		logRetention, func(c *Config, v any) { c.LogRetentionDays = v.(int) }, nil, ""},
-	{"certificateArn", "string", "", "ACM certificate for the load balancer's HTTPS listener (and then HTTP redirects to HTTPS). From cdn on, one is issued and validated through Cloudflare when this is empty.",
+	{"certificateArn", "string", "", "ACM certificate for the load balancer's HTTPS listener (HTTP then redirects to HTTPS). Empty: with llama:domain one is issued and validated through Cloudflare; this wins when set.",
 		optional(reCertArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>) or empty"), func(c *Config, v any) { c.CertificateArn = v.(string) }, []Layer{Fleet, CDN}, ""},
 	{"minServers", "integer", "2", "Fleet minimum size (load-balanced on).",
 		intIn(1, 100), func(c *Config, v any) { c.Servers.Min = v.(int) }, []Layer{Fleet}, ""},
@@ -85,12 +85,14 @@ var Keys = []Key{
 		required(reCacheClass, "an ElastiCache node type such as cache.t4g.small"), func(c *Config, v any) { c.Cache.NodeType = v.(string) }, []Layer{Cache}, ""},
 	{"cacheNodes", "integer", "2", "Cache nodes (primary plus replicas), 2..6: failover needs at least 2.",
 		intIn(2, 6), func(c *Config, v any) { c.Cache.Nodes = v.(int) }, []Layer{Cache}, ""},
-	{"cloudflareZoneId", "string", "", "Cloudflare zone ID (32 hex characters); required from the cdn rung on.",
-		optional(reZoneID, "a Cloudflare zone ID: 32 lowercase hex characters"), func(c *Config, v any) { c.Edge.ZoneID = v.(string) }, []Layer{CDN, SPAEdge}, ""},
-	{"domain", "string", "", "The app's hostname inside the Cloudflare zone, e.g. app.example.com; required from the cdn rung on.",
-		optional(reHostname, "a lowercase hostname inside the Cloudflare zone, such as app.example.com"), func(c *Config, v any) { c.Edge.Domain = v.(string) }, []Layer{CDN, SPAEdge}, ""},
+	{"cloudflareZoneId", "string", "", "Cloudflare zone ID (32 hex characters) holding llama:domain: set both on any rung (the stack then owns the hostname's record and serves HTTPS from the first rung); required from the cdn rung on.",
+		optional(reZoneID, "a Cloudflare zone ID: 32 lowercase hex characters"), func(c *Config, v any) { c.Edge.ZoneID = v.(string) }, []Layer{CDN, SPAEdge, Hostname}, ""},
+	{"domain", "string", "", "The app's hostname inside the Cloudflare zone, e.g. app.example.com: set it with llama:cloudflareZoneId on any rung (the stack then owns its record and serves HTTPS from the first rung); required from the cdn rung on.",
+		optional(reHostname, "a lowercase hostname inside the Cloudflare zone, such as app.example.com"), func(c *Config, v any) { c.Edge.Domain = v.(string) }, []Layer{CDN, SPAEdge, Hostname}, ""},
 	{"cloudflareZone", "string", "", "The Cloudflare zone's name, where it is not the registrable domain of llama:domain (a subdomain zone such as dev.example.com); empty: the registrable domain, by the Public Suffix List.",
-		optional(reHostname, "a lowercase zone name such as dev.example.com, or empty"), func(c *Config, v any) { c.Edge.Zone = v.(string) }, []Layer{CDN, SPAEdge}, ""},
+		optional(reHostname, "a lowercase zone name such as dev.example.com, or empty"), func(c *Config, v any) { c.Edge.Zone = v.(string) }, []Layer{CDN, SPAEdge, Hostname}, ""},
+	{"acmeDirectory", "string", LetsEncrypt, "The ACME directory the box obtains its certificate from (llama:domain set): Let's Encrypt by default; a staging CA, or a team's own, by its directory URL.",
+		required(reHTTPSURL, "an https:// URL of an ACME directory, such as https://acme-staging-v02.api.letsencrypt.org/directory"), func(c *Config, v any) { c.Edge.ACMEDirectory = v.(string) }, []Layer{Box}, Servers},
 	// The sharded rung needs a shard; past it, 0 takes the NoSQL offload without sharding
 	// (the guide: "instead of sharding, migrate a subset of data to NoSQL").
 	{"shards", "integer", "2", "Aurora clusters, one per shard, from the sharded rung on: 1..64; 0 on the nosql rung takes the NoSQL offload without sharding. Lowering it deletes shards (refused while protected).",
@@ -179,6 +181,7 @@ var (
 	reCertArn      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
 	reZoneID       = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	reHostname     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	reHTTPSURL     = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$`)
 	reEmail        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	reTableName    = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,200}$`)
 	reAttrName     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)

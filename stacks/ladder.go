@@ -39,6 +39,7 @@ const (
 	ServerlessD Layer = "serverlessdb" // Aurora Serverless v2 + RDS Proxy
 	SPA         Layer = "spa"          // single-page app bucket
 	SPAEdge     Layer = "spa-edge"     // Cloudflare in front of the SPA, wherever a zone is configured
+	Hostname    Layer = "hostname"     // the app's record in the Cloudflare zone and its certificates, wherever a domain is configured
 )
 
 // allowedBy are the layers a rung adds only where config allows them.
@@ -46,6 +47,10 @@ var allowedBy = map[Layer]func(*Config) bool{
 	// The SPA is served through Cloudflare wherever a zone and a hostname are configured,
 	// below the cdn rung too.
 	SPAEdge: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
+	// The servers ladder owns the app's hostname from the first rung wherever one is
+	// configured: a DNS-only record and certificates for the box and the load balancer, the
+	// same record proxied from the cdn rung on.
+	Hostname: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
 }
 
 // layersFor returns the layers a configured stage has: its ladder's, less those config does
@@ -94,7 +99,7 @@ var Ladder = []Rung{
 	{Servers, 1, "single-box", "Llama 1.0",
 		"VPC; one public EC2 box running app, PostgreSQL (on its own retained, encrypted volume) and static files; Elastic IP; monitoring",
 		"Start here: one box serves hundreds to thousands of users; take the next rung before the box's CPU, memory or disk run out, or when an outage of the one box is no longer acceptable.",
-		[]Layer{Network, Monitoring, Box}, nil, "", 3e6},
+		[]Layer{Network, Monitoring, Box, Hostname}, nil, "", 3e6},
 	{Servers, 2, "separate-db", "Llama 2.0",
 		"Managed PostgreSQL (RDS, Multi-AZ, TLS forced, backups) in isolated subnets, reachable only from the app",
 		"When the database and the app fight over one box's CPU and memory, or a disk failure would lose data: give the data its own managed, backed-up home.",

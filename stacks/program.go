@@ -48,7 +48,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		return nil, err
 	}
 	s := &stage{ctx: ctx, cfg: cfg, env: e, opts: opts}
-	for _, note := range EdgeNotes(cfg) {
+	for _, note := range append(PlainHTTPNotes(cfg), EdgeNotes(cfg)...) {
 		s.warn(note)
 	}
 	return s.build()

@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -58,8 +59,8 @@ func (s *stage) foundation() (foundation, published, error) {
 	out.outs["vpcId"] = f.net.VpcID
 	if cfg.CertificateArn != "" {
 		f.cert = pulumi.String(cfg.CertificateArn)
-	} else if s.has(CDN) {
-		c, err := cdn.NewCertificate(s.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.Edge.ZoneID, Names: cfg.EdgeHostnames()})
+	} else if names := cfg.CertificateNames(); len(names) > 0 {
+		c, err := cdn.NewCertificate(s.ctx, "certificate", &cdn.CertificateArgs{ZoneID: cfg.Edge.ZoneID, Names: names})
 		if err != nil {
 			return f, out, err
 		}
@@ -125,11 +126,27 @@ func (s *stage) box(f foundation, h host) (published, error) {
 	if !s.keeps(Box) {
 		return out, nil
 	}
+	// The box retiring waits, before its address and instance go, for resolvers to stop
+	// sending clients there: twice the TTL of the record that pointed at it. The engine runs
+	// the hook of a resource the program no longer declares by its name, so the name is
+	// registered on every run that keeps the box's data.
+	drain, err := s.ctx.RegisterResourceHook("llama-box-dns-drain", func(*pulumi.ResourceHookArgs) error {
+		time.Sleep(2 * cdn.DNSOnlyTTL * time.Second)
+		return nil
+	}, nil)
+	if err != nil {
+		return out, fmt.Errorf("box drain hook: %w", err)
+	}
+	var hooks []*pulumi.ResourceHook
+	if s.has(Hostname) {
+		hooks = append(hooks, drain)
+	}
 	box, err := compute.NewBox(s.ctx, "box", &compute.BoxArgs{
 		VpcID: f.net.VpcID, SubnetID: f.net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: f.net.AppSecurityGroupID,
 		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
 		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
 		LocalDatabase: !s.has(Database) || cfg.Pending(MoveDB), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
+		HTTPS: s.has(Hostname), BeforeDelete: hooks,
 	})
 	if err != nil {
 		return out, err
@@ -137,6 +154,14 @@ func (s *stage) box(f foundation, h host) (published, error) {
 	out.outs["boxDataVolumeId"] = box.DataVolumeID
 	if s.has(Box) {
 		out.outs["boxInstanceId"], out.outs["boxPublicIp"], out.outs["boxPublicDns"] = box.InstanceID, box.PublicIP, box.PublicDNS
+		if s.has(Hostname) {
+			// The box obtains its own certificate for the hostname (llama-app tls): the key
+			// never leaves it.
+			out.settings["tls/domain"], out.settings["tls/acmeDirectory"] = pulumi.String(cfg.Edge.Domain), pulumi.String(cfg.Edge.ACMEDirectory)
+			if s.servesTraffic(Box) {
+				out.hosts = append(out.hosts, s.hostname(box.PublicDNS))
+			}
+		}
 		if !s.has(Database) || cfg.Pending(MoveDB) {
 			// Llama 1.0, and until its data has moved to RDS: the box's own PostgreSQL.
 			publishLocalDB(&out, box)
@@ -194,12 +219,26 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 	out.outs["staticBucket"], out.settings["static/bucket"] = static.Name, static.Name
 	// The app reads the static files; uploads are the team's (or their CI's), never the app's.
 	out.grants = append(out.grants, grant{"static", static.Read()})
+	if s.has(Hostname) && s.servesTraffic(Fleet) {
+		out.hosts = append(out.hosts, s.hostname(fleet.LoadBalancerDNS))
+	}
 	if s.has(CDN) {
-		out.hosts = append(out.hosts,
-			cdn.Host{Name: cfg.Edge.Domain, Origin: fleet.LoadBalancerDNS, Kind: cdn.App},
-			cdn.Host{Name: "static." + cfg.Edge.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
+		out.hosts = append(out.hosts, cdn.Host{Name: "static." + cfg.Edge.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
 	}
 	return out, nil
+}
+
+// servesTraffic says which of the box and the fleet the app's hostname points at: the box
+// until llama:moved holds traffic, then the load balancer.
+func (s *stage) servesTraffic(l Layer) bool {
+	onFleet := s.has(Fleet) && !s.cfg.Pending(MoveTraffic)
+	return (l == Fleet) == onFleet
+}
+
+// hostname is the app's hostname pointing at an origin: DNS only below the cdn rung, where the
+// origin terminates TLS itself, proxied from it on. The same record throughout.
+func (s *stage) hostname(origin pulumi.StringInput) cdn.Host {
+	return cdn.Host{Name: s.cfg.Edge.Domain, Origin: origin, Kind: cdn.App, DNSOnly: !s.has(CDN)}
 }
 
 // spa: the serverless ladder's single-page app bucket, behind Cloudflare wherever a zone is
@@ -396,9 +435,14 @@ func (s *stage) edge(hosts []cdn.Host) (published, error) {
 	if len(hosts) == 0 {
 		return out, nil
 	}
-	zone, err := cdn.ReadZone(ctx, zoneID)
-	if err != nil {
-		return out, err
+	// Below the cdn rung the stack owns a DNS-only record and writes no rules: the zone's
+	// entry points are not its concern yet.
+	var zone cdn.ZoneRules
+	if cdn.Proxied(hosts) {
+		var err error
+		if zone, err = cdn.ReadZone(ctx, zoneID); err != nil {
+			return out, err
+		}
 	}
 	const name = "cdn"
 	edge, err := cdn.NewEdge(ctx, name, &cdn.EdgeArgs{ZoneID: zoneID, Hosts: hosts, Owner: ctx.Project() + "/" + ctx.Stack(), Zone: zone})

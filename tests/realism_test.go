@@ -104,7 +104,7 @@ func TestABootScriptChangeIsNotQuiet(t *testing.T) {
 func TestSecurityChangesComeFirst(t *testing.T) {
 	d := preview.Diff(plan(t, stacks.Servers, "separate-db", map[string]string{"moved": "db"}), plan(t, stacks.Servers, "load-balanced", map[string]string{"moved": "db"}))
 	all := strings.Join(d.Security, "\n")
-	for _, want := range []string{"SecurityGroupIngressRule fleet-lb-sg-in-https (port 443 from anywhere)", "LoadBalancer fleet-alb", "+ RolePolicy app-role-static", "+ BucketPolicy static-policy"} {
+	for _, want := range []string{"SecurityGroupIngressRule fleet-lb-sg-in-http (port 80 from anywhere)", "LoadBalancer fleet-alb", "+ RolePolicy app-role-static", "+ BucketPolicy static-policy"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("security lines lack %q:\n%s", want, all)
 		}

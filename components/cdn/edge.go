@@ -18,11 +18,15 @@ const (
 	API    Kind = "api"    // an API: never cached
 )
 
-// Host is one proxied hostname and its origin.
+// Host is one hostname of the stack and its origin.
 type Host struct {
 	Name   string             // required: the hostname, in the zone
 	Origin pulumi.StringInput // required: the origin's DNS name
 	Kind   Kind               // default App
+	// DNSOnly points the record at the origin without Cloudflare in between (not proxied,
+	// DNSOnlyTTL), and writes no rules for the host: the origin serves clients and their TLS
+	// itself. Default false: proxied. Turning it off later updates the same record in place.
+	DNSOnly bool
 	// SPA serves /index.html for every path without a file extension, so the single-page
 	// app's client-side routes load from the bucket. Default false.
 	SPA bool
@@ -61,8 +65,13 @@ func (a *EdgeArgs) validate() error {
 	return nil
 }
 
-// Edge is the stack's Cloudflare configuration: a proxied record per host and the rules of
-// five phases (cache, TLS, origin, SPA routes, origin verification).
+// DNSOnlyTTL is the TTL of a DNS-only record, in seconds: short, so that pointing the hostname
+// elsewhere (the box to the load balancer) reaches every resolver within a minute. Proxied
+// records take Cloudflare's automatic TTL (1), as the API requires.
+const DNSOnlyTTL = 60
+
+// Edge is the stack's Cloudflare configuration: a record per host and, for the proxied ones,
+// the rules of five phases (cache, TLS, origin, SPA routes, origin verification).
 type Edge struct {
 	pulumi.ResourceState
 
@@ -79,6 +88,17 @@ const staticPaths = `starts_with(http.request.uri.path, "/static/")`
 // Static assets stay 30 days at the edge.
 const staticTTL = 30 * 24 * 3600
 
+// Proxied reports whether any host goes through Cloudflare: only then does the edge write
+// rules, and need to read the zone's (ReadZone).
+func Proxied(hosts []Host) bool {
+	for _, h := range hosts {
+		if !h.DNSOnly {
+			return true
+		}
+	}
+	return false
+}
+
 // NewEdge creates the records and the rulesets.
 func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
 	if err := args.validate(); err != nil {
@@ -89,10 +109,21 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	var names pulumi.StringArray
+	var proxied []Host
 	for _, h := range args.Hosts {
+		// One record per kind under the same name on every rung: DNS only, then proxied, is
+		// an update in place (a delete and create would leave a gap in DNS). A CNAME from the
+		// first rung, to the box's public name, so that the load balancer's name replaces it
+		// in place too (the record's type cannot change without a new record).
+		ttl := 1
+		if h.DNSOnly {
+			ttl = DNSOnlyTTL
+		} else {
+			proxied = append(proxied, h)
+		}
 		rec, err := cloudflare.NewRecord(ctx, fmt.Sprintf("%s-%s", name, kindOf(h)), &cloudflare.RecordArgs{
 			ZoneId: pulumi.String(args.ZoneID), Name: pulumi.String(h.Name), Type: pulumi.String("CNAME"),
-			Content: h.Origin, Proxied: pulumi.Bool(true), Ttl: pulumi.Int(1),
+			Content: h.Origin, Proxied: pulumi.Bool(!h.DNSOnly), Ttl: pulumi.Int(ttl),
 			Comment: pulumi.String(fmt.Sprintf("Llama %s of %s, managed by Pulumi", kindOf(h), args.Owner)),
 		}, pulumi.Parent(e))
 		if err != nil {
@@ -102,7 +133,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	}
 	z := zoneWriter{ctx: ctx, name: name, parent: e, args: args}
 	for _, p := range phases {
-		if err := z.write(p, p.rules(args.Hosts)); err != nil {
+		if err := z.write(p, p.rules(proxied)); err != nil {
 			return nil, err
 		}
 	}
@@ -199,7 +230,11 @@ func cacheRules(hosts []Host) []rule {
 
 // tlsRules: strict TLS to the origins, for the stack's hostnames only.
 func tlsRules(hosts []Host) []rule {
-	return []rule{{"strict_tls", "Verify the origins' certificates", in(hosts, func(Host) bool { return true }), "set_config",
+	all := in(hosts, func(Host) bool { return true })
+	if all == "" {
+		return nil
+	}
+	return []rule{{"strict_tls", "Verify the origins' certificates", all, "set_config",
 		cloudflare.RulesetRuleActionParametersArgs{Ssl: pulumi.String("strict"), AutomaticHttpsRewrites: pulumi.Bool(true)}}}
 }
 

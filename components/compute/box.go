@@ -36,6 +36,13 @@ type BoxArgs struct {
 	// data stays (retained on delete and protected) until it is moved and the volume deleted
 	// by hand.
 	Retired bool
+	// HTTPS opens port 443: the box obtains a certificate for the hostname the stack
+	// publishes under tls/ from an ACME CA itself (llama-app tls, on a timer) and serves
+	// HTTPS once it has one. Default false: port 443 stays closed, nothing listens there.
+	HTTPS bool
+	// BeforeDelete runs before the instance or its address is deleted (the box retiring):
+	// the stack waits there for resolvers to stop sending clients to it. Default none.
+	BeforeDelete []*pulumi.ResourceHook
 	// Monitor receives the box's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
@@ -149,16 +156,21 @@ func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume
 // gives it an Elastic IP.
 func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, logPrefix string) (*ec2.Instance, error) {
 	child := pulumi.Parent(b)
-	// nginx serves HTTP on port 80 and nothing listens on 443: the port stays closed (HTTPS
-	// arrives with the load balancer's certificate, or Cloudflare in front).
+	// nginx serves HTTP on port 80, and HTTPS on 443 only where the box has a hostname to
+	// obtain a certificate for: without one the port stays closed. (The group's description
+	// is its first one: a new description would replace the group.)
+	ingress := []network.Ingress{{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"}}
+	if args.HTTPS {
+		ingress = append(ingress, network.Ingress{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"})
+	}
 	web, err := network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
 		VpcID: args.VpcID, Description: "The box: HTTP from the internet, nothing else",
-		Ingress:   []network.Ingress{{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"}},
-		EgressAll: true,
+		Ingress: ingress, EgressAll: true,
 	}, child)
 	if err != nil {
 		return nil, err
 	}
+	hooks := pulumi.ResourceHooks(&pulumi.ResourceHookBinding{BeforeDelete: args.BeforeDelete})
 	userData := pulumi.All(vol.ID(), creds.Arn).ApplyT(func(v []any) (string, error) {
 		slow := args.SlowQueryMs
 		if slow == 0 {
@@ -181,7 +193,7 @@ func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs
 			DeleteOnTermination: pulumi.Bool(true),
 		},
 		UserData: userData, Tags: pulumi.StringMap{"Name": pulumi.String(name)},
-	}, child,
+	}, child, hooks,
 		// The AMI is looked up afresh on every run: a newer one must not replace the box
 		// (patch it in place with dnf); the fleet takes new AMIs through instance refresh.
 		pulumi.IgnoreChanges([]string{"ami"}))
@@ -193,7 +205,7 @@ func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs
 	}, child); err != nil {
 		return nil, fmt.Errorf("box data volume attachment: %w", err)
 	}
-	eip, err := ec2.NewEip(ctx, name+"-eip", &ec2.EipArgs{Domain: pulumi.String("vpc"), Instance: inst.ID()}, child)
+	eip, err := ec2.NewEip(ctx, name+"-eip", &ec2.EipArgs{Domain: pulumi.String("vpc"), Instance: inst.ID()}, child, hooks)
 	if err != nil {
 		return nil, fmt.Errorf("box address: %w", err)
 	}

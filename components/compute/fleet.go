@@ -144,13 +144,15 @@ type fleetBuild struct {
 	child pulumi.ResourceOption
 }
 
-// securityGroups: the load balancer admits HTTP and HTTPS from the internet, or from the
-// CDN's ranges only; the instances admit the load balancer only.
+// securityGroups: the load balancer admits HTTP, and HTTPS where it has a certificate, from
+// the internet or from the CDN's ranges only; the instances admit the load balancer only.
 func (b fleetBuild) securityGroups() (lbSG, instSG *ec2.SecurityGroup, err error) {
 	ctx, name, args := b.ctx, b.name, b.args
-	ingress := []network.Ingress{
-		{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"},
-		{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"},
+	// Port 443 opens only where the HTTPS listener listens, with a certificate.
+	https := args.CertificateArn != nil
+	ingress := []network.Ingress{{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"}}
+	if https {
+		ingress = append(ingress, network.Ingress{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"})
 	}
 	if len(args.OriginCidrs) > 0 {
 		var entries ec2.ManagedPrefixListEntryTypeArray
@@ -164,9 +166,9 @@ func (b fleetBuild) securityGroups() (lbSG, instSG *ec2.SecurityGroup, err error
 		if err != nil {
 			return nil, nil, fmt.Errorf("origin prefix list: %w", err)
 		}
-		ingress = []network.Ingress{
-			{Name: "http-cdn", Port: 80, PrefixList: origins.ID(), Description: "HTTP from the CDN only"},
-			{Name: "https-cdn", Port: 443, PrefixList: origins.ID(), Description: "HTTPS from the CDN only"},
+		ingress = []network.Ingress{{Name: "http-cdn", Port: 80, PrefixList: origins.ID(), Description: "HTTP from the CDN only"}}
+		if https {
+			ingress = append(ingress, network.Ingress{Name: "https-cdn", Port: 443, PrefixList: origins.ID(), Description: "HTTPS from the CDN only"})
 		}
 	}
 	lbSG, err = network.NewSecurityGroup(ctx, name+"-lb-sg", &network.SecurityGroupArgs{
