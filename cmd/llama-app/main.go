@@ -9,6 +9,9 @@
 // ORIGIN_VERIFY, when set, is the value of the x-llama-origin-verify header every request must
 // carry (the CDN adds it).
 //
+// `llama-app tls` keeps the box's certificate for the hostname the stack publishes (tls/domain)
+// and turns nginx's HTTPS on once it has one; the box runs it on a timer.
+//
 // `llama-app move <tier>` moves a tier of the live app to the store a promotion added (see
 // `llama-app move --help` and docs/deploying.md); it reads the same settings.
 package main
@@ -38,6 +41,9 @@ const OriginHeader = "x-llama-origin-verify"
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "move" {
 		os.Exit(move(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "tls" {
+		os.Exit(tlsCommand(os.Args[2:]))
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {

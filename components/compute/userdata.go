@@ -26,7 +26,8 @@ type releaseRef struct{ Bucket, Key, SHA256 string }
 // bootScript prepares an Amazon Linux 2023 instance. The app runs under systemd as the
 // unprivileged user llama on 127.0.0.1:8080, restarted on failure, its log shipped to
 // CloudWatch; nginx listens on port 80 and proxies to it, /health included, so the load
-// balancer's health check is the app's own. llama-deploy installs a build from the release
+// balancer's health check is the app's own. The box serves HTTPS too once it has a certificate
+// for the stack's hostname (llama-app tls, on a timer). llama-deploy installs a build from the release
 // bucket after checking its digest. The app reads endpoints and where credentials live from the
 // SSM parameters under ParamPrefix, so a promotion changes parameters, never this script.
 //
@@ -188,10 +189,22 @@ server {
   access_log /var/log/nginx/llama.json llama_json;
   client_max_body_size 64k;
 {{- if .Box}}
-  location /static/ { root /srv/llama; }
+  # HTTPS: once the box has a certificate for the stack's hostname, llama-app tls writes
+  # llama.d/tls.conf (a listener on 443, and $llama_https on), and plain HTTP redirects to it.
+  # Until then the box serves HTTP, so a hostname that does not resolve yet still works.
+  set $llama_https "";
+  include /etc/nginx/llama.d/*.conf;
+  location /.well-known/acme-challenge/ { root /var/lib/llama-acme; default_type text/plain; }
+  location /static/ {
+    if ($llama_https$scheme = "onhttp") { return 301 https://$host$request_uri; }
+    root /srv/llama;
+  }
 {{- end}}
   # /health/live included: the load balancer checks the app itself, not nginx.
   location / {
+{{- if .Box}}
+    if ($llama_https$scheme = "onhttp") { return 301 https://$host$request_uri; }
+{{- end}}
     proxy_pass http://127.0.0.1:8080;
     proxy_set_header Host $host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -200,7 +213,45 @@ server {
 }
 NGINX
 mkdir -p /srv/llama/static
+{{- if .Box}}
+install -d -m 0755 /etc/nginx/llama.d /var/lib/llama-acme
+{{- end}}
 systemctl enable --now nginx
+{{- if .Box}}
+
+# The box's certificate, where the stack publishes a hostname (tls/domain): llama-app tls
+# obtains it from the CA the stack names over HTTP-01, keeps it and its key on the data volume
+# (root only), renews it in the last third of its life, and turns HTTPS on. Hourly, so that a
+# hostname that resolves late is served within the hour; a run with a good certificate asks
+# the CA nothing.
+cat > /etc/systemd/system/llama-tls.service <<'UNIT'
+[Unit]
+Description=Keep the box's TLS certificate for the stack's hostname
+After=network-online.target nginx.service
+Wants=network-online.target
+ConditionPathExists=/opt/llama/bin/llama-app
+[Service]
+Type=oneshot
+EnvironmentFile=/etc/llama.env
+ExecStart=/opt/llama/bin/llama-app tls
+NoNewPrivileges=yes
+ProtectSystem=true
+ProtectHome=yes
+PrivateTmp=yes
+UNIT
+cat > /etc/systemd/system/llama-tls.timer <<'UNIT'
+[Unit]
+Description=Check the box's TLS certificate every hour
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=1h
+RandomizedDelaySec=5min
+[Install]
+WantedBy=timers.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now llama-tls.timer
+{{- end}}
 
 # Logs rotate daily and past 100 MB, seven kept: a full root volume stops the box. The agent
 # follows the files across rotation (copytruncate keeps nginx's and the app's handles valid).
