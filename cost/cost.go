@@ -118,6 +118,7 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 		return nil, fmt.Errorf("no price for %s: price the type in cost/types.go or declare it free", strings.Join(dedupe(unpriced), ", "))
 	}
 	pr.edge()
+	pr.certificates()
 	pr.dataOut()
 	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
 	for _, it := range pr.items {

@@ -372,6 +372,24 @@ func (pr *pricer) cdnHit() float64 {
 	return 0
 }
 
+// certificates says what TLS costs: nothing. ACM's public certificates are free (ACM pricing:
+// "Public SSL/TLS certificates provisioned through AWS Certificate Manager are free"), and so are
+// Let's Encrypt's, which the box obtains itself (tls/domain published).
+func (pr *pricer) certificates() {
+	var from []string
+	if len(pr.ofType("aws:acm/certificate:Certificate")) > 0 {
+		from = append(from, "ACM (the load balancer's or the API's)")
+	}
+	for _, r := range pr.ofType("aws:ssm/parameter:Parameter") {
+		if strings.HasSuffix(str(in(r, "name")), "/tls/domain") {
+			from = append(from, "Let's Encrypt (the box's, obtained on the box)")
+		}
+	}
+	if len(from) > 0 {
+		pr.notes["tls"] = "HTTPS adds nothing to the monthly cost: the certificates come from " + strings.Join(from, " and ") + ": public certificates cost nothing."
+	}
+}
+
 // edge adds what Cloudflare costs beyond its free plan: Advanced Certificate Manager when a
 // proxied hostname lies two labels or more below its zone, which Universal SSL does not cover.
 func (pr *pricer) edge() {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llama-stages/llama/cost"
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
 	"github.com/llama-stages/llama/stacks"
@@ -224,6 +225,29 @@ func TestTheStackSwitchesTraffic(t *testing.T) {
 			if strings.HasPrefix(s.ID, "move/traffic/") && (strings.Contains(s.Text, "lower") || strings.Contains(s.Text, "point the hostname")) {
 				t.Errorf("step %s asks for DNS work the stack does: %s", s.ID, s.Text)
 			}
+		}
+	}
+}
+
+// TestHTTPSCostsNothing: a hostname with its certificates leaves each rung's monthly cost as it
+// was, and the estimate says why.
+func TestHTTPSCostsNothing(t *testing.T) {
+	for _, c := range []struct{ stage, moved string }{{"single-box", ""}, {"load-balanced", "db,traffic"}, {"cache", "db,traffic"}} {
+		u := preview.DefaultUsage("servers", c.stage)
+		plain, err := cost.Price(defaultPlan(t, stacks.Servers, c.stage, map[string]string{"moved": c.moved}), "us-east-1", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		https, err := cost.Price(defaultPlan(t, stacks.Servers, c.stage, withDomain(map[string]string{"moved": c.moved})), "us-east-1", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if https.Monthly != plain.Monthly {
+			t.Errorf("%s: HTTPS changes the monthly cost from $%.2f to $%.2f", c.stage, plain.Monthly, https.Monthly)
+		}
+		notes, _ := https.Assumptions["notes"].(map[string]string)
+		if !strings.Contains(notes["tls"], "nothing") {
+			t.Errorf("%s: the estimate does not say HTTPS is free: %v", c.stage, notes)
 		}
 	}
 }

@@ -269,12 +269,12 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 
 // NginxInclude is the part of the app's nginx server that serves HTTPS with the certificate in
 // dir: a listener on 443 (TLS 1.2 and 1.3, the protocols the load balancer's policy allows)
-// and the variable the server's HTTP locations redirect on. The boot script includes it from
+// and the variable the server's HTTP locations redirect on. (listen ... http2 rather than
+// "http2 on", which nginx before 1.25.1 does not know.) The boot script includes it from
 // the server block once it exists, so a box without a certificate keeps serving HTTP.
 func NginxInclude(dir string) string {
 	return fmt.Sprintf(`# Written by llama-app tls once a certificate is in place.
-listen 443 ssl;
-http2 on;
+listen 443 ssl http2;
 ssl_certificate %s;
 ssl_certificate_key %s;
 ssl_protocols TLSv1.2 TLSv1.3;

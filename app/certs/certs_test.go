@@ -32,7 +32,7 @@ type acmeServer struct {
 // startPebble starts the CA and the challenge web server; both stop with the test.
 func startPebble(t *testing.T) *acmeServer {
 	t.Helper()
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")     // validate at once
+	t.Setenv("PEBBLE_VA_NOSLEEP", "1")      // validate at once
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no deliberately bad nonces
 	webrootDir := t.TempDir()
 	challenge := httptest.NewUnstartedServer(http.FileServer(http.Dir(webrootDir)))
@@ -173,7 +173,7 @@ func TestNginxInclude(t *testing.T) {
 		t.Fatalf("first write: changed %v, %v", changed, err)
 	}
 	body, _ := os.ReadFile(path)
-	for _, want := range []string{"listen 443 ssl;", "ssl_certificate /var/lib/pgsql/llama-tls/cert.pem;", "ssl_certificate_key /var/lib/pgsql/llama-tls/key.pem;", "TLSv1.2 TLSv1.3", "set $llama_https on;"} {
+	for _, want := range []string{"listen 443 ssl http2;", "ssl_certificate /var/lib/pgsql/llama-tls/cert.pem;", "ssl_certificate_key /var/lib/pgsql/llama-tls/key.pem;", "TLSv1.2 TLSv1.3", "set $llama_https on;"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the include lacks %q:\n%s", want, body)
 		}
@@ -186,4 +186,3 @@ func TestNginxInclude(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-

@@ -194,16 +194,17 @@ server {
   # Until then the box serves HTTP, so a hostname that does not resolve yet still works.
   set $llama_https "";
   include /etc/nginx/llama.d/*.conf;
+  set $llama_redirect "${llama_https}${scheme}";
   location /.well-known/acme-challenge/ { root /var/lib/llama-acme; default_type text/plain; }
   location /static/ {
-    if ($llama_https$scheme = "onhttp") { return 301 https://$host$request_uri; }
+    if ($llama_redirect = "onhttp") { return 301 https://$host$request_uri; }
     root /srv/llama;
   }
 {{- end}}
   # /health/live included: the load balancer checks the app itself, not nginx.
   location / {
 {{- if .Box}}
-    if ($llama_https$scheme = "onhttp") { return 301 https://$host$request_uri; }
+    if ($llama_redirect = "onhttp") { return 301 https://$host$request_uri; }
 {{- end}}
     proxy_pass http://127.0.0.1:8080;
     proxy_set_header Host $host;
