@@ -64,12 +64,16 @@ type Result struct {
 	Security []string `json:"security"`
 	// Unchanged counts the resources the promotion leaves alone.
 	Unchanged int `json:"unchanged"`
+	// Warnings are what the target's plan found worth saying but not refusing (plain HTTP,
+	// keys the stage does not use), as llama plan reports them.
+	Warnings []string `json:"warnings"`
 }
 
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, Stack: b.Stack, Region: b.Region, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
-		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{}}
+		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{},
+		Warnings: append([]string{}, b.Warnings...)}
 	r.Kind, r.Skipped = kindOf(a, b)
 	old, now, comp := index(a), index(b), components(a, b)
 	change := func(res *offline.Resource) Change {

@@ -251,3 +251,11 @@ func TestHTTPSCostsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestTheDiffCarriesThePlainHTTPWarning: llama diff --json holds the target's warnings.
+func TestTheDiffCarriesThePlainHTTPWarning(t *testing.T) {
+	d := preview.Diff(plan(t, stacks.Servers, "single-box", map[string]string{"protect": "true"}), plan(t, stacks.Servers, "separate-db", map[string]string{"protect": "true", "moved": ""}))
+	if !slices.ContainsFunc(d.Warnings, func(w string) bool { return strings.Contains(w, "plain HTTP") }) {
+		t.Errorf("the diff's warnings %q lack the plain HTTP warning", d.Warnings)
+	}
+}
