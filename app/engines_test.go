@@ -279,6 +279,14 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 			return nil, err
 		}
 	}
+	var extra []string
+	if role == "tls" {
+		// TLS with a certificate for localhost from a CA of the test's own (name-ca.pem).
+		if err := serverCertificate(data, filepath.Join(dir, name+"-ca.pem")); err != nil {
+			return nil, err
+		}
+		extra = []string{"-c", "ssl=on"}
+	}
 	logPath := filepath.Join(dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -288,6 +296,7 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", data,
 		"-c", "listen_addresses=127.0.0.1", "-c", "log_statement=all", "-c", "fsync=off",
 		"-c", "wal_level=replica", "-c", "max_wal_senders=4", "-c", "hot_standby=on", "-c", "logging_collector=off")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := asPostgres(cmd, data); err != nil {
 		return nil, err
@@ -310,7 +319,7 @@ func startPostgres(dir, bin, name, role string) (*proc, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if role == "" {
+	if role == "" || role == "tls" {
 		db := testDB(p.port, "postgres")
 		defer db.Close()
 		if _, err := db.Exec(`CREATE DATABASE llama`); err != nil {

@@ -2,12 +2,18 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
+
+	"github.com/llama-stages/llama/app/rdsca"
 )
 
 // Endpoint is a host and port. A published endpoint may carry its own port
@@ -60,6 +68,10 @@ type pgTarget struct {
 	User     string
 	Password string // empty with IAM
 	SSLMode  string
+	// RootCert is the PEM of the authorities verify-ca and verify-full check the server's
+	// certificate against. Empty: RDS's and Aurora's (rdsca.Bundle), or, with IAM (RDS Proxy,
+	// whose certificates come from ACM), the system's roots.
+	RootCert string
 	// IAM signs in with an RDS IAM authentication token, fresh for every connection (RDS
 	// Proxy requires it of clients); Region and AWS sign it.
 	IAM    bool
@@ -85,6 +97,24 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 	}
 	cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.Password = t.Endpoint.Host, uint16(t.Endpoint.Port), t.Database, t.User, password
 	cfg.SSLMode, cfg.ConnectTimeout, cfg.ApplicationName = pq.SSLMode(t.SSLMode), 3*time.Second, t.AppName
+	if t.SSLMode == "verify-full" {
+		root := t.RootCert
+		if root == "" && !t.IAM {
+			root = rdsca.Bundle
+		}
+		if root == "" {
+			// RDS Proxy: its ACM certificate chains to Amazon's public roots.
+			cfg.SSLRootCert = "system"
+		} else {
+			mode, err := verifyFullWith(root)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			// The server's name is the host dialled (SNI): crypto/tls checks the chain to
+			// root and the name, as libpq's verify-full does.
+			cfg.SSLMode, cfg.SSLSNI = mode, true
+		}
+	}
 	if cfg.Runtime == nil {
 		cfg.Runtime = map[string]string{}
 	}
@@ -98,6 +128,28 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// verifyModes are the custom sslmodes registered with lib/pq, one per set of roots: pqgo-<key>
+// verifies the server's chain against the roots and its name against the host dialled. lib/pq
+// takes roots in memory only this way (sslinline would demand a client certificate too).
+var verifyModes sync.Map // PEM -> pq.SSLMode
+
+func verifyFullWith(rootPEM string) (pq.SSLMode, error) {
+	if m, ok := verifyModes.Load(rootPEM); ok {
+		return m.(pq.SSLMode), nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(rootPEM)) {
+		return "", errors.New("verify-full: no certificate in the roots given")
+	}
+	sum := sha256.Sum256([]byte(rootPEM))
+	key := "llama-" + hex.EncodeToString(sum[:6])
+	if err := pq.RegisterTLSConfig(key, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}); err != nil {
+		return "", fmt.Errorf("verify-full: %w", err)
+	}
+	m, _ := verifyModes.LoadOrStore(rootPEM, pq.SSLMode("pqgo-"+key))
+	return m.(pq.SSLMode), nil
 }
 
 // connector opens connections to a target; with IAM, each with a new token.

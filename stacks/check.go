@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/net/publicsuffix"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/llama-stages/llama/app/rdsca"
 	"github.com/llama-stages/llama/suggest"
 )
 
@@ -188,6 +191,19 @@ func PlainHTTPNotes(c *Config) []string {
 	return []string{fmt.Sprintf("plain HTTP: this protected stack serves the app, its sign-ups and its posts over plain HTTP only (stage %s terminates TLS nowhere). "+
 		"Set llama:domain and llama:cloudflareZoneId: the stack then owns the hostname's record and serves HTTPS from the box (a Let's Encrypt certificate) and the load balancer (an ACM certificate), HTTP redirecting; "+
 		"or, from load-balanced on, llama:certificateArn for the load balancer's HTTPS listener", c.Stage)}
+}
+
+// RDSCANotes warn where the app cannot verify its databases' certificates: the RDS
+// certificate authorities it carries (app/rdsca) hold no root for the region (a region newer
+// than the bundle, or another partition's), so it connects with sslmode=require, encrypted but
+// open to a server that is not the database.
+func RDSCANotes(c *Config, region string, now time.Time) []string {
+	if !(c.Has(Database) || c.Has(ServerlessD) || c.Has(Shards)) || rdsca.Covers(region, now) {
+		return nil
+	}
+	return []string{fmt.Sprintf("the RDS certificate authorities this release carries (app/rdsca/global-bundle.pem) hold no root for %s: "+
+		"the app encrypts its database connections (sslmode=require) but cannot verify the server's certificate. "+
+		"Refresh the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem (another partition: its own bundle) and pulumi up", region)}
 }
 
 // EdgeNotes says what the edge needs beyond Cloudflare's free plan: Universal SSL covers a

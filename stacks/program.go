@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -48,7 +50,8 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		return nil, err
 	}
 	s := &stage{ctx: ctx, cfg: cfg, env: e, opts: opts}
-	for _, note := range append(PlainHTTPNotes(cfg), EdgeNotes(cfg)...) {
+	notes := slices.Concat(PlainHTTPNotes(cfg), RDSCANotes(cfg, e.region, time.Now()), EdgeNotes(cfg))
+	for _, note := range notes {
 		s.warn(note)
 	}
 	return s.build()

@@ -31,9 +31,9 @@ func publishLocalDB(p *published, box *compute.Box) {
 
 // publishPostgres: the RDS primary and its replicas, under next/ while the box's data moves to
 // it (the box's own PostgreSQL stays the current one until llama:moved holds db).
-func publishPostgres(p *published, db *database.Postgres, prefix string) {
+func publishPostgres(p *published, db *database.Postgres, prefix, sslmode string) {
 	p.settings[prefix+"db/primary/endpoint"] = db.Address
-	publishSignIn(p, prefix+"db", db.SecretArn)
+	publishSignIn(p, prefix+"db", db.SecretArn, sslmode)
 	for i, r := range db.ReplicaEndpoints {
 		p.settings[fmt.Sprintf("%sdb/replicas/%d/endpoint", prefix, i)] = r
 	}
@@ -44,24 +44,24 @@ func publishPostgres(p *published, db *database.Postgres, prefix string) {
 
 // publishSignIn: how the app signs in to a managed database (RDS or Aurora) under key: its
 // port, database, user, the secret holding the credentials, and TLS, which rds.force_ssl makes
-// required.
-func publishSignIn(p *published, key string, secretArn pulumi.StringInput) {
+// required: sslmode (stage.sslMode) says whether the app also verifies the server's certificate.
+func publishSignIn(p *published, key string, secretArn pulumi.StringInput, sslmode string) {
 	p.settings[key+"/port"] = pulumi.Sprintf("%d", database.Port)
 	p.settings[key+"/name"] = pulumi.String(database.DatabaseName)
 	p.settings[key+"/user"] = pulumi.String(database.MasterUser)
 	p.settings[key+"/secretArn"] = secretArn
-	p.settings[key+"/sslmode"] = pulumi.String("require")
+	p.settings[key+"/sslmode"] = pulumi.String(sslmode)
 }
 
 // publishAurora: an Aurora cluster under key. With a proxy, the clients' security group
 // reaches the proxy alone: publish what they can reach (the cluster's endpoints stay stack
 // outputs, for operators).
-func publishAurora(p *published, key string, a *database.Aurora) {
+func publishAurora(p *published, key string, a *database.Aurora, sslmode string) {
 	if !a.Proxied {
 		p.settings[key+"/primary/endpoint"] = a.Endpoint
 		p.settings[key+"/reader/endpoint"] = a.ReaderEndpoint
 	}
-	publishSignIn(p, key, a.SecretArn)
+	publishSignIn(p, key, a.SecretArn, sslmode)
 	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
 	if a.Proxied {
 		// Clients reach the cluster through the proxy, signing in with IAM; the read-only

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/app/rdsca"
 	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/cache"
 	"github.com/llama-stages/llama/components/cdn"
@@ -188,7 +189,7 @@ func (s *stage) postgres(f foundation) (published, error) {
 	if err != nil {
 		return out, err
 	}
-	publishPostgres(&out, db, nextIf(cfg.Pending(MoveDB)))
+	publishPostgres(&out, db, nextIf(cfg.Pending(MoveDB)), s.sslMode())
 	return out, nil
 }
 
@@ -274,7 +275,7 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 	if err != nil {
 		return nil, out, err
 	}
-	publishAurora(&out, "db", db)
+	publishAurora(&out, "db", db, s.sslMode())
 	return db, out, nil
 }
 
@@ -339,6 +340,16 @@ func ipv4(cidrs []string) []string {
 		}
 	}
 	return out
+}
+
+// sslMode is how the app checks the managed databases' certificates: verify-full, against the
+// RDS certificate authorities the app carries (app/rdsca), where they hold the region's roots;
+// else require, encrypted but unverified, which the plan warns of (RDSCANotes).
+func (s *stage) sslMode() string {
+	if rdsca.Covers(s.env.region, time.Now()) {
+		return "verify-full"
+	}
+	return "require"
 }
 
 // replicas is the replica count the stage has: none below the replicas rung.

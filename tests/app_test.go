@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,8 +70,8 @@ func TestAppReadsEveryRung(t *testing.T) {
 					t.Errorf("lag-tolerant reader through the proxy: %v, want %v", got, want)
 				}
 			case layers[stacks.Database]:
-				if l.Primary.Endpoint.Host != outputOf(p, typRDS, "database-primary", "address") || l.Primary.SSLMode != "require" {
-					t.Errorf("primary %+v is not the RDS primary over TLS", l.Primary)
+				if l.Primary.Endpoint.Host != outputOf(p, typRDS, "database-primary", "address") || l.Primary.SSLMode != "verify-full" {
+					t.Errorf("primary %+v is not the RDS primary over verified TLS", l.Primary)
 				}
 				secrets = append(secrets, l.Primary.SecretArn)
 			default: // Llama 1.0: the box's own PostgreSQL
@@ -249,5 +250,26 @@ func TestNothingAdvertisedThatNoOneMayUse(t *testing.T) {
 		if !strings.Contains(ud, want) {
 			t.Errorf("the box's PostgreSQL logging lacks %s", want)
 		}
+	}
+}
+
+// TestTheAppVerifiesItsDatabases: in a region whose RDS certificate authorities the app carries
+// it verifies the database's certificate and hostname (verify-full), on both ladders; where it
+// carries none (another partition), it encrypts without verifying and the plan says so.
+func TestTheAppVerifiesItsDatabases(t *testing.T) {
+	for _, r := range []rung{{stacks.Servers, "replicas"}, {stacks.Serverless, "serverless"}} {
+		if got := published(plan(t, r.platform, r.stage, nil))["db/sslmode"]; got != "verify-full" {
+			t.Errorf("%s: db/sslmode %q, want verify-full", r, got)
+		}
+	}
+	p := plan(t, stacks.Servers, "separate-db", map[string]string{"aws:region": "cn-north-1"})
+	if got := published(p)["db/sslmode"]; got != "require" {
+		t.Errorf("cn-north-1: db/sslmode %q, want require (the global bundle has no root there)", got)
+	}
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "cannot verify the server's certificate") }) {
+		t.Errorf("cn-north-1: no warning that the database's certificate goes unverified: %q", p.Warnings)
+	}
+	if w := plan(t, stacks.Servers, "single-box", map[string]string{"aws:region": "cn-north-1"}).Warnings; slices.ContainsFunc(w, func(w string) bool { return strings.Contains(w, "RDS certificate") }) {
+		t.Errorf("a stage without a managed database is warned about its certificate: %q", w)
 	}
 }

@@ -33,7 +33,7 @@ func TestExpandPublishesNextBesideCurrent(t *testing.T) {
 	}{
 		{"separate-db", map[string]string{"moved": ""}, map[string]string{"db/primary/endpoint": "127.0.0.1", "db/sslmode": "disable"},
 			[]string{"next/db/primary/endpoint", "next/db/secretArn", "next/db/sslmode"}, nil},
-		{"separate-db", map[string]string{"moved": "db"}, map[string]string{"db/sslmode": "require"}, nil, []string{"next/db/primary/endpoint"}},
+		{"separate-db", map[string]string{"moved": "db"}, map[string]string{"db/sslmode": "verify-full"}, nil, []string{"next/db/primary/endpoint"}},
 		{"sharded", map[string]string{"moved": "db,traffic"}, nil, []string{"next/shards/count", "next/shards/0/writer", "next/shards/1/writer"}, []string{"shards/count"}},
 		{"sharded", map[string]string{"moved": "db,traffic,shards"}, map[string]string{"shards/count": "2"}, nil, []string{"next/shards/count"}},
 		{"sharded", map[string]string{"moved": "db,traffic,shards", "shards": "4", "shardsFrom": "2"}, map[string]string{"shards/count": "2"},
