@@ -145,7 +145,7 @@ func TestUpdatesShowOldAndNew(t *testing.T) {
 	d := preview.Diff(a, b)
 	for _, u := range d.Updates {
 		if u.Name == "database-primary" {
-			if u.Old["instanceClass"] != "db.t4g.micro" || u.New["instanceClass"] != "db.r6g.large" {
+			if u.Old["instanceClass"] != "db.t4g.medium" || u.New["instanceClass"] != "db.r6g.large" {
 				t.Errorf("primary update %v -> %v", u.Old, u.New)
 			}
 			return
@@ -322,5 +322,17 @@ func TestMajorEngineUpgrade(t *testing.T) {
 	}
 	if !replaced {
 		t.Error("the parameter group does not move to the postgres17 family")
+	}
+}
+
+// TestTheDevStackPlansQuietly: the dev stack file, as committed, plans without a warning, so
+// that a warning always means something.
+func TestTheDevStackPlansQuietly(t *testing.T) {
+	p, err := preview.Plan(preview.Request{Dir: "..", Stack: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Warnings) > 0 {
+		t.Errorf("the dev stack plans with warnings: %q", p.Warnings)
 	}
 }

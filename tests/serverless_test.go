@@ -19,7 +19,7 @@ import (
 const typFunction = "aws:lambda/function:Function"
 
 func TestServerlessStarter(t *testing.T) {
-	p := plan(t, stacks.Serverless, "serverless", map[string]string{"protect": "true"})
+	p := plan(t, stacks.Serverless, "serverless", map[string]string{"protect": "true", "maxAcu": "2"})
 	if len(ofType(p, typInstance)) != 0 || len(ofType(p, typLT)) != 0 {
 		t.Error("the serverless stack runs servers")
 	}
