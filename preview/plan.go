@@ -38,11 +38,9 @@ type Request struct {
 
 // Plan runs the program offline for the requested stage.
 func Plan(req Request) (*offline.Plan, error) {
-	if req.Dir == "" {
-		req.Dir = "."
-	}
-	if req.Stack == "" {
-		req.Stack = "dev"
+	var err error
+	if req.Dir, req.Stack, err = offline.Locate(req.Dir, req.Stack); err != nil {
+		return nil, err
 	}
 	over := map[string]string{}
 	for k, v := range req.Overrides {

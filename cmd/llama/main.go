@@ -272,11 +272,15 @@ func format(asJSON bool, f string, allowed ...string) (string, error) {
 
 func (c *cli) stages(args []string) (int, error) {
 	fs := flag.NewFlagSet("stages", flag.ContinueOnError)
-	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
+	dir := fs.String("project-dir", "", "directory of Pulumi.yaml (default: the working directory or its nearest parent holding one)")
 	if done, err := c.parse("stages", fs, args); done || err != nil {
 		return exitOK, err
 	}
-	out, err := preview.StagesWithCost(*dir)
+	root, _, err := offline.Locate(*dir, offline.DefaultStack)
+	if err != nil {
+		return exitUsage, err
+	}
+	out, err := preview.StagesWithCost(root)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -287,8 +291,8 @@ func (c *cli) stages(args []string) (int, error) {
 // requestFlags declares the flags that name a stage of a stack.
 func requestFlags(fs *flag.FlagSet, req *preview.Request) {
 	req.Overrides = kv{}
-	fs.StringVar(&req.Stack, "stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
-	fs.StringVar(&req.Dir, "project-dir", ".", "directory of Pulumi.yaml")
+	fs.StringVar(&req.Stack, "stack", "", "stack whose Pulumi.<stack>.yaml to read (default: the stack pulumi stack select selected, else dev)")
+	fs.StringVar(&req.Dir, "project-dir", "", "directory of Pulumi.yaml (default: the working directory or its nearest parent holding one)")
 	fs.StringVar(&req.Stage, "stage", "", "stage to plan (default: the stack's llama:stage)")
 	fs.StringVar(&req.Platform, "platform", "", "ladder: servers or serverless (default: the stack's)")
 	fs.Var(kv(req.Overrides), "c", "config override key=value, bare keys meaning llama: (repeatable)")
@@ -340,8 +344,8 @@ func (c *cli) diff(args []string) (int, error) {
 	from, to := fs.String("from", "", "stage the stack is on (default: the stack file's llama:stage)"), fs.String("to", "", "stage to move to")
 	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
 	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
-	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
-	dir := fs.String("project-dir", ".", "directory of Pulumi.yaml")
+	stack := fs.String("stack", "", "stack whose Pulumi.<stack>.yaml to read (default: the stack pulumi stack select selected, else dev)")
+	dir := fs.String("project-dir", "", "directory of Pulumi.yaml (default: the working directory or its nearest parent holding one)")
 	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
 	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
 	asJSON := fs.Bool("json", false, "print the diff as JSON (same as --format json)")
@@ -358,6 +362,9 @@ func (c *cli) diff(args []string) (int, error) {
 	}
 	if *to == "" {
 		return exitUsage, errors.New("diff needs --to (llama diff --help)")
+	}
+	if *dir, *stack, err = offline.Locate(*dir, *stack); err != nil {
+		return exitUsage, err
 	}
 	// The stack's own starting point: its file's stage. A --from that differs is a
 	// hypothetical, and says so.
