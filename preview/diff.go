@@ -54,6 +54,9 @@ type Result struct {
 	Retained []Change `json:"retained"`
 	// DataLoss are the stateful deletes and replaces: the data goes with them.
 	DataLoss []Change `json:"dataLoss"`
+	// Outage are the deletes and replaces that take traffic away from a published hostname or
+	// endpoint: its DNS record, the load balancer or its listeners, the API's domain or stage.
+	Outage []Change `json:"outage"`
 	// Kept are the stateful resources the promotion keeps, unchanged or updated in place.
 	Kept []Change `json:"kept"`
 	// Steps are what the infrastructure cannot do by itself, in order.
@@ -72,7 +75,7 @@ type Result struct {
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, Stack: b.Stack, Region: b.Region, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
-		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Kept: []Change{},
+		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Outage: []Change{}, Kept: []Change{},
 		Warnings: append([]string{}, b.Warnings...)}
 	r.Kind, r.Skipped = kindOf(a, b)
 	old, now, comp := index(a), index(b), components(a, b)
@@ -103,6 +106,7 @@ func Diff(a, b *offline.Plan) *Result {
 			r.Deletes = append(r.Deletes, c)
 		}
 	}
+	r.Outage = outages(slices.Concat(r.Deletes, r.Replaces))
 	r.Steps = Steps(a, b)
 	r.Steps = append(r.Steps, userDataSteps(r.Updates)...)
 	r.Security = security(r, now, old)
@@ -115,6 +119,28 @@ func Diff(a, b *offline.Plan) *Result {
 		r.Steps = append(r.Steps, Step{ID: "data-loss/" + c.Name, Text: step})
 	}
 	return r
+}
+
+// servingTypes are the resources clients reach the app through: deleting or replacing one
+// takes traffic away from a published name (a record's gap in DNS, a load balancer's new name,
+// a listener or an API domain gone). The box's address is not among them: it leaves only in
+// the traffic move's retire, once the hostname points at the load balancer.
+var servingTypes = map[string]bool{
+	"cloudflare:index/record:Record": true, "aws:lb/loadBalancer:LoadBalancer": true, "aws:lb/listener:Listener": true,
+	"aws:apigatewayv2/api:Api": true, "aws:apigatewayv2/stage:Stage": true,
+	"aws:apigatewayv2/domainName:DomainName": true, "aws:apigatewayv2/apiMapping:ApiMapping": true,
+}
+
+// outages are the changes that take traffic away from a published name. A certificate's
+// validation record serves no client.
+func outages(changes []Change) []Change {
+	out := []Change{}
+	for _, c := range changes {
+		if servingTypes[c.Type] && !strings.HasPrefix(c.Name, "certificate-validation") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // compare files a resource both plans hold as unchanged, updated or replaced (its own inputs,

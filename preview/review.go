@@ -315,12 +315,18 @@ func changeLines(b *strings.Builder, sym string, cs []Change, details bool, keep
 	}
 }
 
-// lossText says whether the change loses data.
+// lossText says whether the change loses data, and whether it takes traffic away.
 func (r *Result) lossText() string {
-	if len(r.DataLoss) == 0 {
-		return "\nNo resource that holds data is deleted or replaced.\n"
-	}
 	var b strings.Builder
+	if len(r.Outage) > 0 {
+		fmt.Fprintf(&b, "\nOUTAGE: %d resource(s) clients reach the app through would be deleted or replaced:\n", len(r.Outage))
+		for _, c := range r.Outage {
+			fmt.Fprintf(&b, "  ! %s %s\n", shortType(c.Type), c.Name)
+		}
+	}
+	if len(r.DataLoss) == 0 {
+		return b.String() + "\nNo resource that holds data is deleted or replaced.\n"
+	}
 	fmt.Fprintf(&b, "\nDATA LOSS: %d resource(s) holding data would be deleted or replaced:\n", len(r.DataLoss))
 	for _, c := range r.DataLoss {
 		fmt.Fprintf(&b, "  ! %s %s\n", shortType(c.Type), c.Name)

@@ -27,13 +27,27 @@ const (
 	exitOK       = 0
 	exitUsage    = 1 // bad usage or config: nothing was planned
 	exitDataLoss = 3 // the diff deletes or replaces a resource that holds data
+	exitOutage   = 4 // the diff takes traffic away from a published hostname or endpoint
 )
 
-const exitCodes = `Exit status:
+// exitHelp says what each exit status means; diffHelp adds those only llama diff returns.
+const (
+	exitHelp = `Exit status:
   0  done
   1  bad usage or configuration (a mistyped flag, an unknown key, a value out of range): nothing planned
-  3  the diff would delete or replace a resource that holds data (see --allow-data-loss)
 `
+	diffHelp = `  3  the diff would delete or replace a resource that holds data (see --allow-data-loss)
+  4  the diff would take traffic away from a published hostname or endpoint: an outage (see --allow-outage)
+`
+)
+
+// exitCodes is a command's exit statuses: all of them for the top-level help.
+func exitCodes(command string) string {
+	if command == "" || command == "diff" {
+		return exitHelp + diffHelp
+	}
+	return exitHelp
+}
 
 // command is one of llama's commands.
 type command struct {
@@ -130,7 +144,7 @@ func topHelp() string {
 	}
 	tw.Flush()
 	b.WriteString("\nllama <command> --help shows a command's flags.\n\n")
-	b.WriteString(exitCodes)
+	b.WriteString(exitCodes(""))
 	return b.String()
 }
 
@@ -202,7 +216,7 @@ func (c *cli) parse(name string, fs *flag.FlagSet, args []string) (done bool, er
 			fmt.Fprintf(tw, "  --%s\t%s%s\n", f.Name, f.Usage, def)
 		})
 		tw.Flush()
-		fmt.Fprint(c.stdout, "\n"+exitCodes)
+		fmt.Fprint(c.stdout, "\n"+exitCodes(name))
 		return true, nil
 	}
 	if err != nil {
@@ -352,6 +366,7 @@ func (c *cli) diff(args []string) (int, error) {
 	f := fs.String("format", "", "text (a summary by component) or json")
 	full := fs.Bool("full", false, "with text: every resource, not the summary")
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
+	allowOutage := fs.Bool("allow-outage", false, "exit 0 even when the change takes traffic away from a published hostname or endpoint: it changes only this command's exit status, never what pulumi up deletes")
 	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data: it changes only this command's exit status, never what pulumi up does to the data")
 	if done, err := c.parse("diff", fs, args); done || err != nil {
 		return exitOK, err
@@ -426,6 +441,10 @@ func (c *cli) diff(args []string) (int, error) {
 	if len(d.DataLoss) > 0 && !*allow {
 		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data: move the data first (the steps above say how). --allow-data-loss would change only this exit status, not what pulumi up deletes\n", len(d.DataLoss))
 		return exitDataLoss, nil
+	}
+	if len(d.Outage) > 0 && !*allowOutage {
+		fmt.Fprintf(c.stderr, "llama: this change takes traffic away from a published hostname or endpoint (%d resource(s) clients reach the app through are deleted or replaced): an outage. Move clients first (the steps above say how); --allow-outage would change only this exit status\n", len(d.Outage))
+		return exitOutage, nil
 	}
 	return exitOK, nil
 }

@@ -172,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,region,replaces,retained,schemaVersion,security,skipped,stack,steps,to,unchanged,updates,warnings" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,outage,region,replaces,retained,schemaVersion,security,skipped,stack,steps,to,unchanged,updates,warnings" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {
@@ -198,7 +198,9 @@ func TestDiffRefusesDataLoss(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil || len(d.DataLoss) == 0 {
 		t.Fatalf("no data loss reported: %v", err)
 	}
-	code, _, _ = llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--allow-data-loss", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com")
+	// Going down to separate-db takes the load balancer and static.<domain> away too: an
+	// outage, which its own flag allows.
+	code, _, _ = llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--allow-data-loss", "--allow-outage", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com")
 	if code != 0 {
 		t.Errorf("--allow-data-loss still exits %d", code)
 	}
@@ -233,5 +235,26 @@ func TestDiffText(t *testing.T) {
 	_, out, _ = llama(t, "diff", "--from", "load-balanced", "--to", "load-balanced", "-c", "moved=db", "--to-c", "moved=db,traffic")
 	if !strings.Contains(out, "- Instance box-instance") || !strings.Contains(out, "= Volume box-data [holds data]") || !strings.Contains(out, "point of no return") {
 		t.Errorf("the traffic retire up does not show the box going and its volume staying:\n%s", out)
+	}
+}
+
+// TestAnOutageHasItsOwnExitStatus: a demotion that takes a published hostname away (cdn ->
+// cache drops static.<domain>'s record) exits 4, naming the flag; --allow-outage exits 0; and
+// only diff's help lists the statuses only diff returns.
+func TestAnOutageHasItsOwnExitStatus(t *testing.T) {
+	code, out, errs := llama(t, append([]string{"diff", "--from", "cdn", "--to", "cache"}, cdn...)...)
+	if code != exitOutage || !strings.Contains(errs, "--allow-outage") || !strings.Contains(out, "OUTAGE") || !strings.Contains(out, "cdn-static") {
+		t.Errorf("cdn -> cache exited %d:\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := llama(t, append([]string{"diff", "--from", "cdn", "--to", "cache", "--allow-outage"}, cdn...)...); code != exitOK {
+		t.Errorf("--allow-outage exited %d: %s", code, errs)
+	}
+	if code, _, _ := llama(t, append([]string{"diff", "--from", "cache", "--to", "cdn"}, cdn...)...); code != exitOK {
+		t.Errorf("cache -> cdn, which takes nothing away, exited %d", code)
+	}
+	_, planHelp, _ := llama(t, "plan", "--help")
+	_, diffHelp, _ := llama(t, "diff", "--help")
+	if strings.Contains(planHelp, "  3  ") || strings.Contains(planHelp, "  4  ") || !strings.Contains(diffHelp, "  3  ") || !strings.Contains(diffHelp, "  4  ") {
+		t.Errorf("exit statuses in help: plan\n%s\ndiff\n%s", planHelp, diffHelp)
 	}
 }
