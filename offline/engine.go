@@ -80,6 +80,10 @@ type Plan struct {
 
 	// Zones are what the Cloudflare zones held before the run (Options.Zones).
 	Zones map[string][]map[string]any `json:"-"`
+	// Config is the namespaced config the program ran with, and Set the keys a stack file or
+	// an override set (the others took Pulumi.yaml's defaults).
+	Config map[string]string `json:"-"`
+	Set    []string          `json:"-"`
 }
 
 // PlanSchemaVersion is the version of the plan's JSON.

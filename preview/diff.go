@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/llama-stages/llama/offline"
@@ -23,6 +24,9 @@ type Change struct {
 	// Paths are the changed leaves of structured inputs (policies, dashboard bodies, rules),
 	// each with its old and new value.
 	Paths []PathChange `json:"paths,omitempty"`
+	// Note says what drove a changed input that no key of its own changed (llama:protect
+	// turning Multi-AZ on or off while llama:dbMultiAz is unset).
+	Note string `json:"note,omitempty"`
 	// Cause says why a resource whose own inputs did not change is replaced or updated: a
 	// resource it refers to is replaced, or the region changed.
 	Cause     string `json:"cause,omitempty"`
@@ -54,6 +58,8 @@ type Result struct {
 	Retained []Change `json:"retained"`
 	// DataLoss are the stateful deletes and replaces: the data goes with them.
 	DataLoss []Change `json:"dataLoss"`
+	// Refused are the changes AWS would refuse at pulumi up, each with why: the command exits 1.
+	Refused []string `json:"refused"`
 	// Outage are the deletes and replaces that take traffic away from a published hostname or
 	// endpoint: its DNS record, the load balancer or its listeners, the API's domain or stage.
 	Outage []Change `json:"outage"`
@@ -75,7 +81,7 @@ type Result struct {
 // Diff compares the plan of the stage a stack is on with the plan of the stage it moves to.
 func Diff(a, b *offline.Plan) *Result {
 	r := &Result{SchemaVersion: SchemaVersion, Stack: b.Stack, Region: b.Region, From: a.Platform + "/" + a.Stage, To: b.Platform + "/" + b.Stage,
-		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Outage: []Change{}, Kept: []Change{},
+		Creates: []Change{}, Updates: []Change{}, Replaces: []Change{}, Deletes: []Change{}, Retained: []Change{}, DataLoss: []Change{}, Outage: []Change{}, Refused: []string{}, Kept: []Change{},
 		Warnings: append([]string{}, b.Warnings...)}
 	r.Kind, r.Skipped = kindOf(a, b)
 	old, now, comp := index(a), index(b), components(a, b)
@@ -107,6 +113,8 @@ func Diff(a, b *offline.Plan) *Result {
 		}
 	}
 	r.Outage = outages(slices.Concat(r.Deletes, r.Replaces))
+	r.Refused = refused(r.Updates)
+	drivenBy(r.Updates, a, b)
 	r.Steps = Steps(a, b)
 	r.Steps = append(r.Steps, userDataSteps(r.Updates)...)
 	r.Security = security(r, now, old)
@@ -119,6 +127,62 @@ func Diff(a, b *offline.Plan) *Result {
 		r.Steps = append(r.Steps, Step{ID: "data-loss/" + c.Name, Text: step})
 	}
 	return r
+}
+
+// refused lists the updates RDS refuses: shrinking an instance's storage ("You can't reduce the
+// amount of storage for a DB instance", RDS User Guide, "Increasing DB instance storage
+// capacity") and going down a major version (RDS upgrades engines, never downgrades: restore a
+// snapshot into a new instance instead, RDS User Guide, "Upgrading the PostgreSQL DB engine").
+func refused(updates []Change) []string {
+	out := []string{}
+	for _, c := range updates {
+		if c.Type != "aws:rds/instance:Instance" {
+			continue
+		}
+		if o, n := number(c.Old["allocatedStorage"]), number(c.New["allocatedStorage"]); n < o {
+			out = append(out, fmt.Sprintf("%s: storage %g GB -> %g GB: RDS cannot shrink an instance's storage (llama:dbStorageGb only grows; move the data to a new, smaller instance instead)", c.Name, o, n))
+		}
+		o, _ := c.Old["engineVersion"].(string)
+		n, _ := c.New["engineVersion"].(string)
+		if major(n) > 0 && major(n) < major(o) {
+			out = append(out, fmt.Sprintf("%s: PostgreSQL %s -> %s: RDS upgrades major versions but never downgrades them (restore a snapshot into a new instance of the older version instead)", c.Name, o, n))
+		}
+	}
+	return out
+}
+
+func number(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	}
+	return 0
+}
+
+// major is a PostgreSQL version's major number: 16 of "16" or "16.6"; 0 when there is none.
+func major(v string) int {
+	m, _, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(m)
+	return n
+}
+
+// drivenBy notes, at the changed input, a key that drives another: Multi-AZ follows
+// llama:protect while llama:dbMultiAz is unset, so turning protection off also drops the
+// standby.
+func drivenBy(updates []Change, a, b *offline.Plan) {
+	if a.Config["llama:protect"] == b.Config["llama:protect"] || slices.Contains(b.Set, "llama:dbMultiAz") {
+		return
+	}
+	for i, c := range updates {
+		if c.Type == "aws:rds/instance:Instance" && slices.Contains(c.Keys, "multiAz") {
+			updates[i].Note = fmt.Sprintf("multiAz follows llama:protect (%s -> %s) while llama:dbMultiAz is unset: set llama:dbMultiAz to keep the standby as it is",
+				a.Config["llama:protect"], b.Config["llama:protect"])
+		}
+	}
 }
 
 // servingTypes are the resources clients reach the app through: deleting or replacing one

@@ -95,6 +95,7 @@ func Plan(req Request) (*offline.Plan, error) {
 		return nil, err
 	}
 	plan.Stage, plan.Platform = cfg["llama:stage"], cfg["llama:platform"]
+	plan.Config, plan.Set = cfg, set
 	plan.Warnings = append(plan.Warnings, warnings...)
 	return plan, nil
 }

@@ -185,13 +185,21 @@ func writeChanges(b *strings.Builder, c Change) {
 		if p.Unknown {
 			to = "(known after apply)"
 		}
-		fmt.Fprintf(b, "        %s: %s -> %s\n", p.Path, brief(p.Old), to)
+		fmt.Fprintf(b, "        %s: %s -> %s%s\n", p.Path, brief(p.Old), to, noteOf(c, top))
 	}
 	for _, k := range c.Keys {
 		if !shown[k] {
-			fmt.Fprintf(b, "        %s: %s -> %s\n", k, brief(c.Old[k]), brief(c.New[k]))
+			fmt.Fprintf(b, "        %s: %s -> %s%s\n", k, brief(c.Old[k]), brief(c.New[k]), noteOf(c, k))
 		}
 	}
+}
+
+// noteOf is the change's note, at the input it explains.
+func noteOf(c Change, key string) string {
+	if c.Note != "" && key == "multiAz" {
+		return "  (" + c.Note + ")"
+	}
+	return ""
 }
 
 var reNumber = regexp.MustCompile(`[0-9]+`)
@@ -315,9 +323,16 @@ func changeLines(b *strings.Builder, sym string, cs []Change, details bool, keep
 	}
 }
 
-// lossText says whether the change loses data, and whether it takes traffic away.
+// lossText says what AWS would refuse, whether the change loses data, and whether it takes
+// traffic away.
 func (r *Result) lossText() string {
 	var b strings.Builder
+	if len(r.Refused) > 0 {
+		fmt.Fprintf(&b, "\nREFUSED: AWS would refuse %d change(s) at pulumi up:\n", len(r.Refused))
+		for _, why := range r.Refused {
+			fmt.Fprintf(&b, "  ! %s\n", why)
+		}
+	}
 	if len(r.Outage) > 0 {
 		fmt.Fprintf(&b, "\nOUTAGE: %d resource(s) clients reach the app through would be deleted or replaced:\n", len(r.Outage))
 		for _, c := range r.Outage {

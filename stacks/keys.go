@@ -48,7 +48,7 @@ var Keys = []Key{
 	{"natMode", "string", "per-az", "NAT gateways for the private subnets: per-az (one per AZ, survives an AZ outage) or single (cheaper).",
 		oneOf("per-az", "single"), func(c *Config, v any) { c.Network.NatPerAz = v.(string) == "per-az" }, []Layer{Fleet, Functions}, ""},
 	{"instanceType", "string", "t3.small", "EC2 instance type of the box and of the fleet; its architecture (Graviton families such as t4g are arm64) picks the AMI and the app's build.",
-		required(reInstanceType, "an EC2 instance type such as t3.small"), func(c *Config, v any) { c.Servers.InstanceType = v.(string) }, []Layer{Box, Fleet}, Servers},
+		required(reInstanceType, "an EC2 instance type built on the Nitro System, such as t3.small or m7g.large: the box needs EBS as NVMe and EBS optimisation, which t2, m4, c4, r4 and other Xen types lack"), func(c *Config, v any) { c.Servers.InstanceType = v.(string) }, []Layer{Box, Fleet}, Servers},
 	{"appPackage", "string", "./cmd/llama-app", "Go package of this repository the stack builds and runs on every rung: under systemd behind nginx on the box and the fleet, as the Lambda function on the serverless ladder.",
 		goPackage, func(c *Config, v any) { c.AppPackage = v.(string) }, nil, ""},
 	{"logRetentionDays", "integer", "90", "Retention of every log group the stack creates (a value CloudWatch accepts).",
@@ -66,7 +66,7 @@ var Keys = []Key{
 	{"dbEngineVersion", "string", "16", "RDS PostgreSQL major version; minor versions upgrade automatically in the maintenance window.",
 		engineMajor, func(c *Config, v any) { c.Database.EngineVersion = v.(string) }, []Layer{Database}, ""},
 	{"dbInstanceClass", "string", "db.t4g.medium", "RDS instance class of the primary and its replicas.",
-		required(reDBClass, "an RDS instance class such as db.t4g.medium"), func(c *Config, v any) { c.Database.InstanceClass = v.(string) }, []Layer{Database}, ""},
+		required(reDBClass, "an RDS for PostgreSQL instance class such as db.t4g.medium or db.m7g.large"), func(c *Config, v any) { c.Database.InstanceClass = v.(string) }, []Layer{Database}, ""},
 	{"dbStorageGb", "integer", "20", "Initial gp3 storage of the primary in GiB (20..65536).",
 		intIn(20, 65536), func(c *Config, v any) { c.Database.StorageGb = v.(int) }, []Layer{Database}, ""},
 	{"dbMaxStorageGb", "integer", "200", "Storage autoscaling ceiling in GiB (above dbStorageGb).",
@@ -100,7 +100,7 @@ var Keys = []Key{
 	{"shardReaders", "integer", "1", "Reader instances per shard, 0..15.",
 		intIn(0, 15), func(c *Config, v any) { c.Shards.Readers = v.(int) }, []Layer{Shards}, ""},
 	{"shardInstanceClass", "string", "db.r6g.large", "Instance class of the provisioned Aurora shards (servers ladder).",
-		required(reDBClass, "an Aurora instance class such as db.r6g.large"), func(c *Config, v any) { c.Shards.InstanceClass = v.(string) }, []Layer{Shards}, Servers},
+		required(reAuroraClass, "an Aurora PostgreSQL instance class such as db.r6g.large (db.t3 and db.t4g from medium)"), func(c *Config, v any) { c.Shards.InstanceClass = v.(string) }, []Layer{Shards}, Servers},
 	{"tables", "string", "activity:userId:createdAt:expiresAt", "DynamoDB tables, comma-separated, each name:partitionKey[:sortKey[:ttlAttribute]].",
 		tables, func(c *Config, v any) { c.Tables = v.([]Table) }, []Layer{Tables}, ""},
 	{"moved", "string", "", "Live moves done, comma-separated: db (the box's PostgreSQL to RDS), traffic (DNS from the box to the load balancer), edge (clients from the load balancer or the API's own URL to Cloudflare), shards, activity. Each data move is recorded by `llama-app move <tier>` (traffic and edge are yours to declare once DNS has moved); listing it lets the next pulumi up retire the old tier. Until then the old tier stays and takes the app's traffic.",
@@ -174,17 +174,26 @@ func ConfigYAML() string {
 var LogRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 var (
-	reInstanceType = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	reDBClass      = regexp.MustCompile(`^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	reCacheClass   = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	reEngineVer    = regexp.MustCompile(`^[0-9]{2}$`)
-	reCertArn      = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
-	reZoneID       = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	reHostname     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	reHTTPSURL     = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$`)
-	reEmail        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	reTableName    = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,200}$`)
-	reAttrName     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)
+	// EC2 instance types built on the Nitro System (EC2 User Guide, "Instances built on the
+	// AWS Nitro System"): the box's boot script finds its data volume as an NVMe device and the
+	// instance is EBS-optimised, which Xen types (t2, m4, c4, r4, i3, x1 and older) are not.
+	reInstanceType = regexp.MustCompile(`^(t3a?|t4g|[mcr][5-8][a-z0-9-]*|x2[a-z0-9]*|z1d|i[3-8][a-z0-9]+|d3[a-z]*|[gp][4-6][a-z0-9]*|inf[12]|trn[12][a-z]*|hpc[67][a-z0-9]*|im4gn|is4gen|a1)\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$`)
+	// RDS for PostgreSQL's instance classes (RDS User Guide, "Supported DB engines for DB
+	// instance classes"): burstable t3/t4g, general purpose m5 to m8, memory optimised r5 to
+	// r8 and x2, in the sizes RDS sells.
+	reDBClass = regexp.MustCompile(`^db\.(t3|t4g|[mr][5-8][a-z0-9]*|x2[a-z0-9]*|c6gd)\.(micro|small|medium|large|[0-9]*xlarge)$`)
+	// Aurora PostgreSQL's provisioned classes (Aurora User Guide, "Supported DB engines for DB
+	// instance classes"): t3/t4g from medium, r5 to r8, x2g.
+	reAuroraClass = regexp.MustCompile(`^db\.(t3|t4g|r[5-8][a-z0-9]*|x2g)\.(medium|large|[0-9]*xlarge)$`)
+	reCacheClass  = regexp.MustCompile(`^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	reEngineVer   = regexp.MustCompile(`^[0-9]{2}$`)
+	reCertArn     = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
+	reZoneID      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	reHostname    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	reHTTPSURL    = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$`)
+	reEmail       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	reTableName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,200}$`)
+	reAttrName    = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)
 )
 
 type parser = func(string) (any, string)

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,34 @@ func TestKeyRows(t *testing.T) {
 		for _, l := range k.UsedBy {
 			if !layers[l] {
 				t.Errorf("%s: used by %s, which no rung adds", k.Name, l)
+			}
+		}
+	}
+}
+
+// TestInstanceTypes: the current Nitro families and RDS classes parse; Xen types, typos and
+// classes the engine does not sell do not.
+func TestInstanceTypes(t *testing.T) {
+	for _, c := range []struct {
+		re   *regexp.Regexp
+		good []string
+		bad  []string
+	}{
+		{reInstanceType, []string{"t3.small", "t3a.medium", "t4g.nano", "m7g.large", "c7gn.xlarge", "r6i.2xlarge", "m5.metal", "i4i.large", "a1.medium"},
+			[]string{"t2.micro", "m4.large", "c4.xlarge", "r4.large", "i3.large", "x1.16xlarge", "t3.smal", "t33.small", "T3.small"}},
+		{reDBClass, []string{"db.t4g.medium", "db.t3.micro", "db.m7g.large", "db.r6gd.xlarge", "db.x2g.large", "db.m5.24xlarge"},
+			[]string{"db.t2.micro", "db.m4.large", "db.zz9.large", "t4g.medium", "db.t4g.huge"}},
+		{reAuroraClass, []string{"db.r6g.large", "db.t4g.medium", "db.r7i.2xlarge", "db.x2g.large"},
+			[]string{"db.t4g.micro", "db.t3.small", "db.m6g.large", "db.serverless"}},
+	} {
+		for _, v := range c.good {
+			if !c.re.MatchString(v) {
+				t.Errorf("%s refused", v)
+			}
+		}
+		for _, v := range c.bad {
+			if c.re.MatchString(v) {
+				t.Errorf("%s accepted", v)
 			}
 		}
 	}

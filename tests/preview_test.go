@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,15 +198,17 @@ func TestDayTwoChanges(t *testing.T) {
 		platform stacks.Platform
 		stage    string
 		from, to map[string]string
+		touches  string // a resource the change must create or update: an override the program ignored would pass unnoticed
 	}{
-		{"Multi-AZ on", stacks.Servers, "replicas", map[string]string{"dbMultiAz": "false"}, map[string]string{"dbMultiAz": "true"}},
-		{"a third AZ", stacks.Servers, "nosql", map[string]string{"azCount": "2"}, map[string]string{"azCount": "3"}},
-		{"NAT per AZ", stacks.Servers, "cache", map[string]string{"natMode": "single"}, map[string]string{"natMode": "per-az"}},
-		{"bigger database", stacks.Servers, "sharded", map[string]string{"dbInstanceClass": "db.t4g.micro"}, map[string]string{"dbInstanceClass": "db.r6g.large"}},
-		{"more replicas and readers", stacks.Servers, "sharded", map[string]string{"replicas": "2", "shardReaders": "1"}, map[string]string{"replicas": "5", "shardReaders": "2"}},
-		{"more cache nodes", stacks.Servers, "cache", map[string]string{"cacheNodes": "2"}, map[string]string{"cacheNodes": "3"}},
-		{"another table", stacks.Servers, "nosql", map[string]string{"tables": "activity:userId:createdAt"}, map[string]string{"tables": "activity:userId:createdAt,feed:id"}},
-		{"serverless capacity", stacks.Serverless, "nosql", map[string]string{"maxAcu": "2"}, map[string]string{"maxAcu": "16"}},
+		{"Multi-AZ on", stacks.Servers, "replicas", map[string]string{"dbMultiAz": "false"}, map[string]string{"dbMultiAz": "true"}, "database-primary"},
+		{"Multi-AZ off with protection", stacks.Servers, "replicas", map[string]string{"protect": "true"}, map[string]string{"protect": "false"}, "database-primary"},
+		{"a third AZ", stacks.Servers, "nosql", map[string]string{"azCount": "2"}, map[string]string{"azCount": "3"}, "network-private-2"},
+		{"NAT per AZ", stacks.Servers, "cache", map[string]string{"natMode": "single"}, map[string]string{"natMode": "per-az"}, "network-nat-1"},
+		{"bigger database", stacks.Servers, "sharded", map[string]string{"dbInstanceClass": "db.t4g.micro"}, map[string]string{"dbInstanceClass": "db.r6g.large"}, "database-primary"},
+		{"more replicas and readers", stacks.Servers, "sharded", map[string]string{"replicas": "2", "shardReaders": "1"}, map[string]string{"replicas": "5", "shardReaders": "2"}, "database-replica-4"},
+		{"more cache nodes", stacks.Servers, "cache", map[string]string{"cacheNodes": "2"}, map[string]string{"cacheNodes": "3"}, "cache-group"},
+		{"another table", stacks.Servers, "nosql", map[string]string{"tables": "activity:userId:createdAt"}, map[string]string{"tables": "activity:userId:createdAt,feed:id"}, "tables-feed"},
+		{"serverless capacity", stacks.Serverless, "nosql", map[string]string{"maxAcu": "2"}, map[string]string{"maxAcu": "16"}, "database-cluster"},
 	}
 	for _, c := range cases {
 		d := preview.Diff(plan(t, c.platform, c.stage, c.from), plan(t, c.platform, c.stage, c.to))
@@ -216,6 +219,33 @@ func TestDayTwoChanges(t *testing.T) {
 			if r.Stateful {
 				t.Errorf("%s replaces %s", c.name, r.Name)
 			}
+		}
+		if !slices.ContainsFunc(slices.Concat(d.Creates, d.Updates), func(ch preview.Change) bool { return ch.Name == c.touches }) {
+			t.Errorf("%s changes nothing of %s: creates %v, updates %v", c.name, c.touches, names(d.Creates), names(d.Updates))
+		}
+	}
+}
+
+// TestDayTwoChangesAWSRefuses: shrinking the database's storage and going down a major version
+// fail offline, naming why; turning protection off says at the changed input that it also
+// drops the standby.
+func TestDayTwoChangesAWSRefuses(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		from, to   map[string]string
+	}{
+		{"smaller storage", "cannot shrink", map[string]string{"dbStorageGb": "100", "dbMaxStorageGb": "1000"}, map[string]string{"dbStorageGb": "50", "dbMaxStorageGb": "1000"}},
+		{"older major", "never downgrades", map[string]string{"dbEngineVersion": "17"}, map[string]string{"dbEngineVersion": "16"}},
+	} {
+		d := preview.Diff(plan(t, stacks.Servers, "separate-db", c.from), plan(t, stacks.Servers, "separate-db", c.to))
+		if !slices.ContainsFunc(d.Refused, func(r string) bool { return strings.Contains(r, c.want) }) {
+			t.Errorf("%s: refused %q, want a line saying %q", c.name, d.Refused, c.want)
+		}
+	}
+	d := preview.Diff(plan(t, stacks.Servers, "replicas", map[string]string{"protect": "true"}), plan(t, stacks.Servers, "replicas", map[string]string{"protect": "false"}))
+	for _, u := range d.Updates {
+		if u.Name == "database-primary" && !strings.Contains(u.Note, "llama:protect") {
+			t.Errorf("Multi-AZ goes with protection, and the diff does not say why: %+v", u)
 		}
 	}
 }

@@ -438,6 +438,10 @@ func (c *cli) diff(args []string) (int, error) {
 		}
 		fmt.Fprint(c.stdout, cost.Text())
 	}
+	if len(d.Refused) > 0 {
+		fmt.Fprintf(c.stderr, "llama: AWS would refuse this change at pulumi up: %s\n", strings.Join(d.Refused, "; "))
+		return exitUsage, nil
+	}
 	if len(d.DataLoss) > 0 && !*allow {
 		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data: move the data first (the steps above say how). --allow-data-loss would change only this exit status, not what pulumi up deletes\n", len(d.DataLoss))
 		return exitDataLoss, nil

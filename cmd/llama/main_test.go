@@ -172,7 +172,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,outage,region,replaces,retained,schemaVersion,security,skipped,stack,steps,to,unchanged,updates,warnings" {
+	if got := keys(d); got != "cost,creates,dataLoss,deletes,from,kept,kind,outage,refused,region,replaces,retained,schemaVersion,security,skipped,stack,steps,to,unchanged,updates,warnings" {
 		t.Errorf("diff keys %s", got)
 	}
 	for _, c := range d["creates"].([]any) {

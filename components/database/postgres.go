@@ -150,8 +150,12 @@ func (p *Postgres) primary(ctx *pulumi.Context, name string, args *PostgresArgs,
 	if !args.MultiAz {
 		primaryArgs.AvailabilityZone = pulumi.String(args.AZs[0])
 	}
+	// The AZ is ForceNew (terraform-provider-aws, aws_db_instance: availability_zone) and a
+	// Multi-AZ instance may not name one: turning Multi-AZ on or off (llama:dbMultiAz, or
+	// llama:protect while it is unset) must convert the instance in place, not replace it, so
+	// the AZ counts at creation only.
 	primary, err := rds.NewInstance(ctx, name+"-primary", primaryArgs, pulumi.Parent(p), pulumi.Protect(args.Protect),
-		pulumi.DependsOn(own.logDeps))
+		pulumi.DependsOn(own.logDeps), pulumi.IgnoreChanges([]string{"availabilityZone"}))
 	if err != nil {
 		return nil, fmt.Errorf("db primary: %w", err)
 	}
