@@ -112,8 +112,25 @@ type CostChange struct {
 	From    float64  `json:"from"`
 	To      float64  `json:"to"`
 	Delta   float64  `json:"delta"`
-	Traffic string   `json:"traffic"` // whose profile both sides are priced at
+	Traffic Traffic  `json:"traffic"` // the traffic both sides are priced at
 	Changes []string `json:"changes"` // the largest differences, resource by resource
+}
+
+// Traffic is what a cost comparison prices both sides at: a rung's default profile, with a
+// usage file's figures over it when one is given.
+type Traffic struct {
+	Profile   string  `json:"profile"`   // platform/stage whose profile it is
+	Requests  float64 `json:"requests"`  // requests a month
+	UsageFile string  `json:"usageFile"` // the usage file over the profile; "" when none
+}
+
+// String says it as the text output does.
+func (t Traffic) String() string {
+	s := fmt.Sprintf("%s's profile: %s requests a month", t.Profile, millions(t.Requests))
+	if t.UsageFile != "" {
+		s = "the usage file over " + s
+	}
+	return s
 }
 
 // CompareCost prices both plans at the target rung's traffic (or the usage file's), so the
@@ -132,10 +149,7 @@ func CompareCost(a, b *offline.Plan, usageFile string) (*CostChange, error) {
 		return nil, fmt.Errorf("pricing --to: %w", err)
 	}
 	c := &CostChange{From: ea.Monthly, To: eb.Monthly, Delta: math.Round((eb.Monthly-ea.Monthly)*100) / 100,
-		Traffic: fmt.Sprintf("%s/%s's profile: %s requests a month", b.Platform, b.Stage, millions(u["requests"])), Changes: []string{}}
-	if usageFile != "" {
-		c.Traffic = "the usage file over " + c.Traffic
-	}
+		Traffic: Traffic{Profile: b.Platform + "/" + b.Stage, Requests: u["requests"], UsageFile: usageFile}, Changes: []string{}}
 	byName := map[string][2]float64{}
 	for _, it := range ea.Items {
 		v := byName[it.Name]

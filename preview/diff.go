@@ -36,8 +36,8 @@ type Change struct {
 }
 
 // SchemaVersion is the version of the diff's JSON: 2 made steps objects and added kind,
-// skipped and the changed paths.
-const SchemaVersion = 2
+// skipped and the changed paths; 3 made cost.traffic an object.
+const SchemaVersion = 3
 
 // Result is what a change of stage or config does.
 type Result struct {

@@ -140,7 +140,7 @@ func TestDiffReview(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.SchemaVersion != 2 || d.Kind != "promotion" || strings.Join(d.Skipped, ",") != "load-balanced,replicas" || d.DataLoss == nil {
+	if d.SchemaVersion != 3 || d.Kind != "promotion" || strings.Join(d.Skipped, ",") != "load-balanced,replicas" || d.DataLoss == nil {
 		t.Errorf("schema %d kind %q skipped %v dataLoss %v", d.SchemaVersion, d.Kind, d.Skipped, d.DataLoss)
 	}
 	var rungs []string
