@@ -213,7 +213,11 @@ func (c *cli) parse(name string, fs *flag.FlagSet, args []string) (done bool, er
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "map[]" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(tw, "  --%s\t%s%s\n", f.Name, f.Usage, def)
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-" // -c, as the usage line and the README write it
+			}
+			fmt.Fprintf(tw, "  %s%s\t%s%s\n", dash, f.Name, f.Usage, def)
 		})
 		tw.Flush()
 		fmt.Fprint(c.stdout, "\n"+exitCodes(name))
@@ -255,6 +259,9 @@ func positional(arg string) error {
 // warn prints what a plan found worth saying.
 func (c *cli) warn(p *offline.Plan) {
 	for _, w := range p.Warnings {
+		if colourful(c.stderr) {
+			w = yellow + w + reset
+		}
 		fmt.Fprintln(c.stderr, "llama: warning:", w)
 	}
 }
@@ -432,9 +439,9 @@ func (c *cli) diff(args []string) (int, error) {
 		}
 	} else {
 		if *full {
-			fmt.Fprint(c.stdout, d.Text())
+			c.write(d.Text())
 		} else {
-			fmt.Fprint(c.stdout, d.Summary())
+			c.write(d.Summary())
 		}
 		fmt.Fprint(c.stdout, cost.Text())
 	}
