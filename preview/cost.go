@@ -231,7 +231,7 @@ func RungCost(dir, stack string, defaults bool, platform stacks.Platform, stage 
 	return e, err
 }
 
-// CostTable renders the README's cost tables: every rung of both ladders at its traffic
+// CostTable renders docs/cost.md's tables: every rung of both ladders at its traffic
 // profile, on the dev stack and at the default config; then the two ladders' starts side by
 // side at the same traffic and at ten and a hundred times that traffic.
 func CostTable(dir string) (string, error) {

@@ -14,7 +14,7 @@ import (
 )
 
 // The parameters the app reads (under llama:<stack>'s prefix, /llama/<stack>/...) and the stack
-// outputs are this program's contract, documented in the README's parameter table: the
+// outputs are this program's contract, documented in docs/app.md's parameter table: the
 // components know nothing of them. Each database publishes under db/: the app follows
 // db/primary/endpoint from one rung to the next without a redeploy.
 

@@ -251,7 +251,7 @@ func TestCostInEveryRegion(t *testing.T) {
 	}
 }
 
-// TestReadmeCostTable: the README's cost tables are what the pricer prints (go test ./tests
+// TestReadmeCostTable: docs/cost.md's tables are what the pricer prints (go test ./tests
 // -run TestReadmeCostTable -update rewrites them).
 func TestReadmeCostTable(t *testing.T) {
 	table, err := preview.CostTable("..")

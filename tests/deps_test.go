@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestDependencyListMatchesGoMod: the README's Dependencies table names every direct
+// TestDependencyListMatchesGoMod: docs/dependencies.md names every direct
 // requirement of go.mod, and nothing else.
 func TestDependencyListMatchesGoMod(t *testing.T) {
 	mod, err := os.ReadFile("../go.mod")
@@ -30,14 +30,11 @@ func TestDependencyListMatchesGoMod(t *testing.T) {
 			direct = append(direct, strings.Fields(line)[1])
 		}
 	}
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "<!-- deps:begin -->")
-	block, _, ok2 := strings.Cut(block, "<!-- deps:end -->")
-	if !ok || !ok2 {
-		t.Fatal("README.md has no deps block")
+	path, page := docHolding(t, "<!-- deps:begin -->")
+	_, block, _ := strings.Cut(page, "<!-- deps:begin -->")
+	block, _, ok := strings.Cut(block, "<!-- deps:end -->")
+	if !ok {
+		t.Fatalf("%s's deps block has no end", path)
 	}
 	var listed []string
 	for _, line := range strings.Split(block, "\n") {
@@ -59,6 +56,6 @@ func TestDependencyListMatchesGoMod(t *testing.T) {
 	slices.Sort(direct)
 	slices.Sort(listed)
 	if !slices.Equal(direct, listed) {
-		t.Errorf("README.md's dependencies %v, go.mod's direct requirements %v", listed, direct)
+		t.Errorf("%s's dependencies %v, go.mod's direct requirements %v", path, listed, direct)
 	}
 }

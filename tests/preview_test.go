@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +15,7 @@ import (
 	"github.com/llama-stages/llama/stacks"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's generated sections")
+var update = flag.Bool("update", false, "rewrite the generated sections of the README and docs/")
 
 // usedTypes returns every custom resource type some rung of either ladder registers, with an
 // example resource.
@@ -155,7 +156,7 @@ func TestUpdatesShowOldAndNew(t *testing.T) {
 	t.Error("a new instance class is not an in-place update of the primary")
 }
 
-// TestReadmeDiagrams: the README shows each rung's diagram as the command prints it.
+// TestReadmeDiagrams: docs/architecture.md shows each rung's diagram as the command prints it.
 func TestReadmeDiagrams(t *testing.T) {
 	var b strings.Builder
 	for _, p := range stacks.Platforms {
@@ -167,28 +168,39 @@ func TestReadmeDiagrams(t *testing.T) {
 	checkReadmeBlock(t, "diagrams", b.String())
 }
 
-// checkReadmeBlock holds the README's generated block between <!-- name:begin --> and
+// checkReadmeBlock holds a generated block of the README or a page under docs/ between <!-- name:begin --> and
 // <!-- name:end --> to body; with -update it rewrites the block.
 func checkReadmeBlock(t *testing.T, name, body string) {
 	t.Helper()
 	block := regexp.MustCompile("(?s)<!-- " + name + ":begin -->.*<!-- " + name + ":end -->")
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !block.Match(readme) {
-		t.Fatalf("README.md has no <!-- %s:begin --> ... <!-- %s:end --> block", name, name)
-	}
-	want := block.ReplaceAllLiteralString(string(readme), "<!-- "+name+":begin -->\n"+body+"<!-- "+name+":end -->")
+	path, doc := docHolding(t, "<!-- "+name+":begin -->")
+	want := block.ReplaceAllLiteralString(doc, "<!-- "+name+":begin -->\n"+body+"<!-- "+name+":end -->")
 	if *update {
-		if err := os.WriteFile("../README.md", []byte(want), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if want != string(readme) {
-		t.Errorf("README.md's %s block differs from what the code prints; run go test ./tests -run TestReadme -update", name)
+	if want != doc {
+		t.Errorf("%s's %s block differs from what the code prints; run go test ./tests -run TestReadme -update", path, name)
 	}
+}
+
+// docHolding finds the page (README.md or docs/*.md) holding a marker.
+func docHolding(t *testing.T, marker string) (string, string) {
+	t.Helper()
+	pages, _ := filepath.Glob("../docs/*.md")
+	for _, p := range append([]string{"../README.md"}, pages...) {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), marker) {
+			return p, string(raw)
+		}
+	}
+	t.Fatalf("no page holds %s ... : the README or a page under docs/ must", marker)
+	return "", ""
 }
 
 // TestDayTwoChanges: changes a team makes on a running stage keep its data.
