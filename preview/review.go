@@ -174,6 +174,14 @@ const maxPaths = 12
 // path by path.
 func writeChanges(b *strings.Builder, c Change) {
 	shown := map[string]bool{}
+	if c.Type == "aws:cloudwatch/dashboard:Dashboard" {
+		// A dashboard's body is hundreds of JSON paths that say little one by one: one line.
+		if line := dashboardLine(c.Paths); line != "" {
+			fmt.Fprintf(b, "        %s\n", line)
+			shown["dashboardBody"] = true
+		}
+		c.Paths = nil
+	}
 	for i, p := range c.Paths {
 		top, _, _ := strings.Cut(strings.SplitN(p.Path, "[", 2)[0], ".")
 		shown[top] = true
@@ -192,6 +200,35 @@ func writeChanges(b *strings.Builder, c Change) {
 			fmt.Fprintf(b, "        %s: %s -> %s%s\n", k, brief(c.Old[k]), brief(c.New[k]), noteOf(c, k))
 		}
 	}
+}
+
+// dashboardLine folds a dashboard body's changed paths into one line: how many widgets come,
+// go and change.
+func dashboardLine(paths []PathChange) string {
+	added, removed, changed := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, p := range paths {
+		w, ok := strings.CutPrefix(p.Path, "dashboardBody.widgets[")
+		if !ok {
+			changed[p.Path] = true
+			continue
+		}
+		w, _, _ = strings.Cut(w, "]")
+		switch {
+		case p.Old == nil:
+			added[w] = true
+		case p.New == nil && !p.Unknown:
+			removed[w] = true
+		default:
+			changed[w] = true
+		}
+	}
+	for w := range added {
+		delete(changed, w)
+	}
+	if len(added)+len(removed)+len(changed) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("dashboardBody: %d widget(s) added, %d removed, %d changed (--json lists the paths)", len(added), len(removed), len(changed))
 }
 
 // noteOf is the change's note, at the input it explains.

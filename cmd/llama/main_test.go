@@ -222,10 +222,13 @@ func TestDiffText(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"to create", "+ Instance database-primary [holds data]", "No resource that holds data is deleted or replaced",
-		"(after this pulumi up) llama-app move db", "(the retire pulumi up) pulumi config set llama:moved db && pulumi up", "dashboardBody.widgets[", "Promotion dev (us-east-1): servers/single-box -> servers/separate-db"} {
+		"(after this pulumi up) llama-app move db", "(the retire pulumi up) pulumi config set llama:moved db && pulumi up", "dashboardBody: ", "Promotion dev (us-east-1): servers/single-box -> servers/separate-db"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff text lacks %q", want)
 		}
+	}
+	if strings.Contains(out, "dashboardBody.widgets[") {
+		t.Error("the dashboard's changed paths are listed one by one, not folded into a line")
 	}
 	// The expand up keeps the box serving beside the fleet; the retire up lets it go.
 	_, out, _ = llama(t, "diff", "--from", "separate-db", "--to", "load-balanced", "-c", "moved=db")
