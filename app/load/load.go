@@ -57,7 +57,7 @@ func (r *recorder) result(elapsed time.Duration) Result {
 }
 
 // Concurrent runs f from n clients at once, each calling again as soon as the last call
-// returns, for d.
+// returns, for d. Each client keeps its own latencies until the end: no lock between calls.
 func Concurrent(ctx context.Context, n int, d time.Duration, f func() error) Result {
 	var r recorder
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -68,9 +68,18 @@ func Concurrent(ctx context.Context, n int, d time.Duration, f func() error) Res
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lat []time.Duration
+			errs := 0
 			for ctx.Err() == nil {
-				r.do(f)
+				t := time.Now()
+				if f() != nil {
+					errs++
+				}
+				lat = append(lat, time.Since(t))
 			}
+			r.mu.Lock()
+			r.lat, r.errors = append(r.lat, lat...), r.errors+errs
+			r.mu.Unlock()
 		}()
 	}
 	wg.Wait()
