@@ -442,8 +442,10 @@ var Catalog = map[string]*Kind{
 			s.set("hostedZoneId", s.zone("rds"))
 			return id
 		},
-		Stateful:        true,
-		ForceNew:        []string{"identifierPrefix", "engine", "dbName", "username", "availabilityZone", "storageEncrypted", "kmsKeyId", "characterSetName", "timezone", "snapshotIdentifier"},
+		Stateful: true,
+		// aws_db_instance: identifier and identifier_prefix rename in place (not ForceNew),
+		// unlike aws_rds_cluster_instance's (terraform-provider-aws v5, internal/service/rds).
+		ForceNew:        []string{"engine", "dbName", "username", "availabilityZone", "storageEncrypted", "kmsKeyId", "characterSetName", "timezone", "snapshotIdentifier"},
 		Computed:        []string{"availabilityZone", "kmsKeyId", "dbName", "characterSetName", "timezone"},
 		FollowsReferent: []string{"dbSubnetGroupName", "replicateSourceDb"},
 		Labels:          []string{"identifier", "instanceClass", "availabilityZone", "multiAz"},
@@ -654,8 +656,10 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"apiId"},
 	},
 	"aws:apigatewayv2/apiMapping:ApiMapping": {
-		Outputs:  outAPIPart,
-		ForceNew: []string{"domainName"},
+		Outputs: outAPIPart,
+		// api_id and domain_name are ForceNew (terraform-provider-aws,
+		// internal/service/apigatewayv2/api_mapping.go); stage and api_mapping_key update.
+		ForceNew: []string{"apiId", "domainName"},
 	},
 	"aws:apigatewayv2/domainName:DomainName": {
 		Outputs: func(s *state) string {
@@ -709,7 +713,9 @@ var Catalog = map[string]*Kind{
 			s.set("hostname", s.in("name"))
 			return s.hex(32)
 		},
-		ForceNew: []string{"zoneId"},
+		// zone_id, name and type are ForceNew; the content, TTL and proxied update in place
+		// (terraform-provider-cloudflare v4, internal/sdkv2provider/schema_cloudflare_record.go).
+		ForceNew: []string{"zoneId", "name", "type"},
 		Labels:   []string{"name", "proxied"},
 	},
 	"cloudflare:index/ruleset:Ruleset": {
