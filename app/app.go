@@ -31,6 +31,8 @@ type Options struct {
 	// SwitchWait is how long a write that reached a store a move has fenced waits for the
 	// switch before it is answered 503 with Retry-After; default three seconds.
 	SwitchWait time.Duration
+	// RequestTimeout is every request's deadline; default RequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Server serves the Llama API over the tiers the current parameters name.

@@ -69,12 +69,20 @@ func (s *Server) Handler() http.Handler {
 // request this long at most (statement_timeout bounds the statement on the server too).
 const RequestTimeout = 8 * time.Second
 
+// requestTimeout is the deadline of every request's work.
+func (s *Server) requestTimeout() time.Duration {
+	if s.opts.RequestTimeout > 0 {
+		return s.opts.RequestTimeout
+	}
+	return RequestTimeout
+}
+
 // deadline gives every request a deadline, answered 503 when it passes whether or not the work
 // returns (a hung database answers neither a query nor its cancellation), and, while a store
 // lacks the schema, answers the API's requests 503 (health says which store): the app serves
 // from no unmigrated store.
 func (s *Server) deadline(next http.Handler) http.Handler {
-	timed := http.TimeoutHandler(next, RequestTimeout, `{"error":"the request did not complete in time: retry"}`)
+	timed := withDeadline(next, s.requestTimeout())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/users") {
 			if db := s.unmigrated(); db != "" {
@@ -228,12 +236,15 @@ func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getUserHandler(w http.ResponseWriter, r *http.Request, id int64) {
-	u, err := s.getUser(r.Context(), id)
+	b, err := s.userJSON(r.Context(), id)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, u)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
 }
 
 func (s *Server) postPost(w http.ResponseWriter, r *http.Request, id int64) {
