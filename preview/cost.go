@@ -215,7 +215,7 @@ func (c *CostChange) Text() string {
 }
 
 // exampleZone is what plans of the cdn rungs at default config use for the zone and domain.
-var exampleZone = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "app.example.com"}
+var exampleZone = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "app.example.com", "cloudflareCertificate": "advanced"}
 
 // RungCost prices a rung of a stack (or, with defaults, of a new stack with Pulumi.yaml's
 // defaults) at its own traffic profile.

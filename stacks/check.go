@@ -206,14 +206,33 @@ func RDSCANotes(c *Config, region string, now time.Time) []string {
 		"Refresh the bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem (another partition: its own bundle) and pulumi up", region)}
 }
 
-// EdgeNotes says what the edge needs beyond Cloudflare's free plan: Universal SSL covers a
-// zone's apex and one label below it (*.example.com), not two (Cloudflare SSL/TLS docs,
-// "Universal SSL: hostname coverage"); deeper hostnames need Advanced Certificate Manager.
-func EdgeNotes(c *Config) []string {
+// UncoveredHostnames are the edge's hostnames the zone's declared certificate does not cover:
+// Universal SSL covers a zone's apex and one label below it (Cloudflare SSL/TLS docs,
+// "Universal SSL: hostname coverage"); Advanced Certificate Manager, declared with
+// llama:cloudflareCertificate advanced, covers the deeper ones.
+func (c *Config) UncoveredHostnames() []string {
+	if c.Edge.Certificate == "advanced" {
+		return nil
+	}
 	var out []string
 	for _, h := range c.EdgeHostnames() {
 		if LabelsBelowZone(h, c.Edge.Zone) >= 2 {
-			out = append(out, fmt.Sprintf("%s is two labels below its zone %s: Cloudflare's free Universal SSL does not cover it, so the edge needs Advanced Certificate Manager on the zone (llama cost prices it), or set llama:domain to the zone's apex or one label below it (llama:cloudflareZone names the zone where it is not the registrable domain)", h, ZoneOf(h, c.Edge.Zone)))
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// EdgeNotes says what the edge needs beyond Cloudflare's free plan: Advanced Certificate
+// Manager, declared, for a hostname two labels below its zone.
+func EdgeNotes(c *Config) []string {
+	if c.Edge.Certificate != "advanced" {
+		return nil
+	}
+	var out []string
+	for _, h := range c.EdgeHostnames() {
+		if LabelsBelowZone(h, c.Edge.Zone) >= 2 {
+			out = append(out, fmt.Sprintf("%s is two labels below its zone %s: it relies on the Advanced Certificate Manager the zone has ordered (llama:cloudflareCertificate advanced; llama cost prices it)", h, ZoneOf(h, c.Edge.Zone)))
 		}
 	}
 	return out

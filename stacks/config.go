@@ -136,6 +136,8 @@ type EdgeConfig struct {
 	Zone   string // the zone's name where it is not the domain's registrable domain; "" otherwise
 	// ACMEDirectory is the CA the box obtains its certificate from.
 	ACMEDirectory string
+	// Certificate is the zone's edge certificate: universal or advanced.
+	Certificate string
 }
 
 // LetsEncrypt is Let's Encrypt's production ACME directory, llama:acmeDirectory's default.
@@ -254,12 +256,17 @@ var crossRules = []struct {
 		}
 		return "", ""
 	}},
-	{[]string{"platform", "stage", "cloudflareZoneId", "domain"}, func(c *Config) (string, string) {
+	{[]string{"platform", "stage", "cloudflareZoneId", "domain", "cloudflareZone", "cloudflareCertificate"}, func(c *Config) (string, string) {
 		if c.Has(CDN) && c.Edge.ZoneID == "" {
 			return "cloudflareZoneId", fmt.Sprintf("a Cloudflare zone ID (32 hex characters): required from the cdn rung on (stage %s)", c.Stage)
 		}
 		if c.Has(CDN) && c.Edge.Domain == "" {
 			return "domain", fmt.Sprintf("the app's hostname in the Cloudflare zone: required from the cdn rung on (stage %s)", c.Stage)
+		}
+		if deep := c.UncoveredHostnames(); len(deep) > 0 {
+			return "domain", fmt.Sprintf("a hostname the zone's certificate covers: %s is two labels below its zone %s, past Cloudflare's free Universal SSL (the apex and one label below it). "+
+				"Set llama:domain to the zone's apex or one label below it (llama:cloudflareZone names a zone below the registrable domain), "+
+				"or order Advanced Certificate Manager on the zone and set llama:cloudflareCertificate advanced", strings.Join(deep, ", "), ZoneOf(deep[0], c.Edge.Zone))
 		}
 		// A hostname without its zone, or a zone without a hostname, is half a setting: the
 		// stack could not own the record, and a certificate could not be validated.

@@ -125,7 +125,7 @@ func TestLadderRows(t *testing.T) {
 			t.Errorf("%s/%s: layers %v (%v)", r.Platform, r.Stage, ls, err)
 		}
 		if _, err := ParseConfig(get(map[string]string{"llama:platform": string(r.Platform), "llama:stage": r.Stage,
-			"llama:cloudflareZoneId": "0123456789abcdef0123456789abcdef", "llama:domain": "app.example.com"})); err != nil {
+			"llama:cloudflareZoneId": "0123456789abcdef0123456789abcdef", "llama:domain": "example.com"})); err != nil {
 			t.Errorf("%s/%s: %v", r.Platform, r.Stage, err)
 		}
 		if k, _ := KeyNamed("stage"); !strings.Contains(k.Description, r.Stage) {

@@ -27,7 +27,7 @@ func TestRetireNeedsTheMoversRecord(t *testing.T) {
 		}
 	}
 	db := cfgOf(map[string]string{"stage": "separate-db", "moved": "db"})
-	shards := cfgOf(map[string]string{"stage": "sharded", "moved": "db,traffic,shards", "shards": "4", "cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "app.example.com"})
+	shards := cfgOf(map[string]string{"stage": "sharded", "moved": "db,traffic,shards", "shards": "4", "cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "app.example.com", "cloudflareCertificate": "advanced"})
 	for _, c := range []struct {
 		name    string
 		cfg     *Config

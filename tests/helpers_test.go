@@ -18,7 +18,7 @@ import (
 )
 
 // cdnConfig is what a stack needs from the cdn rung on.
-var cdnConfig = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "llama.example.com"}
+var cdnConfig = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456789abcdef", "domain": "llama.example.com", "cloudflareCertificate": "advanced"}
 
 type rung struct {
 	platform stacks.Platform

@@ -661,6 +661,7 @@ func TestServersBadConfig(t *testing.T) {
 		{"a mistyped instance size", stacks.Servers, "single-box", map[string]string{"instanceType": "t3.smal"}, "llama:instanceType", "Nitro"},
 		{"an RDS class PostgreSQL does not run on", stacks.Servers, "separate-db", map[string]string{"dbInstanceClass": "db.t2.micro"}, "llama:dbInstanceClass", "RDS for PostgreSQL"},
 		{"an Aurora class too small", stacks.Servers, "sharded", map[string]string{"shardInstanceClass": "db.t4g.micro"}, "llama:shardInstanceClass", "Aurora PostgreSQL"},
+		{"a static hostname past Universal SSL", stacks.Servers, "cdn", map[string]string{"domain": "app.example.com", "cloudflareCertificate": "universal"}, "llama:domain", "Advanced Certificate Manager"},
 		{"a CA that is not https", stacks.Servers, "single-box", map[string]string{"acmeDirectory": "http://ca.example.com/dir"}, "llama:acmeDirectory", "https://"},
 		{"malformed zone", stacks.Servers, "cdn", map[string]string{"cloudflareZoneId": "my-zone"}, "llama:cloudflareZoneId", "32 lowercase hex"},
 		{"malformed domain", stacks.Servers, "cdn", map[string]string{"domain": "https://app.example.com"}, "llama:domain", "hostname"},

@@ -19,7 +19,7 @@ const sharedZone = "0123456789abcdef0123456789abcdef"
 func planIn(t *testing.T, stack string, platform stacks.Platform, stage, domain string, zones map[string][]map[string]any) (*offline.Plan, error) {
 	t.Helper()
 	return preview.Plan(preview.Request{Dir: "..", Stack: stack, Defaults: true, Stage: stage, Platform: string(platform),
-		Overrides: map[string]string{"cloudflareZoneId": sharedZone, "domain": domain}, Zones: zones})
+		Overrides: map[string]string{"cloudflareZoneId": sharedZone, "domain": domain, "cloudflareCertificate": "advanced"}, Zones: zones})
 }
 
 // rulesets returns a plan's zone rulesets by phase.

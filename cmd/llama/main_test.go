@@ -10,7 +10,7 @@ import (
 	"github.com/llama-stages/llama/stacks"
 )
 
-var cdn = []string{"-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com"}
+var cdn = []string{"-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com", "-c", "cloudflareCertificate=advanced"}
 
 func llama(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -188,7 +188,7 @@ func TestDiffJSONShape(t *testing.T) {
 }
 
 func TestDiffRefusesDataLoss(t *testing.T) {
-	code, out, errs := llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--json", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com")
+	code, out, errs := llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--json", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com", "-c", "cloudflareCertificate=advanced")
 	if code != exitDataLoss || !strings.Contains(errs, "--allow-data-loss") {
 		t.Fatalf("sharded -> separate-db exited %d: %s", code, errs)
 	}
@@ -200,7 +200,7 @@ func TestDiffRefusesDataLoss(t *testing.T) {
 	}
 	// Going down to separate-db takes the load balancer and static.<domain> away too: an
 	// outage, which its own flag allows.
-	code, _, _ = llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--allow-data-loss", "--allow-outage", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com")
+	code, _, _ = llama(t, "diff", "--from", "sharded", "--to", "separate-db", "--allow-data-loss", "--allow-outage", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=llama.example.com", "-c", "cloudflareCertificate=advanced")
 	if code != 0 {
 		t.Errorf("--allow-data-loss still exits %d", code)
 	}

@@ -225,20 +225,26 @@ func TestPlaceholdersAreMarked(t *testing.T) {
 	}
 }
 
-// TestEdgeCertificateNote: a hostname two labels below its zone makes the plan say the edge
-// needs Advanced Certificate Manager; one label below says nothing.
+// TestEdgeCertificateNote: a hostname two labels below its zone is refused, naming both ways
+// out, unless the zone's Advanced Certificate Manager is declared, when the plan notes it; one
+// label below says nothing. The zone is the registrable domain by the Public Suffix List.
 func TestEdgeCertificateNote(t *testing.T) {
-	_, _, errs := llama(t, "plan", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=app.example.com")
-	if !strings.Contains(errs, "static.app.example.com is two labels below its zone") || !strings.Contains(errs, "Advanced Certificate Manager") {
-		t.Errorf("no note for static.app.example.com: %s", errs)
+	zone := []string{"-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef"}
+	code, _, errs := llama(t, append([]string{"plan", "--stage", "cdn", "-c", "domain=app.example.com"}, zone...)...)
+	if code != exitUsage || !strings.Contains(errs, "static.app.example.com is two labels below its zone example.com") || !strings.Contains(errs, "llama:cloudflareCertificate advanced") {
+		t.Errorf("static.app.example.com is not refused: exit %d, %s", code, errs)
 	}
-	_, _, errs = llama(t, "plan", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=example.com")
-	if strings.Contains(errs, "Universal SSL") {
+	code, _, errs = llama(t, append([]string{"plan", "--stage", "cdn", "-c", "domain=app.example.com", "-c", "cloudflareCertificate=advanced"}, zone...)...)
+	if code != exitOK || !strings.Contains(errs, "relies on the Advanced Certificate Manager") {
+		t.Errorf("with Advanced Certificate Manager declared: exit %d, %s", code, errs)
+	}
+	_, _, errs = llama(t, append([]string{"plan", "--stage", "cdn", "-c", "domain=example.com"}, zone...)...)
+	if strings.Contains(errs, "Universal SSL") || strings.Contains(errs, "Advanced Certificate") {
 		t.Errorf("a note for static.example.com: %s", errs)
 	}
-	_, _, errs = llama(t, "plan", "--platform", "serverless", "--stage", "cdn", "-c", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "-c", "domain=shop.example.co.uk")
-	if !strings.Contains(errs, "api.shop.example.co.uk is two labels below") {
-		t.Errorf("no note for api.shop.example.co.uk: %s", errs)
+	code, _, errs = llama(t, append([]string{"plan", "--platform", "serverless", "--stage", "cdn", "-c", "domain=shop.example.co.uk"}, zone...)...)
+	if code != exitUsage || !strings.Contains(errs, "api.shop.example.co.uk is two labels below its zone example.co.uk") {
+		t.Errorf("api.shop.example.co.uk is not refused: exit %d, %s", code, errs)
 	}
 }
 
