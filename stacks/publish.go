@@ -26,7 +26,7 @@ func publishLocalDB(p *published, box *compute.Box) {
 	p.settings["db/user"] = pulumi.String(compute.LocalDBUser)
 	p.settings["db/secretArn"] = box.DBSecretArn
 	p.settings["db/sslmode"] = pulumi.String("disable") // loopback
-	p.secrets = append(p.secrets, box.DBSecretArn)
+	// The box grants its role read of these credentials itself, before it boots.
 }
 
 // publishPostgres: the RDS primary and its replicas, under next/ while the box's data moves to

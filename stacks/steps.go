@@ -144,7 +144,7 @@ func (s *stage) box(f foundation, h host) (published, error) {
 	}
 	box, err := compute.NewBox(s.ctx, "box", &compute.BoxArgs{
 		VpcID: f.net.VpcID, SubnetID: f.net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: f.net.AppSecurityGroupID,
-		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix, Region: e.region,
+		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, RoleName: h.role.RoleName, ParamPrefix: e.prefix, Region: e.region,
 		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
 		LocalDatabase: !s.has(Database) || cfg.Pending(MoveDB), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
 		HTTPS: s.has(Hostname), BeforeDelete: hooks,

@@ -28,7 +28,8 @@ func published(p *offline.Plan) map[string]string {
 func appPolicies(p *offline.Plan) string {
 	var b strings.Builder
 	for _, r := range ofType(p, "aws:iam/rolePolicy:RolePolicy") {
-		if strings.HasPrefix(r.Name, "app-role-") || strings.HasPrefix(r.Name, "api-") {
+		// The app role's and the function role's, and the grant the box makes to the app role.
+		if strings.HasPrefix(r.Name, "app-role-") || strings.HasPrefix(r.Name, "api-") || r.Name == "box-db-secret-read" {
 			b.WriteString(str(in(r, "policy")))
 		}
 	}
@@ -271,5 +272,21 @@ func TestTheAppVerifiesItsDatabases(t *testing.T) {
 	}
 	if w := plan(t, stacks.Servers, "single-box", map[string]string{"aws:region": "cn-north-1"}).Warnings; slices.ContainsFunc(w, func(w string) bool { return strings.Contains(w, "RDS certificate") }) {
 		t.Errorf("a stage without a managed database is warned about its certificate: %q", w)
+	}
+}
+
+// TestTheBoxBootsAfterItsSecret: the box's boot script reads its database's credentials once,
+// at first boot; the instance is created only after the secret's value and the role's right to
+// read it, so the read does not depend on retries alone.
+func TestTheBoxBootsAfterItsSecret(t *testing.T) {
+	p := plan(t, stacks.Servers, "single-box", nil)
+	inst := named(t, p, "aws:ec2/instance:Instance", "box-instance")
+	for _, want := range []struct{ typ, name string }{
+		{"aws:secretsmanager/secretVersion:SecretVersion", "box-db-credentials-value"},
+		{"aws:iam/rolePolicy:RolePolicy", "box-db-secret-read"},
+	} {
+		if !contains(inst.DependsOn, named(t, p, want.typ, want.name).URN) {
+			t.Errorf("the box boots without waiting for %s: depends on %v", want.name, inst.DependsOn)
+		}
 	}
 }

@@ -119,14 +119,14 @@ func TestSecurityChangesComeFirst(t *testing.T) {
 // resource the change creates reads "known after apply", as pulumi preview and terraform plan
 // say, not the offline engine's made-up value.
 func TestValuesOfNewResourcesReadKnownAfterApply(t *testing.T) {
-	d := preview.Diff(plan(t, stacks.Servers, "single-box", nil), plan(t, stacks.Servers, "separate-db", map[string]string{"moved": ""}))
+	d := preview.Diff(plan(t, stacks.Servers, "replicas", nil), plan(t, stacks.Servers, "cache", nil))
 	for _, u := range d.Updates {
 		if u.Name != "app-role-secrets" {
 			continue
 		}
 		for _, p := range u.Paths {
-			if strings.Contains(fmt.Sprint(p.New), "database-credentials") && !p.Unknown {
-				t.Errorf("the new database secret's ARN is shown as known: %+v", p)
+			if strings.Contains(fmt.Sprint(p.New), "cache-auth") && !p.Unknown {
+				t.Errorf("the new cache secret's ARN is shown as known: %+v", p)
 			}
 		}
 	}

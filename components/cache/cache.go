@@ -90,7 +90,7 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	if err != nil {
 		return nil, err
 	}
-	if err := token.Store(ctx, token.Password); err != nil {
+	if _, err := token.Store(ctx, token.Password); err != nil {
 		return nil, err
 	}
 	logs, err := c.logDelivery(ctx, name, args)

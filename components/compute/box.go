@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
 	"github.com/llama-stages/llama/components/secret"
@@ -36,6 +37,10 @@ type BoxArgs struct {
 	// data stays (retained on delete and protected) until it is moved and the volume deleted
 	// by hand.
 	Retired bool
+	// RoleName is the app role's name (InstanceProfile's role): the box grants it read of its
+	// database's credentials itself, so that the instance boots only once the grant and the
+	// secret's value exist. Nil: the caller grants it.
+	RoleName pulumi.StringInput
 	// HTTPS opens port 443: the box obtains a certificate for the hostname the stack
 	// publishes under tls/ from an ACME CA itself (llama-app tls, on a timer) and serves
 	// HTTPS once it has one. Default false: port 443 stays closed, nothing listens there.
@@ -95,7 +100,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	if err := ctx.RegisterComponentResource("llama:compute:Box", name, b, opts...); err != nil {
 		return nil, err
 	}
-	vol, creds, err := b.data(ctx, name, args)
+	vol, creds, stored, err := b.data(ctx, name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +117,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		}
 		logs = append(logs, lg)
 	}
-	inst, err := b.instance(ctx, name, args, vol, creds, logPrefix)
+	inst, err := b.instance(ctx, name, args, vol, creds, stored, logPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +130,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 
 // data creates what outlives the box: PostgreSQL's encrypted, retained volume and the
 // credentials that open the data on it.
-func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume, *secret.Generated, error) {
+func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume, *secret.Generated, pulumi.Resource, error) {
 	const size = 50 // GiB of gp3 for PostgreSQL's data
 	vol, err := ebs.NewVolume(ctx, name+"-data", &ebs.VolumeArgs{
 		AvailabilityZone: pulumi.String(args.AZ), Size: pulumi.Int(size), Type: pulumi.String(volumeType),
@@ -133,29 +138,41 @@ func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume
 		Tags: pulumi.StringMap{"Name": pulumi.String(name + "-postgresql-data"), "llama:holds": pulumi.String("postgresql")},
 	}, pulumi.Parent(b), pulumi.RetainOnDelete(true), pulumi.Protect(args.Protect))
 	if err != nil {
-		return nil, nil, fmt.Errorf("box data volume: %w", err)
+		return nil, nil, nil, fmt.Errorf("box data volume: %w", err)
 	}
 	b.DataVolumeID = vol.ID().ToStringOutput()
 	// The credentials stay with the volume when the box retires: they open the data on it.
 	creds, err := secret.New(ctx, name+"-db-credentials", secret.Args{Description: "Credentials of the box's PostgreSQL (user llama)"}, b)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if err := creds.Store(ctx, creds.Password.ApplyT(func(pw string) (string, error) {
+	stored, err := creds.Store(ctx, creds.Password.ApplyT(func(pw string) (string, error) {
 		v, err := json.Marshal(map[string]any{"username": LocalDBUser, "password": pw, "engine": "postgres",
 			"host": LocalDBHost, "port": LocalDBPort, "dbname": LocalDBName})
 		return string(v), err
-	}).(pulumi.StringOutput)); err != nil {
-		return nil, nil, err
+	}).(pulumi.StringOutput))
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	b.DBSecretArn = creds.Arn
-	return vol, creds, nil
+	return vol, creds, stored, nil
 }
 
 // instance creates the instance (HTTP from the internet only), attaches the data volume and
 // gives it an Elastic IP.
-func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, logPrefix string) (*ec2.Instance, error) {
+func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, stored pulumi.Resource, logPrefix string) (*ec2.Instance, error) {
 	child := pulumi.Parent(b)
+	// The boot script reads the database's credentials once, at first boot (with retries): the
+	// instance waits for the secret's value and, where the box grants it, the role's right to
+	// read it.
+	ready := []pulumi.Resource{stored}
+	if args.RoleName != nil {
+		grant, err := access.NewRolePolicy(ctx, name+"-db-secret-read", args.RoleName, access.ReadSecrets(pulumi.StringArray{creds.Arn}), child)
+		if err != nil {
+			return nil, fmt.Errorf("box secret grant: %w", err)
+		}
+		ready = append(ready, grant)
+	}
 	// nginx serves HTTP on port 80, and HTTPS on 443 only where the box has a hostname to
 	// obtain a certificate for: without one the port stays closed. (The group's description
 	// is its first one: a new description would replace the group.)
@@ -193,7 +210,7 @@ func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs
 			DeleteOnTermination: pulumi.Bool(true),
 		},
 		UserData: userData, Tags: pulumi.StringMap{"Name": pulumi.String(name)},
-	}, child, hooks,
+	}, child, hooks, pulumi.DependsOn(ready),
 		// The AMI is looked up afresh on every run: a newer one must not replace the box
 		// (patch it in place with dnf); the fleet takes new AMIs through instance refresh.
 		pulumi.IgnoreChanges([]string{"ami"}))

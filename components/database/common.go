@@ -67,7 +67,8 @@ func (c *credentials) store(ctx *pulumi.Context, host pulumi.StringInput, engine
 			"host": v[1], "port": Port, "dbname": DatabaseName})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	return c.Store(ctx, value)
+	_, err := c.Store(ctx, value)
+	return err
 }
 
 // admit creates the database's security group, open on the port to the sources only.

@@ -57,11 +57,12 @@ func New(ctx *pulumi.Context, name string, args Args, parent pulumi.Resource) (*
 }
 
 // Store writes the secret's value (<name>-value), kept secret in state.
-func (g *Generated) Store(ctx *pulumi.Context, value pulumi.StringInput) error {
-	if _, err := secretsmanager.NewSecretVersion(ctx, g.name+"-value", &secretsmanager.SecretVersionArgs{
+func (g *Generated) Store(ctx *pulumi.Context, value pulumi.StringInput) (*secretsmanager.SecretVersion, error) {
+	v, err := secretsmanager.NewSecretVersion(ctx, g.name+"-value", &secretsmanager.SecretVersionArgs{
 		SecretId: g.secret.ID(), SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, pulumi.Parent(g.parent)); err != nil {
-		return fmt.Errorf("%s secret value: %w", g.name, err)
+	}, pulumi.Parent(g.parent))
+	if err != nil {
+		return nil, fmt.Errorf("%s secret value: %w", g.name, err)
 	}
-	return nil
+	return v, nil
 }

@@ -22,7 +22,8 @@ func TestGenerated(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, g.Store(ctx, g.Password)
+		_, err = g.Store(ctx, g.Password)
+		return nil, err
 	}, offline.Options{})
 	if err != nil {
 		t.Fatal(err)
