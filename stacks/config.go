@@ -155,6 +155,7 @@ type ServerlessConfig struct {
 	MinAcu, MaxAcu float64
 	LambdaMemory   int
 	LambdaTimeout  int
+	MaxConcurrency int // llama:maxFunctionConcurrency
 }
 
 // QuotaConfig is the region's RDS quotas as declared.

@@ -117,6 +117,8 @@ var Keys = []Key{
 		intIn(128, 10240), func(c *Config, v any) { c.Serverless.LambdaMemory = v.(int) }, []Layer{Functions}, ""},
 	{"lambdaTimeout", "integer", "10", "Lambda timeout in seconds: 1..29 (the HTTP API's integration limit is 30).",
 		intIn(1, 29), func(c *Config, v any) { c.Serverless.LambdaTimeout = v.(int) }, []Layer{Functions}, ""},
+	{"maxFunctionConcurrency", "integer", "900", "The most sandboxes of the function the sharded rung lets run at once: its reserved concurrency is this or what the shard writers' connections allow, the lower. 900 is an account's default 1,000 less the 100 Lambda keeps unreserved; raise it after raising the account's limit.",
+		intIn(1, 100000), func(c *Config, v any) { c.Serverless.MaxConcurrency = v.(int) }, []Layer{Shards}, Serverless},
 	{"dbClusterQuota", "integer", "40", "The region's RDS quota of DB clusters for the account (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more.",
 		intIn(1, 10000), func(c *Config, v any) { c.Quotas.DBClusters = v.(int) }, nil, ""},
 	{"dbInstanceQuota", "integer", "40", "The region's RDS quota of DB instances for the account, Aurora's included (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more.",

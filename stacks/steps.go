@@ -299,6 +299,7 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
 		Domain: domain, CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(),
 		Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
 	if err != nil {
@@ -310,6 +311,24 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
 	}
 	return api, out, nil
+}
+
+// functionPool is the connections a function sandbox keeps to each database: it serves one
+// request at a time, and a second connection lets a move's catch-up or a migration run beside it.
+const functionPool = 2
+
+// functionConcurrency bounds the function where it reaches databases without RDS Proxy: the
+// shards. A proxy in front of each shard would pool the sandboxes' connections, but costs its
+// 8-ACU floor a shard ($87.60 a month in us-east-1; RDS Proxy pricing, "Aurora Serverless v2"),
+// more than a small shard itself. Instead each sandbox keeps functionPool connections and the
+// sandboxes are capped so that they use at most 90% of a shard writer's max_connections at
+// its maximum capacity (and no more than llama:maxFunctionConcurrency). 0: unreserved.
+func (s *stage) functionConcurrency() int {
+	if !s.has(Shards) || s.cfg.Shards.Count == 0 {
+		return 0
+	}
+	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / functionPool
+	return max(1, min(fit, s.cfg.Serverless.MaxConcurrency))
 }
 
 // spaOrigins are the origins the SPA is served from, which call the API from browsers: its

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llama-stages/llama/components/database"
 	"github.com/llama-stages/llama/components/functions"
 	"github.com/llama-stages/llama/components/release"
 	"github.com/llama-stages/llama/offline"
@@ -367,5 +368,29 @@ func TestSPAHTMLRevalidates(t *testing.T) {
 	if !strings.Contains(str(html["expression"]), `http.request.uri.path.extension eq "html"`) ||
 		num(ap["edgeTtl"].(map[string]any)["default"]) > 60 || ap["browserTtl"].(map[string]any)["mode"] != "bypass" {
 		t.Errorf("the SPA's HTML rule %v", html)
+	}
+}
+
+// TestShardConnectionsAreBounded: the serverless shards have no RDS Proxy in front (its floor
+// would cost more than a small shard), so the function keeps two connections a sandbox and runs
+// at most as many sandboxes as 90% of a shard writer's max_connections allows, or
+// llama:maxFunctionConcurrency, the lower; below the shards it is unreserved.
+func TestShardConnectionsAreBounded(t *testing.T) {
+	fn := func(p *offline.Plan) *offline.Resource {
+		return named(t, p, "aws:lambda/function:Function", "api-function")
+	}
+	p := plan(t, stacks.Serverless, "sharded", map[string]string{"maxAcu": "8"})
+	want := database.ServerlessMaxConnections(8) * 9 / 10 / 2
+	if got := num(in(fn(p), "reservedConcurrentExecutions")); got != int64(want) || want < 100 {
+		t.Errorf("sharded: reserved concurrency %d, want %d", got, want)
+	}
+	if pool := str(in(fn(p), "environment", "variables", "LLAMA_DB_POOL")); pool != "2" {
+		t.Errorf("sharded: LLAMA_DB_POOL %q, want 2 a sandbox", pool)
+	}
+	if got := num(in(fn(plan(t, stacks.Serverless, "sharded", map[string]string{"maxAcu": "8", "maxFunctionConcurrency": "100"})), "reservedConcurrentExecutions")); got != 100 {
+		t.Errorf("llama:maxFunctionConcurrency 100: reserved %d", got)
+	}
+	if r := in(fn(plan(t, stacks.Serverless, "cache", nil)), "reservedConcurrentExecutions"); r != nil {
+		t.Errorf("without shards the function is reserved %v", r)
 	}
 }

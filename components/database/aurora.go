@@ -138,7 +138,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, own.creds.Arn
 	maxConn := MaxConnections(class)
 	if args.Serverless {
-		maxConn = connectionsFor(args.MaxAcu * 2) // an ACU is about 2 GiB
+		maxConn = ServerlessMaxConnections(args.MaxAcu)
 	}
 	w := &watcher{m: args.Monitor, th: args.Alarms, parent: a, name: name}
 	if err := w.cluster(ctx, name, args.Identifier, maxConn, own.logs, args.Readers, args.Serverless); err != nil {

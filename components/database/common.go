@@ -149,6 +149,11 @@ func MaxConnections(class string) int {
 	return connectionsFor(memoryGiB(class))
 }
 
+// ServerlessMaxConnections estimates the max_connections of an Aurora Serverless v2 writer whose
+// capacity tops out at maxAcu: PostgreSQL sizes it from the memory of the maximum capacity, about
+// 2 GiB an ACU (Aurora User Guide, "Maximum connections for Aurora Serverless v2").
+func ServerlessMaxConnections(maxAcu float64) int { return connectionsFor(maxAcu * 2) }
+
 func connectionsFor(gib float64) int {
 	n := int(gib * 0.9 * (1 << 30) / 9531392) // about a tenth of memory is the OS's
 	if n > 5000 {

@@ -52,6 +52,12 @@ type APIArgs struct {
 	// function answering requests without the CDN's header, while clients move to Domain
 	// (the edge move); default false: behind the CDN only.
 	KeepDirect bool
+	// DBPool is the connections each sandbox keeps to each database (LLAMA_DB_POOL): a sandbox
+	// serves one request at a time. Default the app's own default.
+	DBPool int
+	// ReservedConcurrency caps the sandboxes running at once (and reserves them from the
+	// account's concurrency); 0 leaves the function unreserved.
+	ReservedConcurrency int
 	// Monitor receives the API's alarms and widgets; nil: none.
 	Monitor *monitor.Monitor
 	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
@@ -152,6 +158,13 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	}
 	// The app reads everything else from the parameters under LLAMA_PARAMS.
 	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
+	if args.DBPool > 0 {
+		env["LLAMA_DB_POOL"] = pulumi.String(fmt.Sprint(args.DBPool))
+	}
+	var reserved pulumi.IntPtrInput
+	if args.ReservedConcurrency > 0 {
+		reserved = pulumi.Int(args.ReservedConcurrency)
+	}
 	if args.Domain != "" {
 		// Behind the CDN, the function answers only requests that carry the secret the CDN
 		// adds: the custom domain cannot be used around it. Until the edge move is done, the
@@ -178,7 +191,7 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 		VpcConfig:     lambda.FunctionVpcConfigArgs{SubnetIds: args.SubnetIDs, SecurityGroupIds: pulumi.StringArray{args.SecurityGroupID}},
 		TracingConfig: lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
-		Environment:   lambda.FunctionEnvironmentArgs{Variables: env},
+		Environment:   lambda.FunctionEnvironmentArgs{Variables: env}, ReservedConcurrentExecutions: reserved,
 	}, b.child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
 	if err != nil {
 		return nil, nil, origin, fmt.Errorf("function: %w", err)
