@@ -146,7 +146,12 @@ func LabelsBelowZone(host, zone string) int {
 	return max(0, strings.Count(strings.TrimSuffix(host, "."), ".")-strings.Count(z, "."))
 }
 
-// EdgeHostnames are the hostnames Cloudflare serves for a stage.
+// The hostnames the stack serves under llama:domain, each the one place its name is made.
+func (c *Config) staticHostname() string { return "static." + c.Edge.Domain }
+func (c *Config) apiHostname() string    { return "api." + c.Edge.Domain }
+
+// EdgeHostnames are the hostnames Cloudflare serves for a stage: the steps that publish the
+// hosts (fleet, spa, functions) and the certificate read their names from here.
 func (c *Config) EdgeHostnames() []string {
 	if c.Edge.Domain == "" || c.Edge.ZoneID == "" {
 		return nil
@@ -156,10 +161,10 @@ func (c *Config) EdgeHostnames() []string {
 		out = append(out, c.Edge.Domain)
 	}
 	if c.Has(CDN) && c.Has(Fleet) {
-		out = append(out, "static."+c.Edge.Domain)
+		out = append(out, c.staticHostname())
 	}
 	if c.Has(CDN) && c.Has(Functions) {
-		out = append(out, "api."+c.Edge.Domain)
+		out = append(out, c.apiHostname())
 	}
 	return out
 }

@@ -224,7 +224,7 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		out.hosts = append(out.hosts, s.hostname(fleet.LoadBalancerDNS))
 	}
 	if s.has(CDN) {
-		out.hosts = append(out.hosts, cdn.Host{Name: "static." + cfg.Edge.Domain, Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
+		out.hosts = append(out.hosts, cdn.Host{Name: cfg.staticHostname(), Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
 	}
 	return out, nil
 }
@@ -290,7 +290,7 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 	}
 	var domain string
 	if s.has(CDN) {
-		domain = "api." + cfg.Edge.Domain
+		domain = cfg.apiHostname()
 	}
 	api, err := functions.NewAPI(s.ctx, "api", &functions.APIArgs{
 		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID,

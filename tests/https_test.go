@@ -259,3 +259,32 @@ func TestTheDiffCarriesThePlainHTTPWarning(t *testing.T) {
 		t.Errorf("the diff's warnings %q lack the plain HTTP warning", d.Warnings)
 	}
 }
+
+// TestTheEdgeServesWhatTheCertificateCovers: on every rung with a zone, the hostnames that get
+// proxied records are the ones the stack names (EdgeHostnames), which the certificate and the
+// two-label check read: one list, not two that can drift.
+func TestTheEdgeServesWhatTheCertificateCovers(t *testing.T) {
+	for _, r := range allRungs() {
+		p := plan(t, r.platform, r.stage, cdnConfig)
+		var proxied []string
+		for _, rec := range ofType(p, "cloudflare:index/record:Record") {
+			if in(rec, "proxied") == true {
+				proxied = append(proxied, str(in(rec, "name")))
+			}
+		}
+		cfg := map[string]string{}
+		for k, v := range p.Config {
+			cfg[k] = v
+		}
+		c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.EdgeHostnames()
+		slices.Sort(proxied)
+		slices.Sort(want)
+		if !slices.Equal(proxied, want) {
+			t.Errorf("%s: proxied records %v, the stack's edge hostnames %v", r, proxied, want)
+		}
+	}
+}
