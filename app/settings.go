@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -108,30 +110,87 @@ type AWS struct {
 
 	mu    sync.Mutex
 	cache map[string]Credentials
+
+	// The last full read and the revision it was at (the stack's params/revision).
+	readMu   sync.Mutex
+	last     map[string]string
+	revision string
 }
 
-// NewAWS returns the Source for parameters under prefix.
+// The parameters a reader follows without a full read: the stack's revision of every value it
+// publishes (written after them), and the mover's records, which change between the stack's
+// runs.
+const (
+	revisionKey = "params/revision"
+	movesPath   = "moves/"
+)
+
+// NewAWS returns the Source for parameters under prefix. SSM's parameter reads share one
+// throughput limit an account and region (40 a second by default), which every instance and
+// function of every stack draws on: throttled reads are retried, with backoff, up to ten times.
 func NewAWS(cfg aws.Config, prefix string) *AWS {
-	return &AWS{Prefix: strings.TrimSuffix(prefix, "/"), SSM: ssm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg)}
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 10)
+	})
+	return &AWS{Prefix: strings.TrimSuffix(prefix, "/"), SSM: client, Secrets: secretsmanager.NewFromConfig(cfg)}
 }
 
-// Params reads every parameter under the prefix, however many pages.
+// Params reads the parameters under the prefix. While the stack's revision is the one of the
+// last full read, only the mover's records are read again (two calls); otherwise every page.
 func (a *AWS) Params(ctx context.Context) (map[string]string, error) {
+	a.readMu.Lock()
+	defer a.readMu.Unlock()
+	rev, err := a.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(a.Prefix + "/" + revisionKey)})
+	var notFound *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &notFound):
+		rev = nil // a stack from before revisions: read everything each time
+	case err != nil:
+		return nil, fmt.Errorf("reading %s/%s: %w", a.Prefix, revisionKey, err)
+	}
+	revision := ""
+	if rev != nil && rev.Parameter != nil {
+		revision = aws.ToString(rev.Parameter.Value)
+	}
+	if revision != "" && revision == a.revision && a.last != nil {
+		moves, err := a.byPath(ctx, movesPath)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(a.last))
+		for k, v := range a.last {
+			if !strings.HasPrefix(k, movesPath) {
+				out[k] = v
+			}
+		}
+		maps.Copy(out, moves)
+		return out, nil
+	}
+	out, err := a.byPath(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no parameters under %s: is LLAMA_PARAMS the stack's parameterPrefix output?", a.Prefix)
+	}
+	a.last, a.revision = out, revision
+	return maps.Clone(out), nil
+}
+
+// byPath reads every parameter under the prefix and sub, however many pages.
+func (a *AWS) byPath(ctx context.Context, sub string) (map[string]string, error) {
 	out := map[string]string{}
 	p := ssm.NewGetParametersByPathPaginator(a.SSM, &ssm.GetParametersByPathInput{
-		Path: aws.String(a.Prefix + "/"), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
+		Path: aws.String(a.Prefix + "/" + sub), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading parameters under %s: %w", a.Prefix, err)
+			return nil, fmt.Errorf("reading parameters under %s/%s: %w", a.Prefix, sub, err)
 		}
 		for _, prm := range page.Parameters {
 			out[strings.TrimPrefix(aws.ToString(prm.Name), a.Prefix+"/")] = aws.ToString(prm.Value)
 		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no parameters under %s: is LLAMA_PARAMS the stack's parameterPrefix output?", a.Prefix)
 	}
 	return out, nil
 }

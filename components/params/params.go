@@ -3,6 +3,8 @@
 package params
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +12,11 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
+
+// RevisionKey is the parameter that names the revision of all the others: a digest of every
+// key and value, written after them. A reader that finds it unchanged need not read the rest
+// again (a refresh is one call, not a page of ten parameters after another).
+const RevisionKey = "params/revision"
 
 // Values maps a key under the prefix (db/primary/endpoint) to its value.
 type Values map[string]pulumi.StringInput
@@ -34,8 +41,8 @@ func NewParameters(ctx *pulumi.Context, name string, args *ParametersArgs, opts 
 		return nil, fmt.Errorf("params: a Prefix such as /llama/dev (leading slash, none trailing)")
 	}
 	for k, v := range args.Values {
-		if k == "" || strings.HasPrefix(k, "/") || v == nil {
-			return nil, fmt.Errorf("params: key %q: a relative path with a value", k)
+		if k == "" || strings.HasPrefix(k, "/") || v == nil || k == RevisionKey {
+			return nil, fmt.Errorf("params: key %q: a relative path with a value, not %s", k, RevisionKey)
 		}
 	}
 	p := &Parameters{}
@@ -48,18 +55,41 @@ func NewParameters(ctx *pulumi.Context, name string, args *ParametersArgs, opts 
 	}
 	sort.Strings(keys)
 	var names pulumi.StringArray
-	for _, k := range keys {
-		full := args.Prefix + "/" + k
-		if _, err := ssm.NewParameter(ctx, name+"-"+strings.ReplaceAll(k, "/", "-"), &ssm.ParameterArgs{
+	var written []pulumi.Resource
+	var lines []any
+	parameter := func(rname, key string, value pulumi.StringInput, opts ...pulumi.ResourceOption) (*ssm.Parameter, error) {
+		full := args.Prefix + "/" + key
+		prm, err := ssm.NewParameter(ctx, rname, &ssm.ParameterArgs{
 			// Nothing published is secret (credentials stay in Secrets Manager): insecureValue
 			// keeps values readable in previews, so a promotion's new endpoint shows in the diff.
-			Name: pulumi.String(full), Type: pulumi.String("String"), InsecureValue: args.Values[k].ToStringOutput().ToStringPtrOutput(),
+			Name: pulumi.String(full), Type: pulumi.String("String"), InsecureValue: value.ToStringOutput().ToStringPtrOutput(),
 			Tier:        pulumi.String("Intelligent-Tiering"),
 			Description: pulumi.String("Published by the Llama stack for the app"),
-		}, pulumi.Parent(p)); err != nil {
+		}, append([]pulumi.ResourceOption{pulumi.Parent(p)}, opts...)...)
+		if err != nil {
 			return nil, fmt.Errorf("parameter %s: %w", full, err)
 		}
 		names = append(names, pulumi.String(full))
+		return prm, nil
+	}
+	for _, k := range keys {
+		prm, err := parameter(name+"-"+strings.ReplaceAll(k, "/", "-"), k, args.Values[k])
+		if err != nil {
+			return nil, err
+		}
+		written = append(written, prm)
+		lines = append(lines, pulumi.Sprintf("%s=%s\n", k, args.Values[k]))
+	}
+	// The revision comes last: a reader that sees it change finds every other value written.
+	revision := pulumi.All(lines...).ApplyT(func(ls []any) string {
+		h := sha256.New()
+		for _, l := range ls {
+			fmt.Fprint(h, l)
+		}
+		return hex.EncodeToString(h.Sum(nil))[:32]
+	}).(pulumi.StringOutput)
+	if _, err := parameter(name+"-revision", RevisionKey, revision, pulumi.DependsOn(written)); err != nil {
+		return nil, err
 	}
 	p.Names = names.ToStringArrayOutput()
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{"names": p.Names})
