@@ -95,9 +95,23 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 		if zone == "" {
 			return nil, fmt.Errorf("offline engine: cloudflare:getRulesets without a zoneId")
 		}
+		// The data source lists the zone's rulesets and keeps those the filter names (kind,
+		// phase), then reads each kept one's rules; it never sets a rule's action_parameters
+		// (terraform-provider-cloudflare v4, rulesets data source read function).
+		want := map[string]string{}
+		if f, ok := args["filter"]; ok && f.IsObject() {
+			for _, k := range []string{"kind", "phase"} {
+				if v := f.ObjectValue()[resource.PropertyKey(k)]; v.IsString() {
+					want[k] = v.StringValue()
+				}
+			}
+		}
 		var sets []any
 		for _, rs := range m.zones[zone] {
-			sets = append(sets, rs)
+			if (want["kind"] != "" && rs["kind"] != want["kind"]) || (want["phase"] != "" && rs["phase"] != want["phase"]) {
+				continue
+			}
+			sets = append(sets, withoutActionParameters(rs))
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"id": zone, "zoneId": zone, "includeRules": true, "rulesets": sets}), nil
 	case "cloudflare:index/getIpRanges:getIpRanges":
@@ -107,6 +121,33 @@ func invoke(m *mocks, token string, args resource.PropertyMap) (resource.Propert
 			"chinaIpv4CidrBlocks": []any{}, "chinaIpv6CidrBlocks": []any{}}), nil
 	}
 	return nil, fmt.Errorf("offline engine: no mock for invoke %s: add a realistic answer to offline/invoke.go", token)
+}
+
+// withoutActionParameters is a ruleset as the rulesets data source reads it: its rules lack
+// their action parameters.
+func withoutActionParameters(rs map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range rs {
+		out[k] = v
+	}
+	if rules, ok := rs["rules"].([]any); ok {
+		var kept []any
+		for _, r := range rules {
+			if rm, ok := r.(map[string]any); ok {
+				c := map[string]any{}
+				for k, v := range rm {
+					if k != "actionParameters" {
+						c[k] = v
+					}
+				}
+				kept = append(kept, c)
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		out["rules"] = kept
+	}
+	return out
 }
 
 func nameFilter(args resource.PropertyMap) string {

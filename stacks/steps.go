@@ -470,7 +470,7 @@ func (s *stage) edge(hosts []cdn.Host) (published, error) {
 	var zone cdn.ZoneRules
 	if cdn.Proxied(hosts) {
 		var err error
-		if zone, err = cdn.ReadZone(ctx, zoneID); err != nil {
+		if zone, err = cdn.ReadZone(ctx, zoneID, hosts); err != nil {
 			return out, err
 		}
 	}
@@ -480,10 +480,7 @@ func (s *stage) edge(hosts []cdn.Host) (published, error) {
 		return out, err
 	}
 	for _, a := range edge.Adoptions {
-		s.warn(fmt.Sprintf("Cloudflare zone %s: the %s entry point already holds %d rules of other Llama stacks (%s). "+
-			"This stack keeps them and adds its own; Pulumi must take the entry point into this stack once, "+
-			"or `pulumi up` fails with \"inputs to import do not match\": pulumi import cloudflare:index/ruleset:Ruleset %s %s --parent %s=urn:pulumi:%s::%s::llama:cdn:Edge::%s --yes",
-			zoneID, a.Phase, a.RulesKept, strings.Join(a.SharedBy, ", "), a.Resource, a.ImportID, name, ctx.Stack(), ctx.Project(), name))
+		s.warn(fmt.Sprintf("Cloudflare zone %s: the %s entry point exists with no rules; this up takes it into the stack by import (%s)", zoneID, a.Phase, a.ImportID))
 	}
 	out.outs["hostnames"] = edge.Hostnames
 	out.outs["cloudflareZone"] = pulumi.String(ZoneOf(s.cfg.Edge.Domain, s.cfg.Edge.Zone))

@@ -76,7 +76,7 @@ type Edge struct {
 	pulumi.ResourceState
 
 	Hostnames pulumi.StringArrayOutput `pulumi:"hostnames"`
-	// Adoptions are the entry points this edge shares with other stacks' rules and takes
+	// Adoptions are the empty entry points the zone had, which this edge takes in by import
 	// into its own state; each needs a one-time `pulumi import` unless the stack holds it.
 	Adoptions []Adoption
 }

@@ -4,53 +4,70 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Sharing a zone. Cloudflare keeps one entry-point ruleset per phase per zone (Ruleset
-// Engine, "Entry point ruleset"), and the provider refuses to create one where the phase
-// already holds rules ("A similar configuration with rules already exists",
-// terraform-provider-cloudflare v4 internal/framework/service/rulesets/resource.go, Create).
-// So stacks in one zone share each phase's entry point: every rule carries its stack's tag
-// in its ref, and a stack writes the rules of the other Llama stacks it finds there back
-// unchanged beside its own. Rules no Llama stack wrote are refused: the stack cannot carry
-// settings it does not model, and writing the phase without them would delete them.
+// One owner per zone. Cloudflare keeps one entry-point ruleset per phase per zone (Ruleset
+// Engine, "Entry point ruleset"), written whole: a stack that writes a phase replaces every rule
+// in it. Two stacks cannot share one safely: the provider's cloudflare_rulesets data source
+// never sets a rule's action_parameters when it reads (terraform-provider-cloudflare v4,
+// rulesets data source read function), so a stack could not write another's rules back as
+// they were, and two `pulumi up`s would race. So a stack owns the entry points of the phases
+// it writes: one that holds a rule this stack did not write is refused, with the two sound
+// ways out (a zone per environment, or one edge stack that owns the zone and takes the other
+// stacks' origins through stack references).
 
 // ZoneRules is what a zone's entry points hold, by phase.
 type ZoneRules map[string]cloudflare.GetRulesetsRuleset
 
-// ReadZone lists the zone's entry-point rulesets and their rules.
-func ReadZone(ctx *pulumi.Context, zoneID string) (ZoneRules, error) {
-	r, err := cloudflare.GetRulesets(ctx, &cloudflare.GetRulesetsArgs{
-		ZoneId: pulumi.StringRef(zoneID), IncludeRules: pulumi.BoolRef(true),
-		Filter: &cloudflare.GetRulesetsFilter{Kind: pulumi.StringRef("zone")},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the rulesets of Cloudflare zone %s: %w", zoneID, err)
+// UsedPhases are the phases the edge writes for the hosts: the only entry points it reads.
+func UsedPhases(hosts []Host) []string {
+	var proxied []Host
+	for _, h := range hosts {
+		if !h.DNSOnly {
+			proxied = append(proxied, h)
+		}
 	}
+	var out []string
+	for _, p := range phases {
+		if len(p.rules(proxied)) > 0 {
+			out = append(out, p.phase)
+		}
+	}
+	return out
+}
+
+// ReadZone lists the zone's entry-point rulesets of the phases the edge writes for the hosts,
+// with their rules. Each phase is its own read, filtered by phase, so that the rules of phases
+// the edge does not use (WAF, redirects: other token permissions) are never fetched.
+func ReadZone(ctx *pulumi.Context, zoneID string, hosts []Host) (ZoneRules, error) {
 	out := ZoneRules{}
-	for _, rs := range r.Rulesets {
-		if rs.Kind == "zone" {
-			out[rs.Phase] = rs
+	for _, phase := range UsedPhases(hosts) {
+		r, err := cloudflare.GetRulesets(ctx, &cloudflare.GetRulesetsArgs{
+			ZoneId: pulumi.StringRef(zoneID), IncludeRules: pulumi.BoolRef(true),
+			Filter: &cloudflare.GetRulesetsFilter{Kind: pulumi.StringRef("zone"), Phase: pulumi.StringRef(phase)},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s entry point of Cloudflare zone %s: %w", phase, zoneID, err)
+		}
+		for _, rs := range r.Rulesets {
+			if rs.Kind == "zone" && rs.Phase == phase {
+				out[rs.Phase] = rs
+			}
 		}
 	}
 	return out, nil
 }
 
-// Adoption is an entry point that holds other stacks' rules and none of this stack's: this
-// stack takes it in and writes it from now on, keeping theirs. Pulumi takes an existing
-// resource into a stack only by an import whose inputs match it exactly, so before the
-// stack's first `pulumi up` the entry point needs `pulumi import` once.
+// Adoption is an empty entry point that already exists in the zone, which the edge takes into
+// its state by import (the provider does not create an entry point the phase already has).
 type Adoption struct {
-	Phase     string
-	Resource  string   // the ruleset's Pulumi name, under the edge
-	ImportID  string   // zone/<zone>/<ruleset>, as `pulumi import` takes it
-	SharedBy  []string // the tags of the other stacks whose rules it holds ("legacy": untagged)
-	RulesKept int      // how many of their rules it keeps
+	Phase    string
+	Resource string // the ruleset's Pulumi name, under the edge
+	ImportID string // zone/<zone>/<ruleset>
 }
 
 // Tag is the label a stack's rules carry in their refs: eight hex digits of its name.
@@ -92,19 +109,19 @@ type zoneWriter struct {
 	adoptions []Adoption
 }
 
-// write declares one phase's entry point: the rules of other Llama stacks found there, then
-// this stack's. A phase this stack has no rules for is left alone.
+// write declares one phase's entry point with this stack's rules. A phase this stack has no
+// rules for is left alone; one that holds rules of anyone else is refused.
 func (z *zoneWriter) write(p phase, own []rule) error {
 	if len(own) == 0 {
 		return nil
 	}
-	tag := Tag(z.args.Owner)
 	existing, found := z.args.Zone[p.phase]
-	kept, shared, holdsOwn, err := z.keep(p, existing, tag)
-	if err != nil {
-		return err
+	if found {
+		if err := z.owned(p, existing); err != nil {
+			return err
+		}
 	}
-	rules := kept
+	var rules cloudflare.RulesetRuleArray
 	for _, r := range own {
 		rules = append(rules, cloudflare.RulesetRuleArgs{
 			Ref: pulumi.String(ref(z.args.Owner, r.ref)), Description: pulumi.String(z.args.Owner + ": " + r.description),
@@ -113,24 +130,16 @@ func (z *zoneWriter) write(p phase, own []rule) error {
 		})
 	}
 	name, opts := p.name, []pulumi.ResourceOption{pulumi.Parent(z.parent)}
-	// An entry point left empty with a description is not one the provider replaces on
-	// create: it is taken in like a shared one.
-	emptyNamed := found && len(existing.Rules) == 0 && deref(existing.Description) != ""
-	if found && (holdsOwn || len(shared) > 0 || emptyNamed) {
+	if found {
 		name = existing.Name // ForceNew: a new name would replace the entry point
 	}
-	// An entry point holding this stack's rules is in its state already, and is updated:
-	// Pulumi would import it again (and so replace it) under an import ID other than the
-	// one it was taken in with. One holding none is taken in by import.
-	if found && !holdsOwn && (len(shared) > 0 || emptyNamed) {
+	// An existing entry point with no rules is not in this stack's state yet (one holding its
+	// rules is, and is updated): the provider will not create the phase's entry point again, so
+	// it is taken in by import.
+	if found && len(existing.Rules) == 0 {
 		id := "zone/" + z.args.ZoneID + "/" + existing.Id
 		opts = append(opts, pulumi.Import(pulumi.ID(id)))
-		z.adoptions = append(z.adoptions, Adoption{Phase: p.phase, Resource: z.name + "-" + p.suffix, ImportID: id,
-			SharedBy: shared, RulesKept: len(kept)})
-	}
-	// Destroying this stack must not delete the other stacks' rules: a shared entry point stays.
-	if len(shared) > 0 {
-		opts = append(opts, pulumi.RetainOnDelete(true))
+		z.adoptions = append(z.adoptions, Adoption{Phase: p.phase, Resource: z.name + "-" + p.suffix, ImportID: id})
 	}
 	if _, err := cloudflare.NewRuleset(z.ctx, z.name+"-"+p.suffix, &cloudflare.RulesetArgs{
 		ZoneId: pulumi.String(z.args.ZoneID), Name: pulumi.String(name), Kind: pulumi.String("zone"),
@@ -141,35 +150,27 @@ func (z *zoneWriter) write(p phase, own []rule) error {
 	return nil
 }
 
-// keep returns the rules of other Llama stacks in an entry point, to write back unchanged,
-// and the stacks they belong to; a rule no Llama stack wrote is refused.
-func (z *zoneWriter) keep(p phase, rs cloudflare.GetRulesetsRuleset, tag string) (cloudflare.RulesetRuleArray, []string, bool, error) {
-	var kept cloudflare.RulesetRuleArray
-	owners := map[string]bool{}
-	holdsOwn := false
+// owned refuses an entry point that holds a rule this stack did not write: writing the phase
+// would delete it.
+func (z *zoneWriter) owned(p phase, rs cloudflare.GetRulesetsRuleset) error {
+	tag := Tag(z.args.Owner)
 	for _, r := range rs.Rules {
-		switch o := ruleOwner(rs, r); {
-		case o == tag:
-			holdsOwn = true
-		case o == "legacy" && mentionsAny(r.Expression, z.args.Hosts):
-			holdsOwn = true // this stack's own rules, written before rules were tagged
-		case o == "":
-			return nil, nil, false, fmt.Errorf("Cloudflare zone %s: the %s entry point (ruleset %s) holds a rule no Llama stack wrote (%q: %s). "+
-				"A zone has one rule list per phase and this stack would replace it, deleting that rule. "+
-				"Move the rule out of the phase (into a Cloudflare account ruleset, or rewrite it in the dashboard's rules for another phase), "+
-				"or give this stack's llama:domain a zone of its own",
-				z.args.ZoneID, p.phase, rs.Id, deref(r.Description), r.Expression)
-		default:
-			owners[o] = true
-			kept = append(kept, keptRule(r))
+		o := ruleOwner(rs, r)
+		if o == tag || (o == "legacy" && mentionsAny(r.Expression, z.args.Hosts)) {
+			continue // this stack's own, tagged or from before rules were tagged
 		}
+		whose := "no Llama stack wrote"
+		if o != "" {
+			whose = "another Llama stack wrote (tag " + o + ")"
+		}
+		return fmt.Errorf("Cloudflare zone %s: the %s entry point (ruleset %s) holds a rule %s (%q: %s). "+
+			"A zone has one rule list per phase and this stack would replace it, deleting that rule: one stack owns a zone's entry points. "+
+			"Give this stack a zone of its own (a zone per environment: dev.example.com as its own Cloudflare zone, named with llama:cloudflareZone), "+
+			"or run one edge stack that owns the zone and serves the other stacks' origins (pulumi stack references); "+
+			"a rule written by hand belongs in another phase or an account ruleset",
+			z.args.ZoneID, p.phase, rs.Id, whose, deref(r.Description), r.Expression)
 	}
-	var shared []string
-	for o := range owners {
-		shared = append(shared, o)
-	}
-	sort.Strings(shared)
-	return kept, shared, holdsOwn, nil
+	return nil
 }
 
 // mentionsAny reports whether an expression names one of the hosts.
@@ -187,47 +188,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// keptRule writes another stack's rule back as Cloudflare lists it. Llama rules use the
-// action parameters below and no others; header values stay secret in this stack's state.
-func keptRule(r cloudflare.GetRulesetsRulesetRule) cloudflare.RulesetRuleArgs {
-	out := cloudflare.RulesetRuleArgs{
-		Ref: pulumi.String(r.Ref), Description: pulumi.StringPtrFromPtr(r.Description),
-		Expression: pulumi.String(r.Expression), Action: pulumi.StringPtrFromPtr(r.Action),
-		Enabled: pulumi.BoolPtrFromPtr(r.Enabled),
-	}
-	p := r.ActionParameters
-	if p == nil {
-		return out
-	}
-	a := cloudflare.RulesetRuleActionParametersArgs{
-		Cache: pulumi.BoolPtrFromPtr(p.Cache), Ssl: pulumi.StringPtrFromPtr(p.Ssl),
-		AutomaticHttpsRewrites: pulumi.BoolPtrFromPtr(p.AutomaticHttpsRewrites), HostHeader: pulumi.StringPtrFromPtr(p.HostHeader),
-	}
-	if t := p.EdgeTtl; t != nil {
-		a.EdgeTtl = cloudflare.RulesetRuleActionParametersEdgeTtlArgs{Mode: pulumi.String(t.Mode), Default: pulumi.IntPtrFromPtr(t.Default)}
-	}
-	if t := p.BrowserTtl; t != nil {
-		a.BrowserTtl = cloudflare.RulesetRuleActionParametersBrowserTtlArgs{Mode: pulumi.String(t.Mode), Default: pulumi.IntPtrFromPtr(t.Default)}
-	}
-	if u := p.Uri; u != nil && u.Path != nil {
-		a.Uri = cloudflare.RulesetRuleActionParametersUriArgs{Path: cloudflare.RulesetRuleActionParametersUriPathArgs{
-			Value: pulumi.StringPtrFromPtr(u.Path.Value), Expression: pulumi.StringPtrFromPtr(u.Path.Expression)}}
-	}
-	var headers cloudflare.RulesetRuleActionParametersHeaderArray
-	for _, h := range p.Headers {
-		v := pulumi.StringPtrFromPtr(h.Value)
-		if v != nil {
-			v = pulumi.ToSecret(v).(pulumi.StringPtrOutput)
-		}
-		headers = append(headers, cloudflare.RulesetRuleActionParametersHeaderArgs{
-			Name: pulumi.StringPtrFromPtr(h.Name), Operation: pulumi.StringPtrFromPtr(h.Operation),
-			Value: v, Expression: pulumi.StringPtrFromPtr(h.Expression)})
-	}
-	if len(headers) > 0 {
-		a.Headers = headers
-	}
-	out.ActionParameters = a
-	return out
 }
