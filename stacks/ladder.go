@@ -117,7 +117,7 @@ var Ladder = []Rung{
 		"When read-heavy spikes (a flash sale) still overload primary and replicas: cache hot data in memory, read-through.",
 		[]Layer{Cache}, nil, stepCache, 300e6},
 	{Servers, 6, "cdn", "Llama 5.0",
-		"Cloudflare in front: proxied DNS for app and static assets, cache rules, bucket readable only from Cloudflare",
+		"Cloudflare in front: proxied DNS for app and static assets, cache rules, strict TLS; static assets cached from the app; the bucket readable only from Cloudflare's ranges",
 		"When static content (images, bundles, style sheets) dominates traffic or users far away see slow pages: serve it from a CDN near them.",
 		[]Layer{CDN}, nil, stepCDN, 300e6},
 	{Servers, 7, "sharded", "Llama 6.0",

@@ -212,7 +212,10 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		return out, err
 	}
 	out.outs["loadBalancerDns"] = fleet.LoadBalancerDNS
-	// Cloudflare reads the static assets anonymously from the cdn rung on: SSE-S3 from the start.
+	// The app serves the static assets from the bucket through its role (/static/), behind the
+	// load balancer, and from the cdn rung on Cloudflare caches them at static.<domain>. The
+	// bucket admits anonymous reads from Cloudflare's ranges alone from the cdn rung on (the
+	// ladder's contract), encrypted with SSE-S3 from the start so that such reads can decrypt.
 	static, err := storage.NewBucket(s.ctx, "static", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: f.cfRanges, S3ManagedKeys: true})
 	if err != nil {
 		return out, err
@@ -224,7 +227,10 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		out.hosts = append(out.hosts, s.hostname(fleet.LoadBalancerDNS))
 	}
 	if s.has(CDN) {
-		out.hosts = append(out.hosts, cdn.Host{Name: cfg.staticHostname(), Origin: static.BucketRegionalDomainName, Kind: cdn.Static})
+		// static.<domain> goes to the load balancer like the app's hostname, its paths under
+		// /static/ by a URL rewrite: a bucket origin would need a Host header override, which
+		// Cloudflare's Origin Rules offer on the Enterprise plan only.
+		out.hosts = append(out.hosts, cdn.Host{Name: cfg.staticHostname(), Origin: fleet.LoadBalancerDNS, Kind: cdn.Static, PathPrefix: "/static"})
 	}
 	return out, nil
 }

@@ -30,6 +30,12 @@ type Host struct {
 	// SPA serves /index.html for every path without a file extension, so the single-page
 	// app's client-side routes load from the bucket. Default false.
 	SPA bool
+	// PathPrefix is put before every request's path on its way to the origin, by a URL rewrite
+	// (Transform Rules, on every Cloudflare plan): static.<domain>/app.css reaches the load
+	// balancer as /static/app.css, where the app serves it. The origin answers to any Host, so
+	// no Host header override (Origin Rules: Enterprise only) is needed. Default none: the
+	// origin is a bucket, whose Host header the edge sets.
+	PathPrefix string
 	// OriginHeader, when set, is added to every request forwarded to the origin, so the
 	// origin can refuse requests that did not come through the CDN. Default none.
 	OriginHeader *Header
@@ -163,7 +169,7 @@ type phase struct {
 
 // phases are the five the edge writes, in Cloudflare's order of evaluation.
 var phases = []phase{
-	{"http_request_transform", "spa", "Llama SPA routes", "Client-side routes of the Llama SPAs", spaRules},
+	{"http_request_transform", "spa", "Llama SPA routes", "Client-side routes of the Llama SPAs and the paths of the static hosts", transformRules},
 	{"http_request_late_transform", "origin-headers", "Llama origin verification", "Headers the Llama origins check", headerRules},
 	{"http_config_settings", "tls", "Llama TLS", "Full (strict) TLS to the Llama origins", tlsRules},
 	{"http_request_origin", "origin", "Llama origins", "Host headers of the Llama bucket origins", originRules},
@@ -242,7 +248,7 @@ func tlsRules(hosts []Host) []rule {
 func originRules(hosts []Host) []rule {
 	var out []rule
 	for i, h := range hosts {
-		if kindOf(h) == Static {
+		if kindOf(h) == Static && h.PathPrefix == "" {
 			out = append(out, rule{fmt.Sprintf("s3_host_%d", i), "Host header of the bucket for " + h.Name,
 				fmt.Sprintf("http.host eq %q", h.Name), "route", cloudflare.RulesetRuleActionParametersArgs{HostHeader: h.Origin}})
 		}
@@ -250,10 +256,17 @@ func originRules(hosts []Host) []rule {
 	return out
 }
 
-// spaRules: client-side routes (paths without a file extension) load the SPA's index.html.
-func spaRules(hosts []Host) []rule {
+// transformRules: client-side routes (paths without a file extension) load the SPA's
+// index.html, and a static host's paths take its prefix.
+func transformRules(hosts []Host) []rule {
 	var out []rule
 	for i, h := range hosts {
+		if h.PathPrefix != "" {
+			out = append(out, rule{fmt.Sprintf("path_prefix_%d", i), h.Name + " serves the origin's " + h.PathPrefix + "/",
+				fmt.Sprintf("http.host eq %q", h.Name), "rewrite",
+				cloudflare.RulesetRuleActionParametersArgs{Uri: cloudflare.RulesetRuleActionParametersUriArgs{
+					Path: cloudflare.RulesetRuleActionParametersUriPathArgs{Expression: pulumi.Sprintf(`concat(%q, http.request.uri.path)`, h.PathPrefix)}}}})
+		}
 		if h.SPA {
 			out = append(out, rule{fmt.Sprintf("spa_index_%d", i), "Client-side routes of " + h.Name + " load the SPA",
 				fmt.Sprintf(`http.host eq %q and not http.request.uri.path contains "."`, h.Name), "rewrite",
