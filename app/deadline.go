@@ -21,9 +21,14 @@ func withDeadline(next http.Handler, d time.Duration) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		g := &guarded{w: w, header: make(http.Header)}
-		timer := time.AfterFunc(d, g.expire)
+		// The context's own timer answers: no second timer, and a goroutine only when it fires.
+		stop := context.AfterFunc(ctx, func() {
+			if ctx.Err() == context.DeadlineExceeded {
+				g.expire()
+			}
+		})
 		next.ServeHTTP(g, r.WithContext(ctx))
-		timer.Stop()
+		stop()
 		g.mu.Lock()
 		g.done = true // the timer may not answer once this returns
 		g.mu.Unlock()
