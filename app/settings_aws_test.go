@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // fakeSSM answers GetParameter and GetParametersByPath, ten parameters a page, as SSM's JSON
@@ -87,7 +86,9 @@ func TestParamsFollowTheRevision(t *testing.T) {
 	f.set("db/primary/endpoint", "db.example")
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	cfg := aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET"}, nil
+	}), BaseEndpoint: aws.String(srv.URL)}
 	a := NewAWS(cfg, "/llama/dev")
 	ctx := context.Background()
 
