@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -28,7 +30,44 @@ const (
 	exitUsage    = 1 // bad usage or config: nothing was planned
 	exitDataLoss = 3 // the diff deletes or replaces a resource that holds data
 	exitOutage   = 4 // the diff takes traffic away from a published hostname or endpoint
+	exitCost     = 5 // the diff raises the monthly cost past --fail-on-cost-increase
 )
+
+// costLimit is --fail-on-cost-increase: an increase in USD a month, or in percent of the
+// current cost; the zero value allows any.
+type costLimit struct {
+	amount  float64
+	percent bool // amount is a percentage of the current cost
+	set     bool
+}
+
+func parseCostLimit(v string) (costLimit, error) {
+	if v == "" {
+		return costLimit{}, nil
+	}
+	pct := strings.HasSuffix(v, "%")
+	n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(v, "$"), "%")), 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return costLimit{}, fmt.Errorf("--fail-on-cost-increase %q: want USD a month (50) or a percentage (10%%)", v)
+	}
+	return costLimit{amount: n, percent: pct, set: true}, nil
+}
+
+// exceeded reports whether going from one monthly cost to another passes the limit, and by
+// how much.
+func (l costLimit) exceeded(from, to float64) (bool, string) {
+	delta := to - from
+	if !l.set || delta <= 0 {
+		return false, ""
+	}
+	if !l.percent {
+		return delta > l.amount, fmt.Sprintf("by $%.2f (from $%.2f to $%.2f)", delta, from, to)
+	}
+	if from <= 0 {
+		return true, fmt.Sprintf("from nothing to $%.2f", to)
+	}
+	return delta/from*100 > l.amount, fmt.Sprintf("by %.1f%% (from $%.2f to $%.2f)", delta/from*100, from, to)
+}
 
 // exitHelp says what each exit status means; diffHelp adds those only llama diff returns.
 const (
@@ -38,6 +77,7 @@ const (
 `
 	diffHelp = `  3  the diff would delete or replace a resource that holds data (see --allow-data-loss)
   4  the diff would take traffic away from a published hostname or endpoint: an outage (see --allow-outage)
+  5  the diff would raise the monthly cost past --fail-on-cost-increase
 `
 )
 
@@ -373,6 +413,7 @@ func (c *cli) diff(args []string) (int, error) {
 	f := fs.String("format", "", "text (a summary by component) or json")
 	full := fs.Bool("full", false, "with text: every resource, not the summary")
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
+	costLimit := fs.String("fail-on-cost-increase", "", "exit 5 when the change raises the monthly cost by more than this: USD (50) or a percentage (10%), as a CI guardrail")
 	allowOutage := fs.Bool("allow-outage", false, "exit 0 even when the change takes traffic away from a published hostname or endpoint: it changes only this command's exit status, never what pulumi up deletes")
 	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data: it changes only this command's exit status, never what pulumi up does to the data")
 	if done, err := c.parse("diff", fs, args); done || err != nil {
@@ -426,6 +467,10 @@ func (c *cli) diff(args []string) (int, error) {
 	}
 	c.warn(b)
 	d := preview.Diff(a, b)
+	limit, err := parseCostLimit(*costLimit)
+	if err != nil {
+		return exitUsage, err
+	}
 	cost, err := preview.CompareCost(a, b, *usage)
 	if err != nil {
 		return exitUsage, err
@@ -456,6 +501,10 @@ func (c *cli) diff(args []string) (int, error) {
 	if len(d.Outage) > 0 && !*allowOutage {
 		fmt.Fprintf(c.stderr, "llama: this change takes traffic away from a published hostname or endpoint (%d resource(s) clients reach the app through are deleted or replaced): an outage. Move clients first (the steps above say how); --allow-outage would change only this exit status\n", len(d.Outage))
 		return exitOutage, nil
+	}
+	if over, why := limit.exceeded(cost.From, cost.To); over {
+		fmt.Fprintf(c.stderr, "llama: this change raises the monthly cost %s, past --fail-on-cost-increase %s\n", why, *costLimit)
+		return exitCost, nil
 	}
 	return exitOK, nil
 }

@@ -261,3 +261,20 @@ func TestAnOutageHasItsOwnExitStatus(t *testing.T) {
 		t.Errorf("exit statuses in help: plan\n%s\ndiff\n%s", planHelp, diffHelp)
 	}
 }
+
+// TestFailOnCostIncrease: a CI guardrail, as Infracost's: the diff exits 5 when the change
+// raises the monthly cost by more than the limit, in USD or in percent; under it, 0.
+func TestFailOnCostIncrease(t *testing.T) {
+	for _, c := range []struct {
+		limit string
+		code  int
+	}{{"1", exitCost}, {"100000", exitOK}, {"10%", exitCost}, {"100000%", exitOK}, {"ten", exitUsage}, {"-5", exitUsage}} {
+		code, _, errs := llama(t, "diff", "--from", "single-box", "--to", "separate-db", "--fail-on-cost-increase", c.limit)
+		if code != c.code {
+			t.Errorf("--fail-on-cost-increase %s: exit %d, want %d: %s", c.limit, code, c.code, errs)
+		}
+		if c.code == exitCost && !strings.Contains(errs, "raises the monthly cost") {
+			t.Errorf("--fail-on-cost-increase %s: %s", c.limit, errs)
+		}
+	}
+}
