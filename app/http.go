@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,7 +63,26 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no route "+r.URL.Path)
 	})
-	return s.deadline(mux)
+	return s.deadline(s.siteOr(mux))
+}
+
+// siteOr answers the requests for the single-page app's hostname from its bucket, and hands
+// every other to next: the function serves the SPA and the API at their own hostnames.
+func (s *Server) siteOr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := s.tiers.Load()
+		if t.site != nil {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			if strings.EqualFold(host, t.siteDomain) {
+				s.serveSite(w, r, t.site)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RequestTimeout is the deadline of every request's work: a database that hangs costs a

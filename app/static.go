@@ -52,6 +52,29 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "a static file's path must be a clean relative path")
 		return
 	}
+	s.serveObject(w, r, st, key, "public, max-age=3600")
+}
+
+// serveSite answers a request for the single-page app's hostname from its bucket: a path
+// with a file extension is that file; any other (the app's client-side routes, and /) is
+// index.html, revalidated on every use so that a deploy shows at once.
+func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, st *staticFiles) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		notAllowed(w, "GET, HEAD")
+		return
+	}
+	clean := path.Clean("/" + r.URL.Path)
+	if path.Ext(clean) == "" {
+		s.serveObject(w, r, st, "index.html", "no-cache")
+		return
+	}
+	s.serveObject(w, r, st, strings.TrimPrefix(clean, "/"), "public, max-age=3600")
+}
+
+// serveObject answers from a bucket's object: its type, length, ETag and Cache-Control (the
+// given one where the upload set none), 304 on a matching If-None-Match, 404 for a key that is
+// not there.
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, st *staticFiles, key, cacheControl string) {
 	in := &s3.GetObjectInput{Bucket: aws.String(st.bucket), Key: aws.String(key)}
 	if v := r.Header.Get("If-None-Match"); v != "" {
 		in.IfNoneMatch = aws.String(v)
@@ -70,7 +93,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("Cache-Control", cacheControl)
 	if cc := aws.ToString(out.CacheControl); cc != "" {
 		h.Set("Cache-Control", cc)
 	}

@@ -82,3 +82,48 @@ func TestStaticFilesFromTheBucket(t *testing.T) {
 		}
 	}
 }
+
+// TestTheFunctionServesTheSPA: at the SPA's hostname the app answers from the SPA's bucket
+// (index.html for / and for the app's client-side routes, revalidated; files as they are), so
+// Cloudflare reaches the SPA through the API's custom domain on every plan; at any other
+// hostname the API answers as before.
+func TestTheFunctionServesTheSPA(t *testing.T) {
+	e := need(t, true, false, false)
+	s3 := fakeS3(t, "llama-spa", map[string]string{"index.html": "<h1>spa</h1>", "assets/app.js": "console.log(1)"})
+	t.Setenv("AWS_ENDPOINT_URL_S3", s3.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := rungParams(e, false, false, false, false)
+	params["spa/domain"], params["spa/bucket"] = "app.example.com", "llama-spa"
+	_, base := serveApp(t, LocalFile(writeLocal(t, params)), Options{Env: Env{AWS: cfg, Region: "us-east-1"}, Refresh: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	get := func(host, p string) (int, string, http.Header) {
+		req, _ := http.NewRequest("GET", base+p, nil)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body), res.Header
+	}
+	for _, p := range []string{"/", "/users/42", "/settings/profile"} {
+		if code, body, h := get("app.example.com", p); code != 200 || body != "<h1>spa</h1>" || h.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET app.example.com%s: %d %q %v, want the SPA's index.html, revalidated", p, code, body, h.Get("Cache-Control"))
+		}
+	}
+	if code, body, h := get("app.example.com", "/assets/app.js"); code != 200 || body != "console.log(1)" || !strings.Contains(h.Get("Content-Type"), "javascript") {
+		t.Errorf("GET app.example.com/assets/app.js: %d %q %v", code, body, h)
+	}
+	if code, _, _ := get("app.example.com", "/assets/missing.js"); code != 404 {
+		t.Errorf("a file the SPA lacks: %d, want 404", code)
+	}
+	if code, body, _ := get("api.example.com", "/health/live"); code != 200 || !strings.Contains(body, "live") {
+		t.Errorf("the API at its own hostname: %d %q", code, body)
+	}
+}

@@ -48,10 +48,12 @@ type tiers struct {
 	shards  []*home // empty before the sharded rung
 	cache   *redis.Client
 	// cacheDown skips the cache for a while after it failed.
-	cacheDown *breaker
-	table     *table
-	static    *staticFiles // the static bucket, from load-balanced on
-	view      view         // the parameters as the app serves them, and the moves under way
+	cacheDown  *breaker
+	table      *table
+	static     *staticFiles // the static bucket, from load-balanced on
+	site       *staticFiles // the SPA's bucket, served at siteDomain (serverless, with a zone)
+	siteDomain string
+	view       view // the parameters as the app serves them, and the moves under way
 }
 
 // homeOf returns where a user's rows live: shard userId mod shardCount, or the primary.
@@ -130,6 +132,14 @@ type Layout struct {
 	// StaticBucket holds the static files the app serves under /static/; "" before
 	// load-balanced, where the box's nginx serves them from its disk.
 	StaticBucket string
+	// Site is the single-page app the function serves at its own hostname (serverless, with
+	// a zone); nil without one.
+	Site *Site
+}
+
+// Site is a single-page app the app serves from a bucket to the requests for a hostname.
+type Site struct {
+	Domain, Bucket string
 }
 
 // DB is one PostgreSQL endpoint and how the app signs in.
@@ -182,6 +192,9 @@ func Describe(params map[string]string) (*Layout, error) {
 	}
 	l.Table = activityTable(p)
 	l.StaticBucket = p["static/bucket"]
+	if d, b := p["spa/domain"], p["spa/bucket"]; d != "" && b != "" {
+		l.Site = &Site{Domain: d, Bucket: b}
+	}
 	return l, nil
 }
 
@@ -359,6 +372,9 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 		t.cacheDown = &breaker{period: 5 * time.Second}
 	}
 	t.static = newStaticFiles(env, l.StaticBucket)
+	if l.Site != nil {
+		t.site, t.siteDomain = newStaticFiles(env, l.Site.Bucket), l.Site.Domain
+	}
 	if tb := l.Table; tb != nil {
 		t.table = &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}
 	}
