@@ -131,7 +131,7 @@ func Run(program Program, opts Options) (*Plan, error) {
 	if err := m.failure(); err != nil {
 		return nil, err
 	}
-	plan := &Plan{SchemaVersion: PlanSchemaVersion, Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}, Zones: opts.Zones}
+	plan := &Plan{SchemaVersion: PlanSchemaVersion, Project: Project, Stack: stack, Region: region, Outputs: map[string]any{}, Warnings: []string{}, Zones: opts.Zones, Config: opts.Config}
 	for k, o := range exports {
 		res, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(o))
 		if err != nil {

@@ -29,6 +29,8 @@ var Rules = []Rule{
 		checkEntryPoints},
 	{"entry-point-held", "terraform-provider-cloudflare v4 internal/framework/service/rulesets/resource.go, Create: where the zone's entry point for the phase already holds rules, creating a zone ruleset fails with \"A similar configuration with rules already exists\"; it must be imported",
 		checkHeldEntryPoints},
+	{"cloudflare-plan", "Cloudflare Origin Rules, \"Availability\": the Host header, SNI and DNS record overrides are Enterprise-plan features; the ruleset API refuses them on the Free, Pro and Business plans (llama:cloudflarePlan names the zone's plan)",
+		checkCloudflarePlan},
 	{"published-metrics", "each service's CloudWatch metrics page, per namespace in offline/metrics.go: an alarm or widget on a metric, dimensions or statistic the service does not publish watches nothing",
 		checkPublishedMetrics},
 }
@@ -212,6 +214,36 @@ func checkEntryPoints(p *Plan) []error {
 		if urns := seen[k]; len(urns) > 1 {
 			errs = append(errs, &RuleError{URN: urns[1], Input: "phase",
 				Why: fmt.Sprintf("zone %s already has an entry point ruleset for phase %s (%s)", strings.Fields(k)[0], strings.Fields(k)[1], urns[0])})
+		}
+	}
+	return errs
+}
+
+// enterpriseOnly are the rule action parameters of Origin Rules that only an Enterprise zone
+// may set: the Host header, SNI and DNS record (origin) overrides.
+var enterpriseOnly = []string{"hostHeader", "sni", "origin"}
+
+// checkCloudflarePlan refuses a rule action parameter the zone's plan (llama:cloudflarePlan)
+// does not offer.
+func checkCloudflarePlan(p *Plan) []error {
+	plan := p.Config["llama:cloudflarePlan"]
+	if plan == "" {
+		plan = "free"
+	}
+	if plan == "enterprise" {
+		return nil
+	}
+	var errs []error
+	for _, r := range p.OfType("cloudflare:index/ruleset:Ruleset") {
+		rules, _ := r.Inputs["rules"].([]any)
+		for _, x := range rules {
+			params, _ := x.(map[string]any)["actionParameters"].(map[string]any)
+			for _, k := range enterpriseOnly {
+				if _, ok := params[k]; ok {
+					errs = append(errs, &RuleError{URN: r.URN, Input: "rules.actionParameters." + k,
+						Why: fmt.Sprintf("an Origin Rules %s override needs a Cloudflare Enterprise zone; llama:cloudflarePlan is %s", k, plan)})
+				}
+			}
 		}
 	}
 	return errs

@@ -74,9 +74,17 @@ func TestRules(t *testing.T) {
 		{"another phase of a held zone", []*Resource{
 			res("cloudflare:index/ruleset:Ruleset", "a", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_config_settings"})},
 			"", heldZone},
+		{"a Host header override on the free plan", []*Resource{
+			res("cloudflare:index/ruleset:Ruleset", "o", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_origin",
+				"rules": []any{map[string]any{"action": "route", "actionParameters": map[string]any{"hostHeader": "bucket.s3.amazonaws.com"}}}})},
+			"cloudflare-plan", nil},
+		{"a URL rewrite on the free plan", []*Resource{
+			res("cloudflare:index/ruleset:Ruleset", "t", map[string]any{"kind": "zone", "zoneId": "z", "phase": "http_request_transform",
+				"rules": []any{map[string]any{"action": "rewrite", "actionParameters": map[string]any{"uri": map[string]any{"path": map[string]any{"expression": `concat("/static", http.request.uri.path)`}}}}}})},
+			"", nil},
 	}
 	for _, c := range cases {
-		err := CheckRules(&Plan{Project: "llama", Stack: "dev", Resources: c.rs, Zones: c.zones})
+		err := CheckRules(&Plan{Project: "llama", Stack: "dev", Resources: c.rs, Zones: c.zones, Config: map[string]string{"llama:cloudflarePlan": "free"}})
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: refused: %v", c.name, err)

@@ -104,7 +104,7 @@ func (s *stage) appTier(base foundation) (access.Grantee, published, error) {
 		pub.add(more)
 		return host.role, pub, err
 	}
-	pub, err := s.spa(base)
+	site, pub, err := s.spa(base)
 	if err != nil || !s.has(ServerlessD) {
 		return nil, pub, err
 	}
@@ -113,7 +113,7 @@ func (s *stage) appTier(base foundation) (access.Grantee, published, error) {
 	if err != nil || !s.has(Functions) {
 		return nil, pub, err
 	}
-	api, apiPub, err := s.functions(base, db)
+	api, apiPub, err := s.functions(base, db, site)
 	pub.add(apiPub)
 	return api, pub, err
 }

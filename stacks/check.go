@@ -170,12 +170,13 @@ func (c *Config) EdgeHostnames() []string {
 }
 
 // CertificateNames are the hostnames of the ACM certificate the stack issues and validates
-// through the zone when llama:certificateArn is empty: the edge's from the cdn rung on (the
-// origin behind Cloudflare's strict TLS), the app's hostname on the load balancer below it.
+// through the zone when llama:certificateArn is empty: the edge's from the cdn rung on, and
+// wherever the serverless SPA has a hostname (the origin behind Cloudflare's strict TLS: the
+// load balancer, or the API's custom domains), the app's hostname on the load balancer below.
 // None where nothing terminates TLS with an ACM certificate (the box obtains its own).
 func (c *Config) CertificateNames() []string {
 	switch {
-	case c.Has(CDN):
+	case c.Has(CDN), c.Has(SPAEdge):
 		return c.EdgeHostnames()
 	case c.Has(Hostname) && c.Has(Fleet):
 		return []string{c.Edge.Domain}

@@ -138,6 +138,8 @@ type EdgeConfig struct {
 	ACMEDirectory string
 	// Certificate is the zone's edge certificate: universal or advanced.
 	Certificate string
+	// Plan is the zone's Cloudflare plan (free, pro, business, enterprise).
+	Plan string
 }
 
 // LetsEncrypt is Let's Encrypt's production ACME directory, llama:acmeDirectory's default.

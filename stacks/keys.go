@@ -91,6 +91,8 @@ var Keys = []Key{
 		optional(reHostname, "a lowercase hostname inside the Cloudflare zone, such as app.example.com"), func(c *Config, v any) { c.Edge.Domain = v.(string) }, []Layer{CDN, SPAEdge, Hostname}, ""},
 	{"cloudflareZone", "string", "", "The Cloudflare zone's name, where it is not the registrable domain of llama:domain (a subdomain zone such as dev.example.com); empty: the registrable domain, by the Public Suffix List.",
 		optional(reHostname, "a lowercase zone name such as dev.example.com, or empty"), func(c *Config, v any) { c.Edge.Zone = v.(string) }, []Layer{CDN, SPAEdge, Hostname}, ""},
+	{"cloudflarePlan", "string", "free", "The Cloudflare zone's plan: free, pro, business or enterprise. The edge uses what every plan offers; the plan refuses a rule setting its plan lacks (Origin Rules' Host header, SNI and DNS record overrides are Enterprise only).",
+		oneOf("free", "pro", "business", "enterprise"), func(c *Config, v any) { c.Edge.Plan = v.(string) }, []Layer{CDN, SPAEdge}, ""},
 	{"cloudflareCertificate", "string", "universal", "The edge certificate the Cloudflare zone has: universal (the free Universal SSL, which covers the zone's apex and one label below it) or advanced (Advanced Certificate Manager, ordered on the zone, covering deeper names such as static.app.example.com; llama cost prices it). A hostname the declared certificate does not cover is refused.",
 		oneOf("universal", "advanced"), func(c *Config, v any) { c.Edge.Certificate = v.(string) }, []Layer{CDN, SPAEdge}, ""},
 	{"acmeDirectory", "string", LetsEncrypt, "The ACME directory the box obtains its certificate from (llama:domain set): Let's Encrypt by default; a staging CA, or a team's own, by its directory URL.",

@@ -248,23 +248,20 @@ func (s *stage) hostname(origin pulumi.StringInput) cdn.Host {
 	return cdn.Host{Name: s.cfg.Edge.Domain, Origin: origin, Kind: cdn.App, DNSOnly: !s.has(CDN)}
 }
 
-// spa: the serverless ladder's single-page app bucket, behind Cloudflare wherever a zone is
-// configured.
-func (s *stage) spa(f foundation) (published, error) {
+// spa: the serverless ladder's single-page app bucket, private: wherever a zone is configured
+// the function serves it at the SPA's hostname, through Cloudflare (functions).
+func (s *stage) spa(f foundation) (*storage.Bucket, published, error) {
 	cfg, out := s.cfg, newPublished()
 	if !s.has(SPA) {
-		return out, nil
+		return nil, out, nil
 	}
-	// Cloudflare reads the SPA anonymously wherever a zone is set: SSE-S3 from the start.
-	spa, err := storage.NewBucket(s.ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, ReadFromCidrs: f.cfRanges, S3ManagedKeys: true})
+	// SSE-S3 from the start, as a bucket Cloudflare once read anonymously needed.
+	spa, err := storage.NewBucket(s.ctx, "spa", &storage.BucketArgs{Protect: cfg.Protect, S3ManagedKeys: true})
 	if err != nil {
-		return out, err
+		return nil, out, err
 	}
 	out.outs["spaBucket"] = spa.Name
-	if s.has(SPAEdge) {
-		out.hosts = append(out.hosts, cdn.Host{Name: cfg.Edge.Domain, Origin: spa.BucketRegionalDomainName, Kind: cdn.Static, SPA: true})
-	}
-	return out, nil
+	return spa, out, nil
 }
 
 // serverlessDB: Aurora Serverless v2 behind RDS Proxy, with readers from the replicas rung on.
@@ -287,7 +284,7 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 
 // functions: the app as a Lambda function behind an HTTP API, signing in to the database's
 // proxy with IAM; from the cdn rung on, behind Cloudflare at api.<domain>.
-func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, published, error) {
+func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucket) (*functions.API, published, error) {
 	cfg, e, out := s.cfg, s.env, newPublished()
 	// Lambda runs the app on Graviton (arm64): the same code base, its Lambda entry point.
 	art, err := s.buildApp("arm64")
@@ -304,7 +301,7 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
-		Domain: domain, CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		Domain: domain, SiteDomain: s.siteDomain(), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
 		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(),
 		Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
@@ -315,6 +312,19 @@ func (s *stage) functions(f foundation, db *database.Aurora) (*functions.API, pu
 	if domain != "" {
 		out.hosts = append(out.hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
+	}
+	if d := s.siteDomain(); d != "" && site != nil {
+		// The SPA goes through the function at its own hostname (the API's second custom
+		// domain), which the app answers from the bucket: Cloudflare reaches it with the Host
+		// it was asked for, with strict TLS, on every plan (a bucket origin would need Origin
+		// Rules' Host header override: Enterprise only).
+		host := cdn.Host{Name: d, Origin: api.SiteTarget, Kind: cdn.Static, SPA: true}
+		if domain != "" {
+			host.OriginHeader = &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}
+		}
+		out.hosts = append(out.hosts, host)
+		out.settings["spa/domain"], out.settings["spa/bucket"] = pulumi.String(d), site.Name
+		out.grants = append(out.grants, grant{"spa", site.Read()})
 	}
 	return api, out, nil
 }
@@ -335,6 +345,14 @@ func (s *stage) functionConcurrency() int {
 	}
 	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / functionPool
 	return max(1, min(fit, s.cfg.Serverless.MaxConcurrency))
+}
+
+// siteDomain is the SPA's hostname, wherever Cloudflare serves it; "" otherwise.
+func (s *stage) siteDomain() string {
+	if s.has(SPAEdge) {
+		return s.cfg.Edge.Domain
+	}
+	return ""
 }
 
 // spaOrigins are the origins the SPA is served from, which call the API from browsers: its

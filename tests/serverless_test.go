@@ -152,12 +152,20 @@ func TestServerlessRungs(t *testing.T) {
 			records[str(in(r, "name"))] = str(in(r, "content"))
 		}
 	}
-	dn := ofType(cdn, "aws:apigatewayv2/domainName:DomainName")
-	if len(dn) != 1 || records["api.llama.example.com"] != str(in(dn[0], "domainNameConfiguration", "targetDomainName")) && records["api.llama.example.com"] != dn[0].Outputs["domainNameConfiguration"].(map[string]any)["targetDomainName"] {
-		t.Errorf("api record %q does not point at the API's custom domain", records["api.llama.example.com"])
+	// The API and the SPA each at their own custom domain of the API: Cloudflare reaches both
+	// with the Host it was asked for.
+	target := func(name string) string {
+		for _, d := range ofType(cdn, "aws:apigatewayv2/domainName:DomainName") {
+			if str(in(d, "domainName")) == name {
+				return str(d.Outputs["domainNameConfiguration"].(map[string]any)["targetDomainName"])
+			}
+		}
+		return "none"
 	}
-	if !strings.HasSuffix(records["llama.example.com"], ".s3.us-east-1.amazonaws.com") {
-		t.Errorf("SPA record points at %q", records["llama.example.com"])
+	for _, host := range []string{"api.llama.example.com", "llama.example.com"} {
+		if records[host] == "" || records[host] != target(host) {
+			t.Errorf("%s's record %q does not point at its custom domain of the API (%q)", host, records[host], target(host))
+		}
 	}
 	if in(ofType(cdn, "aws:apigatewayv2/api:Api")[0], "disableExecuteApiEndpoint") != true {
 		t.Error("the API stays reachable around Cloudflare")
@@ -247,13 +255,20 @@ func TestLambdaBuild(t *testing.T) {
 }
 
 // TestSPABehindCloudflareWhenZoneSet: with a zone configured, Cloudflare serves the SPA from the
-// first serverless rung, its bucket admits only Cloudflare, and client-side routes load
-// /index.html; the API joins at the cdn rung without touching the SPA's record.
+// first serverless rung, through the function at the SPA's own custom domain of the API (a
+// certificate validated through the zone, strict TLS, no Host header override), its bucket
+// private and readable by the function; client-side routes load /index.html; the API joins at
+// the cdn rung without touching the SPA's record.
 func TestSPABehindCloudflareWhenZoneSet(t *testing.T) {
 	p := plan(t, stacks.Serverless, "serverless", cdnConfig)
-	recs := ofType(p, "cloudflare:index/record:Record")
-	if len(recs) != 1 || in(recs[0], "name") != "llama.example.com" || in(recs[0], "proxied") != true {
-		t.Fatalf("SPA records %v", recs)
+	var recs []*offline.Resource
+	for _, r := range ofType(p, "cloudflare:index/record:Record") {
+		if in(r, "proxied") == true {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) != 1 || in(recs[0], "name") != "llama.example.com" {
+		t.Fatalf("SPA records %v", resourceNames(recs))
 	}
 	var rewrite *offline.Resource
 	for _, rs := range ofType(p, "cloudflare:index/ruleset:Ruleset") {
@@ -265,12 +280,24 @@ func TestSPABehindCloudflareWhenZoneSet(t *testing.T) {
 		t.Error("no rewrite of client-side routes to /index.html")
 	}
 	for _, pol := range ofType(p, "aws:s3/bucketPolicy:BucketPolicy") {
-		if !strings.Contains(str(in(pol, "policy")), "173.245.48.0/20") {
-			t.Error("the SPA bucket does not admit Cloudflare")
+		if strings.Contains(str(in(pol, "policy")), "aws:SourceIp") {
+			t.Errorf("a bucket admits anonymous reads: %v", in(pol, "policy"))
 		}
 	}
-	if len(ofType(p, "aws:acm/certificate:Certificate")) != 0 {
-		t.Error("a certificate is issued before the API needs one")
+	cert := named(t, p, "aws:acm/certificate:Certificate", "certificate-cert")
+	if str(in(cert, "domainName")) != "llama.example.com" {
+		t.Errorf("the SPA's custom domain has no certificate for it: %v", in(cert, "domainName"))
+	}
+	if str(in(named(t, p, "aws:apigatewayv2/domainName:DomainName", "api-site-domain"), "domainName")) != "llama.example.com" {
+		t.Error("no custom domain of the API for the SPA")
+	}
+	if s := published(p); s["spa/domain"] != "llama.example.com" || s["spa/bucket"] == "" || !strings.Contains(appPolicies(p), "s3:GetObject") {
+		t.Errorf("the function is not told, or may not read, the SPA: %v", s)
+	}
+	for _, rs := range ofType(p, "cloudflare:index/ruleset:Ruleset") {
+		if in(rs, "phase") == "http_request_origin" {
+			t.Errorf("a Host header override (Enterprise only): %v", in(rs, "rules"))
+		}
 	}
 	bare := plan(t, stacks.Serverless, "serverless", nil)
 	if len(ofType(bare, "cloudflare:index/record:Record")) != 0 {
@@ -295,12 +322,19 @@ func TestAPIOnlyThroughCloudflare(t *testing.T) {
 	if rs == nil {
 		t.Fatal("no origin header rule")
 	}
+	// Both hostnames the function answers carry the header: the API's and the SPA's.
 	rules := in(rs, "rules").([]any)
-	rule := rules[0].(map[string]any)
-	header := rule["actionParameters"].(map[string]any)["headers"].([]any)[0].(map[string]any)
-	if len(rules) != 1 || !strings.Contains(str(rule["expression"]), "api.llama.example.com") ||
-		header["name"] != functions.OriginHeader || header["operation"] != "set" || header["value"] != "[secret]" {
-		t.Errorf("origin header rule %v", rule)
+	var hosts []string
+	for _, x := range rules {
+		rule := x.(map[string]any)
+		header := rule["actionParameters"].(map[string]any)["headers"].([]any)[0].(map[string]any)
+		if header["name"] != functions.OriginHeader || header["operation"] != "set" || header["value"] != "[secret]" {
+			t.Errorf("origin header rule %v", rule)
+		}
+		hosts = append(hosts, str(rule["expression"]))
+	}
+	if got := strings.Join(hosts, " | "); !strings.Contains(got, `"api.llama.example.com"`) || !strings.Contains(got, `"llama.example.com"`) || len(rules) != 2 {
+		t.Errorf("origin header rules for %s", got)
 	}
 	if in(ofType(p, typFunction)[0], "environment", "variables", "ORIGIN_VERIFY") != "[secret]" {
 		t.Error("the function's origin secret is missing or not secret")

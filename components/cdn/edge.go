@@ -172,7 +172,6 @@ var phases = []phase{
 	{"http_request_transform", "spa", "Llama SPA routes", "Client-side routes of the Llama SPAs and the paths of the static hosts", transformRules},
 	{"http_request_late_transform", "origin-headers", "Llama origin verification", "Headers the Llama origins check", headerRules},
 	{"http_config_settings", "tls", "Llama TLS", "Full (strict) TLS to the Llama origins", tlsRules},
-	{"http_request_origin", "origin", "Llama origins", "Host headers of the Llama bucket origins", originRules},
 	{"http_request_cache_settings", "cache", "Llama cache rules", "Caching of the Llama hostnames", cacheRules},
 }
 
@@ -242,18 +241,6 @@ func tlsRules(hosts []Host) []rule {
 	}
 	return []rule{{"strict_tls", "Verify the origins' certificates", all, "set_config",
 		cloudflare.RulesetRuleActionParametersArgs{Ssl: pulumi.String("strict"), AutomaticHttpsRewrites: pulumi.Bool(true)}}}
-}
-
-// originRules: S3 answers only to its own hostname, so the static hosts rewrite Host.
-func originRules(hosts []Host) []rule {
-	var out []rule
-	for i, h := range hosts {
-		if kindOf(h) == Static && h.PathPrefix == "" {
-			out = append(out, rule{fmt.Sprintf("s3_host_%d", i), "Host header of the bucket for " + h.Name,
-				fmt.Sprintf("http.host eq %q", h.Name), "route", cloudflare.RulesetRuleActionParametersArgs{HostHeader: h.Origin}})
-		}
-	}
-	return out
 }
 
 // transformRules: client-side routes (paths without a file extension) load the SPA's

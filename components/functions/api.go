@@ -44,6 +44,11 @@ type APIArgs struct {
 	// empty: the execute-api endpoint only.
 	Domain         string
 	CertificateArn pulumi.StringInput
+	// SiteDomain is a second custom domain of the API, the single-page app's hostname: the
+	// app answers it from the SPA's bucket, so Cloudflare reaches the SPA with the Host it
+	// was asked for (a bucket origin would need a Host header override: Enterprise only).
+	// CertificateArn must cover it. Empty: none.
+	SiteDomain string
 	// CorsOrigins are the web origins whose pages may call the API from a browser (the SPA's,
 	// https://app.example.com, when it is served from another hostname than the API); none:
 	// no CORS headers, so browsers refuse cross-origin calls.
@@ -74,6 +79,8 @@ type API struct {
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// DomainTarget is the custom domain's regional target, for a CNAME; empty without Domain.
 	DomainTarget pulumi.StringOutput `pulumi:"domainTarget"`
+	// SiteTarget is SiteDomain's regional target; empty without SiteDomain.
+	SiteTarget pulumi.StringOutput `pulumi:"siteTarget"`
 	// OriginSecret is the value the CDN must send in OriginHeader; without Domain, none.
 	OriginSecret pulumi.StringOutput `pulumi:"originSecret"`
 }
@@ -90,8 +97,8 @@ func (a *APIArgs) validate() error {
 		return fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", a.TimeoutSeconds)
 	case a.MemoryMb < 128 || a.MemoryMb > 10240:
 		return fmt.Errorf("functions: memory %d MB is outside Lambda's 128..10240", a.MemoryMb)
-	case a.Domain != "" && a.CertificateArn == nil:
-		return fmt.Errorf("functions: a custom domain (%s) needs CertificateArn", a.Domain)
+	case (a.Domain != "" || a.SiteDomain != "") && a.CertificateArn == nil:
+		return fmt.Errorf("functions: a custom domain (%s%s) needs CertificateArn", a.Domain, a.SiteDomain)
 	}
 	return nil
 }
@@ -115,9 +122,14 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	a.URL, a.RoleName, a.FunctionName, a.role, a.OriginSecret = api.ApiEndpoint, role.Name, fn.Name, role, origin
-	a.DomainTarget = pulumi.String("").ToStringOutput()
+	a.DomainTarget, a.SiteTarget = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	if args.SiteDomain != "" {
+		if a.SiteTarget, err = b.domain(api, stage, args.SiteDomain, "-site"); err != nil {
+			return nil, err
+		}
+	}
 	if args.Domain != "" {
-		if a.DomainTarget, err = b.domain(api, stage); err != nil {
+		if a.DomainTarget, err = b.domain(api, stage, args.Domain, ""); err != nil {
 			return nil, err
 		}
 		a.URL = pulumi.Sprintf("https://%s", args.Domain)
@@ -268,11 +280,11 @@ func (b apiBuild) routes(api *apigatewayv2.Api, fn *lambda.Function) error {
 	return nil
 }
 
-// domain: the custom domain and its mapping to the stage; returns the regional target the
-// CDN's record points at.
-func (b apiBuild) domain(api *apigatewayv2.Api, stage *apigatewayv2.Stage) (pulumi.StringOutput, error) {
-	dn, err := apigatewayv2.NewDomainName(b.ctx, b.name+"-domain", &apigatewayv2.DomainNameArgs{
-		DomainName: pulumi.String(b.args.Domain),
+// domain: a custom domain and its mapping to the stage; returns the regional target the
+// CDN's record points at. suffix tells the domains' resources apart.
+func (b apiBuild) domain(api *apigatewayv2.Api, stage *apigatewayv2.Stage, name, suffix string) (pulumi.StringOutput, error) {
+	dn, err := apigatewayv2.NewDomainName(b.ctx, b.name+suffix+"-domain", &apigatewayv2.DomainNameArgs{
+		DomainName: pulumi.String(name),
 		DomainNameConfiguration: apigatewayv2.DomainNameDomainNameConfigurationArgs{
 			CertificateArn: b.args.CertificateArn, EndpointType: pulumi.String("REGIONAL"), SecurityPolicy: pulumi.String("TLS_1_2"),
 		},
@@ -280,7 +292,7 @@ func (b apiBuild) domain(api *apigatewayv2.Api, stage *apigatewayv2.Stage) (pulu
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("api domain: %w", err)
 	}
-	if _, err := apigatewayv2.NewApiMapping(b.ctx, b.name+"-mapping", &apigatewayv2.ApiMappingArgs{
+	if _, err := apigatewayv2.NewApiMapping(b.ctx, b.name+suffix+"-mapping", &apigatewayv2.ApiMappingArgs{
 		// The stage's name as its output, so the mapping waits for the stage: a literal
 		// "$default" lets it race the stage's creation ("Invalid stage identifier").
 		ApiId: api.ID(), DomainName: dn.ID(), Stage: stage.Name,
