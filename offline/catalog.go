@@ -346,7 +346,9 @@ var Catalog = map[string]*Kind{
 			s.set("arn", s.in("secretId"))
 			return id
 		},
-		ForceNew: []string{"secretId"},
+		// secret_string and secret_binary are ForceNew: a new value is a new version
+		// (terraform-provider-aws, internal/service/secretsmanager/secret_version.go).
+		ForceNew: []string{"secretId", "secretString", "secretBinary"},
 	},
 	"aws:ssm/parameter:Parameter": {
 		Outputs: func(s *state) string {

@@ -72,6 +72,7 @@ func TestProviderReplacements(t *testing.T) {
 		{"aws:rds/clusterInstance:ClusterInstance", "identifierPrefix", true, "rds/cluster_instance.go: identifier_prefix ForceNew"},
 		{"aws:apigatewayv2/apiMapping:ApiMapping", "apiId", true, "apigatewayv2/api_mapping.go: api_id ForceNew"},
 		{"aws:apigatewayv2/apiMapping:ApiMapping", "stage", false, "apigatewayv2/api_mapping.go: UpdateApiMapping Stage"},
+		{"aws:secretsmanager/secretVersion:SecretVersion", "secretString", true, "secretsmanager/secret_version.go: secret_string ForceNew"},
 		{"cloudflare:index/record:Record", "type", true, "sdkv2provider/schema_cloudflare_record.go: type ForceNew"},
 		{"cloudflare:index/record:Record", "content", false, "schema_cloudflare_record.go: the value updates in place"},
 		{"cloudflare:index/record:Record", "proxied", false, "schema_cloudflare_record.go: proxied updates in place"},
