@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/redis/go-redis/v9"
 )
 
 // home is where one user's rows live: the primary and its replicas before sharding, one
@@ -46,7 +45,7 @@ type tiers struct {
 	params  map[string]string
 	primary *home   // the RDS primary (or the box's PostgreSQL, or the serverless writer)
 	shards  []*home // empty before the sharded rung
-	cache   *redis.Client
+	cache   *cache
 	// cacheDown skips the cache for a while after it failed.
 	cacheDown  *breaker
 	table      *table
@@ -86,7 +85,7 @@ func (t *tiers) close() {
 		}
 	}
 	if t.cache != nil {
-		t.cache.Close()
+		t.cache.close()
 	}
 }
 
@@ -356,19 +355,21 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 	if c := l.Cache; c != nil {
 		// One dial attempt with a short timeout and no retries: a dead cache must cost a read
 		// little, and the cache's breaker skips it for a while after a failure.
-		opts := &redis.Options{Addr: c.Endpoint.String(), DialTimeout: 200 * time.Millisecond, DialerRetries: 1,
-			ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, MaxRetries: -1, PoolSize: 20}
+		var tlsConfig *tls.Config
 		if c.TLS {
-			opts.TLSConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
+			tlsConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
 		}
+		password := ""
 		if c.AuthSecretArn != "" {
 			cred, err := src.Secret(ctx, c.AuthSecretArn)
 			if err != nil {
 				return nil, fmt.Errorf("cache: %w", err)
 			}
-			opts.Password = cred.Password
+			password = cred.Password
 		}
-		t.cache = redis.NewClient(opts)
+		if t.cache, err = newCache(c.Endpoint.String(), tlsConfig, password); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
 		t.cacheDown = &breaker{period: 5 * time.Second}
 	}
 	t.static = newStaticFiles(env, l.StaticBucket)

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // User is a Llama user.
@@ -97,13 +95,13 @@ func (s *Server) userJSON(ctx context.Context, id int64) ([]byte, error) {
 	t := s.tiers.Load()
 	cached := t.cache != nil && t.cacheDown.closed()
 	if cached {
-		b, err := t.cache.Get(ctx, cacheKey(id)).Bytes()
+		b, found, err := t.cache.get(ctx, cacheKey(id))
 		// What the app stored is a user's JSON object; anything else is a miss.
-		if err == nil && len(b) > 1 && b[0] == '{' && b[len(b)-1] == '}' {
+		if found && len(b) > 1 && b[0] == '{' && b[len(b)-1] == '}' {
 			s.stats.hit()
 			return b, nil
 		}
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err != nil {
 			t.cacheDown.fail()
 			cached = false
 			s.warn(&s.cacheWarn, "cache read failed: reading the database, and skipping the cache for a while", err)
@@ -119,7 +117,7 @@ func (s *Server) userJSON(ctx context.Context, id int64) ([]byte, error) {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
 	if cached {
-		if err := t.cache.Set(ctx, cacheKey(id), b, s.opts.CacheTTL).Err(); err != nil {
+		if err := t.cache.set(ctx, cacheKey(id), b, s.opts.CacheTTL); err != nil {
 			t.cacheDown.fail()
 			s.warn(&s.cacheWarn, "cache write failed", err)
 		}
