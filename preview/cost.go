@@ -231,6 +231,28 @@ func RungCost(dir, stack string, defaults bool, platform stacks.Platform, stage 
 	return e, err
 }
 
+// LadderTables renders the README's tables of both ladders from the ladder table: the rung's
+// number, stage, guide version and what it adds.
+func LadderTables() string {
+	var b strings.Builder
+	for i, p := range stacks.Platforms {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "**%s** (%s)\n\n| # | stage | guide | adds |\n|---|---|---|---|\n", p, ladderBlurb[p])
+		for _, r := range stacks.Rungs(p) {
+			fmt.Fprintf(&b, "| %d | `%s` | %s | %s |\n", r.Order, r.Stage, r.Guide, r.Adds)
+		}
+	}
+	return b.String()
+}
+
+// ladderBlurb says where each ladder comes from in the guide.
+var ladderBlurb = map[stacks.Platform]string{
+	stacks.Servers:    "the guide's traditional build-out",
+	stacks.Serverless: "the guide's modern startup stack and its scaling playbook",
+}
+
 // CostTable renders docs/cost.md's tables: every rung of both ladders at its traffic
 // profile, on the dev stack and at the default config; then the two ladders' starts side by
 // side at the same traffic and at ten and a hundred times that traffic.

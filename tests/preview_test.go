@@ -177,6 +177,11 @@ func TestReadmeDiagrams(t *testing.T) {
 	checkReadmeBlock(t, "diagrams", b.String())
 }
 
+// TestReadmeLadders: the README's ladder tables are the ladder table (stacks.Ladder), generated.
+func TestReadmeLadders(t *testing.T) {
+	checkReadmeBlock(t, "ladders", preview.LadderTables())
+}
+
 // checkReadmeBlock holds a generated block of the README or a page under docs/ between <!-- name:begin --> and
 // <!-- name:end --> to body; with -update it rewrites the block.
 func checkReadmeBlock(t *testing.T, name, body string) {
