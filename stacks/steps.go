@@ -301,7 +301,7 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
 		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
-		Domain: domain, SiteDomain: s.siteDomain(), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		Domain: domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
 		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(),
 		Monitor: f.mon, Alarms: cfg.appAlarms(),
 	})
@@ -324,7 +324,6 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		}
 		out.hosts = append(out.hosts, host)
 		out.settings["spa/domain"], out.settings["spa/bucket"] = pulumi.String(d), site.Name
-		out.grants = append(out.grants, grant{"spa", site.Read()})
 	}
 	return api, out, nil
 }
@@ -345,6 +344,14 @@ func (s *stage) functionConcurrency() int {
 	}
 	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / functionPool
 	return max(1, min(fit, s.cfg.Serverless.MaxConcurrency))
+}
+
+// siteArn is the SPA bucket's ARN where the function serves it; nil otherwise.
+func siteArn(site *storage.Bucket) pulumi.StringInput {
+	if site == nil {
+		return nil
+	}
+	return site.Arn
 }
 
 // siteDomain is the SPA's hostname, wherever Cloudflare serves it; "" otherwise.

@@ -428,3 +428,17 @@ func TestShardConnectionsAreBounded(t *testing.T) {
 		t.Errorf("without shards the function is reserved %v", r)
 	}
 }
+
+// TestTheSPARecordWaitsForTheFunction: the record that sends the SPA's hostname to the API
+// waits for the function's code and its right to read the SPA's bucket, so that no page is
+// answered by a function that cannot serve it.
+func TestTheSPARecordWaitsForTheFunction(t *testing.T) {
+	p := plan(t, stacks.Serverless, "serverless", cdnConfig)
+	rec := named(t, p, "cloudflare:index/record:Record", "cdn-static")
+	from := rec.From["content"]
+	for _, want := range []struct{ typ, name string }{{typFunction, "api-function"}, {"aws:iam/rolePolicy:RolePolicy", "api-site-read"}} {
+		if !contains(from, named(t, p, want.typ, want.name).URN) {
+			t.Errorf("the SPA's record does not wait for %s: its content comes from %v", want.name, from)
+		}
+	}
+}

@@ -47,8 +47,9 @@ type APIArgs struct {
 	// SiteDomain is a second custom domain of the API, the single-page app's hostname: the
 	// app answers it from the SPA's bucket, so Cloudflare reaches the SPA with the Host it
 	// was asked for (a bucket origin would need a Host header override: Enterprise only).
-	// CertificateArn must cover it. Empty: none.
-	SiteDomain string
+	// CertificateArn must cover it, and SiteBucketArn names the bucket. Empty: none.
+	SiteDomain    string
+	SiteBucketArn pulumi.StringInput
 	// CorsOrigins are the web origins whose pages may call the API from a browser (the SPA's,
 	// https://app.example.com, when it is served from another hostname than the API); none:
 	// no CORS headers, so browsers refuse cross-origin calls.
@@ -97,6 +98,8 @@ func (a *APIArgs) validate() error {
 		return fmt.Errorf("api: timeout %d s is outside 1..29 (the HTTP API waits 30 s)", a.TimeoutSeconds)
 	case a.MemoryMb < 128 || a.MemoryMb > 10240:
 		return fmt.Errorf("functions: memory %d MB is outside Lambda's 128..10240", a.MemoryMb)
+	case a.SiteDomain != "" && a.SiteBucketArn == nil:
+		return fmt.Errorf("functions: the site %s needs SiteBucketArn", a.SiteDomain)
 	case (a.Domain != "" || a.SiteDomain != "") && a.CertificateArn == nil:
 		return fmt.Errorf("functions: a custom domain (%s%s) needs CertificateArn", a.Domain, a.SiteDomain)
 	}
@@ -124,9 +127,22 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	a.URL, a.RoleName, a.FunctionName, a.role, a.OriginSecret = api.ApiEndpoint, role.Name, fn.Name, role, origin
 	a.DomainTarget, a.SiteTarget = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 	if args.SiteDomain != "" {
-		if a.SiteTarget, err = b.domain(api, stage, args.SiteDomain, "-site"); err != nil {
+		// The function reads the site's bucket, and only that, through its role.
+		read, err := access.NewRolePolicy(ctx, name+"-site-read", role.Name, []access.Statement{
+			{Sid: "ListSite", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{args.SiteBucketArn}},
+			{Sid: "ReadSite", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{pulumi.Sprintf("%s/*", args.SiteBucketArn)}},
+		}, b.child)
+		if err != nil {
+			return nil, fmt.Errorf("site read: %w", err)
+		}
+		target, err := b.domain(api, stage, args.SiteDomain, "-site")
+		if err != nil {
 			return nil, err
 		}
+		// The record that sends the site's hostname here waits for the function's code and its
+		// right to read the bucket: a function deployed before this one would answer the SPA's
+		// pages as API routes.
+		a.SiteTarget = pulumi.All(target, fn.Arn, read.ID()).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
 	}
 	if args.Domain != "" {
 		if a.DomainTarget, err = b.domain(api, stage, args.Domain, ""); err != nil {
