@@ -1,0 +1,59 @@
+package cost
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/llama-stages/llama/offline"
+)
+
+// plan is a plan of the given resources, the way the offline engine records them.
+func plan(rs ...*offline.Resource) *offline.Plan {
+	return &offline.Plan{Project: "llama", Stack: "dev", Region: "us-east-1", Resources: rs, Outputs: map[string]any{}}
+}
+
+func resource(typ, name string, inputs map[string]any) *offline.Resource {
+	return &offline.Resource{URN: "urn:pulumi:dev::llama::" + typ + "::" + name, Type: typ, Name: name, Custom: true, Inputs: inputs, Outputs: map[string]any{}}
+}
+
+// TestPriceOfOneBox: an instance is priced at its hourly rate for 730 hours plus its root
+// volume, an Elastic IP at the public IPv4 rate, each line saying how, from the price table.
+func TestPriceOfOneBox(t *testing.T) {
+	tbl, err := Prices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tbl.Regions["us-east-1"]
+	e, err := Price(plan(
+		resource("aws:ec2/instance:Instance", "box-instance", map[string]any{"instanceType": "t3.small", "rootBlockDevice": map[string]any{"volumeSize": 20.0}}),
+		resource("aws:ec2/eip:Eip", "box-eip", map[string]any{}),
+	), "us-east-1", Usage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 730*r.EC2["t3.small"] + 20*r.EBSGp3GbMonth + 730*tbl.Global["publicIpv4Hour"]
+	if math.Abs(e.Fixed-want) > 0.02 || e.Usage != 0 || e.Monthly != e.Fixed {
+		t.Errorf("one box: fixed $%.2f usage $%.2f, want $%.2f fixed", e.Fixed, e.Usage, want)
+	}
+	for _, it := range e.Items {
+		if it.Basis == "" || it.Kind != "fixed" {
+			t.Errorf("%s: basis %q kind %q", it.Name, it.Basis, it.Kind)
+		}
+	}
+}
+
+// TestNothingIsLeftOutSilently: a type neither priced nor declared free is an error, and a
+// free one costs nothing.
+func TestNothingIsLeftOutSilently(t *testing.T) {
+	if _, err := Price(plan(resource("aws:sqs/queue:Queue", "q", map[string]any{})), "us-east-1", Usage{}); err == nil || !strings.Contains(err.Error(), "aws:sqs/queue:Queue") {
+		t.Errorf("an unpriced type: %v", err)
+	}
+	e, err := Price(plan(resource("aws:iam/role:Role", "r", map[string]any{})), "us-east-1", Usage{})
+	if err != nil || e.Monthly != 0 || len(e.Items) != 0 {
+		t.Errorf("a free type: %+v, %v", e, err)
+	}
+	if _, err := Price(plan(), "xx-nowhere-1", Usage{}); err == nil {
+		t.Error("a region without prices is priced")
+	}
+}
