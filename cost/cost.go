@@ -40,37 +40,6 @@ type Estimate struct {
 // EstimateSchemaVersion is the version of the estimate's JSON.
 const EstimateSchemaVersion = 1
 
-// free are the resource types that cost nothing themselves: configuration, identity,
-// networking glue, and what another item already prices (a launch template through its
-// group, a bucket object through its bucket, flow logs through their log group). Cloudflare
-// is priced at the free plan; what a stack needs beyond it is its own item.
-var free = map[string]string{
-	"aws:ec2/vpc:Vpc": "", "aws:ec2/subnet:Subnet": "", "aws:ec2/internetGateway:InternetGateway": "",
-	"aws:ec2/routeTable:RouteTable": "", "aws:ec2/routeTableAssociation:RouteTableAssociation": "", "aws:ec2/route:Route": "",
-	"aws:ec2/vpcEndpoint:VpcEndpoint":             "gateway endpoints (S3, DynamoDB) are free",
-	"aws:ec2/managedPrefixList:ManagedPrefixList": "", "aws:ec2/flowLog:FlowLog": "priced through its log group",
-	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "", "aws:ec2/securityGroup:SecurityGroup": "",
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "",
-	"aws:ec2/volumeAttachment:VolumeAttachment": "", "aws:ec2/launchTemplate:LaunchTemplate": "priced through its group",
-	"aws:autoscaling/policy:Policy": "", "aws:lb/targetGroup:TargetGroup": "", "aws:lb/listener:Listener": "",
-	"aws:iam/role:Role": "", "aws:iam/rolePolicy:RolePolicy": "", "aws:iam/instanceProfile:InstanceProfile": "",
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": "", "aws:iam/policy:Policy": "",
-	"random:index/randomPassword:RandomPassword": "", "random:index/randomId:RandomId": "", "aws:secretsmanager/secretVersion:SecretVersion": "priced through its secret",
-	"aws:ssm/parameter:Parameter": "standard parameters are free", "aws:kms/alias:Alias": "",
-	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "", "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "",
-	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "",
-	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               "", "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": "",
-	"aws:s3/bucketPolicy:BucketPolicy": "", "aws:s3/bucketObjectv2:BucketObjectv2": "priced through its bucket",
-	"aws:rds/subnetGroup:SubnetGroup": "", "aws:rds/parameterGroup:ParameterGroup": "", "aws:rds/clusterParameterGroup:ClusterParameterGroup": "",
-	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": "", "aws:rds/proxyTarget:ProxyTarget": "",
-	"aws:elasticache/subnetGroup:SubnetGroup": "",
-	"aws:sns/topic:Topic":                     "alarm notifications stay in SNS's free tier", "aws:sns/topicSubscription:TopicSubscription": "", "aws:sns/topicPolicy:TopicPolicy": "",
-	"aws:lambda/permission:Permission": "", "aws:apigatewayv2/stage:Stage": "", "aws:apigatewayv2/integration:Integration": "",
-	"aws:apigatewayv2/route:Route": "", "aws:apigatewayv2/apiMapping:ApiMapping": "", "aws:apigatewayv2/domainName:DomainName": "",
-	"aws:acm/certificate:Certificate": "public certificates are free", "aws:acm/certificateValidation:CertificateValidation": "",
-	"cloudflare:index/record:Record": "Cloudflare free plan", "cloudflare:index/ruleset:Ruleset": "Cloudflare free plan",
-}
-
 // pricer prices one plan.
 type pricer struct {
 	p      *offline.Plan
@@ -103,7 +72,7 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 		if !res.Custom {
 			continue
 		}
-		if _, ok := free[res.Type]; ok {
+		if offline.KindOf(res.Type).Free {
 			continue
 		}
 		ok, err := pr.price(res)

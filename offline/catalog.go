@@ -34,6 +34,20 @@ type Kind struct {
 	Labels []string
 	// Watch, for a type every stage must monitor, says how to check it is.
 	Watch *Watch
+	// Free types cost nothing themselves (configuration, identity, networking glue), or are
+	// priced through another item; FreeWhy says which, for the estimate. A type neither free
+	// nor priced in cost/types.go is an error of the estimate.
+	Free    bool
+	FreeWhy string
+	// Public types are what the internet reaches: a load balancer, an address, an API, a
+	// proxied record. The diff lists them among what matters.
+	Public bool
+	// Serves marks what clients reach the app through: deleting or replacing one takes
+	// traffic away from a published name (the diff's outage).
+	Serves bool
+	// NamedBy is the input other resources refer to one of this type by, where it is not its
+	// ID (an RDS instance's identifier).
+	NamedBy string
 }
 
 // Watch is how CloudWatch names a monitored resource in its metrics' dimensions, and which
@@ -85,6 +99,7 @@ func versionBelow(x, y string) bool {
 // entry to a type some rung uses.
 var Catalog = map[string]*Kind{
 	"aws:ec2/vpc:Vpc": {
+		Free: true,
 		Outputs: func(s *state) string {
 			id := "vpc-" + s.hex(17)
 			s.set("arn", s.arn("ec2", "vpc/"+id))
@@ -96,6 +111,7 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"cidrBlock"},
 	},
 	"aws:ec2/subnet:Subnet": {
+		Free: true,
 		Outputs: func(s *state) string {
 			id := "subnet-" + s.hex(17)
 			s.set("arn", s.arn("ec2", "subnet/"+id))
@@ -106,12 +122,14 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"availabilityZone", "cidrBlock"},
 	},
 	"aws:ec2/internetGateway:InternetGateway": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return "igw-" + s.hex(17)
 		},
 		ForceNew: []string{},
 	},
 	"aws:ec2/eip:Eip": {
+		Public: true,
 		Outputs: func(s *state) string {
 			r := s.m.region
 			id := "eipalloc-" + s.hex(17)
@@ -132,6 +150,7 @@ var Catalog = map[string]*Kind{
 		Computed: []string{"connectivityType", "privateIp"},
 	},
 	"aws:ec2/routeTable:RouteTable": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return "rtb-" + s.hex(17)
 		},
@@ -139,12 +158,14 @@ var Catalog = map[string]*Kind{
 	},
 
 	"aws:ec2/routeTableAssociation:RouteTableAssociation": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return "rtbassoc-" + s.hex(17)
 		},
 		ForceNew: []string{"subnetId", "gatewayId"},
 	},
 	"aws:ec2/vpcEndpoint:VpcEndpoint": {
+		Free: true, FreeWhy: "gateway endpoints (S3, DynamoDB) are free",
 		Outputs: func(s *state) string {
 			id := "vpce-" + s.hex(17)
 			s.set("prefixListId", "pl-"+s.hex(8))
@@ -154,6 +175,7 @@ var Catalog = map[string]*Kind{
 		Computed: []string{"vpcEndpointType"},
 	},
 	"aws:ec2/managedPrefixList:ManagedPrefixList": {
+		Free: true,
 		Outputs: func(s *state) string {
 			id := "pl-" + s.hex(17)
 			s.set("arn", s.arn("ec2", "prefix-list/"+id))
@@ -163,25 +185,30 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"addressFamily"},
 	},
 	"aws:ec2/flowLog:FlowLog": {
+		Free: true, FreeWhy: "priced through its log group",
 		Outputs: func(s *state) string {
 			return "fl-" + s.hex(17)
 		},
 		ForceNew: []string{"vpcId", "trafficType", "logDestination", "logDestinationType", "iamRoleArn", "maxAggregationInterval", "logFormat"},
 	},
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {
+		Free:     true,
 		Outputs:  outDefaultSecurityGroupEtc,
 		ForceNew: []string{"vpcId"},
 	},
 	"aws:ec2/securityGroup:SecurityGroup": {
+		Free:     true,
 		Outputs:  outDefaultSecurityGroupEtc,
 		ForceNew: []string{"name", "namePrefix", "vpcId", "description"},
 	},
 	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+		Free:     true,
 		Outputs:  outSecurityGroupRule,
 		ForceNew: []string{"securityGroupId"},
 		Labels:   []string{"fromPort", "cidrIpv4"},
 	},
 	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+		Free:     true,
 		Outputs:  outSecurityGroupRule,
 		ForceNew: []string{"securityGroupId"},
 	},
@@ -213,12 +240,14 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"size", "type", "encrypted"},
 	},
 	"aws:ec2/volumeAttachment:VolumeAttachment": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return "vai-" + s.hex(10)
 		},
 		ForceNew: []string{"deviceName", "instanceId", "volumeId"},
 	},
 	"aws:ec2/launchTemplate:LaunchTemplate": {
+		Free: true, FreeWhy: "priced through its group",
 		Outputs: func(s *state) string {
 			id := "lt-" + s.hex(17)
 			s.set("arn", s.arn("ec2", "launch-template/"+id))
@@ -239,6 +268,7 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"minSize", "desiredCapacity", "maxSize"},
 	},
 	"aws:autoscaling/policy:Policy": {
+		Free: true,
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", s.arn("autoscaling", "scalingPolicy:"+s.hex(8)+":policyName/"+n))
@@ -247,6 +277,8 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"name", "autoscalingGroupName"},
 	},
 	"aws:lb/loadBalancer:LoadBalancer": {
+		Serves: true,
+		Public: true,
 		Outputs: func(s *state) string {
 			r := s.m.region
 			n := s.physical("name")
@@ -262,6 +294,7 @@ var Catalog = map[string]*Kind{
 		Watch:    &Watch{Name: func(r *Resource) string { return str(r.Outputs["arnSuffix"]) }, Alarms: []string{"TargetResponseTime", "HTTPCode_Target_5XX_Count"}},
 	},
 	"aws:lb/targetGroup:TargetGroup": {
+		Free: true,
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			suffix := "targetgroup/" + n + "/" + s.hex(16)
@@ -273,6 +306,8 @@ var Catalog = map[string]*Kind{
 		Computed: []string{"targetType", "protocolVersion"},
 	},
 	"aws:lb/listener:Listener": {
+		Serves: true,
+		Free:   true,
 		Outputs: func(s *state) string {
 			// arn:...:listener/app/<load balancer name>/<load balancer id>/<listener id>
 			lb := s.in("loadBalancerArn")
@@ -284,6 +319,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"loadBalancerArn"},
 	},
 	"aws:iam/role:Role": {
+		Free: true,
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", "arn:"+s.part()+":iam::"+Account+":role/"+n)
@@ -293,6 +329,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"name", "namePrefix", "path"},
 	},
 	"aws:iam/instanceProfile:InstanceProfile": {
+		Free: true,
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", "arn:"+s.part()+":iam::"+Account+":instance-profile/"+n)
@@ -302,18 +339,21 @@ var Catalog = map[string]*Kind{
 	},
 
 	"aws:iam/rolePolicy:RolePolicy": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return s.in("role") + ":" + s.physical("name")
 		},
 		ForceNew: []string{"name", "namePrefix", "role"},
 	},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return s.in("role") + "-" + s.hex(8)
 		},
 		ForceNew: []string{"role", "policyArn"},
 	},
 	"random:index/randomId:RandomId": {
+		Free: true,
 		Outputs: func(s *state) string {
 			h := s.hex(8)
 			s.out["hex"], s.out["dec"] = resource.NewPropertyValue(h), resource.NewPropertyValue(h)
@@ -323,6 +363,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"byteLength", "keepers", "prefix"},
 	},
 	"random:index/randomPassword:RandomPassword": {
+		Free: true,
 		Outputs: func(s *state) string {
 			s.out["result"] = resource.MakeSecret(resource.NewPropertyValue(s.password()))
 			s.out["bcryptHash"] = resource.MakeSecret(resource.NewPropertyValue("$2a$10$" + s.hex(40)))
@@ -340,6 +381,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"name", "namePrefix"},
 	},
 	"aws:secretsmanager/secretVersion:SecretVersion": {
+		Free: true, FreeWhy: "priced through its secret",
 		Outputs: func(s *state) string {
 			id := s.in("secretId") + "|" + s.hex(32)
 			s.set("versionId", s.hex(32))
@@ -351,6 +393,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"secretId", "secretString", "secretBinary"},
 	},
 	"aws:ssm/parameter:Parameter": {
+		Free: true, FreeWhy: "standard parameters are free",
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", s.arn("ssm", "parameter"+n))
@@ -385,30 +428,37 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"bucket", "bucketPrefix", "objectLockEnabled"},
 	},
 	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket"},
 	},
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket"},
 	},
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket", "expectedBucketOwner"},
 	},
 	"aws:s3/bucketVersioningV2:BucketVersioningV2": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket", "expectedBucketOwner"},
 	},
 	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket", "expectedBucketOwner"},
 	},
 	"aws:s3/bucketPolicy:BucketPolicy": {
+		Free:     true,
 		Outputs:  outBucketPart,
 		ForceNew: []string{"bucket"},
 	},
 	"aws:s3/bucketObjectv2:BucketObjectv2": {
+		Free: true, FreeWhy: "priced through its bucket",
 		Outputs: func(s *state) string {
 			s.set("etag", s.hex(32))
 			s.set("versionId", s.hex(32))
@@ -430,6 +480,7 @@ var Catalog = map[string]*Kind{
 	},
 	// identifier renames in place (ModifyDBInstance's NewDBInstanceIdentifier).
 	"aws:rds/instance:Instance": {
+		NamedBy: "identifier",
 		Outputs: func(s *state) string {
 			r := s.m.region
 			// The provider's id is the DBI resource ID (db-...), not the identifier.
@@ -454,6 +505,7 @@ var Catalog = map[string]*Kind{
 		Watch:           &Watch{Name: func(r *Resource) string { return str(r.Input("identifier")) }, Alarms: []string{"DatabaseConnections", "ReadLatency", "WriteLatency", "CPUUtilization"}},
 	},
 	"aws:rds/cluster:Cluster": {
+		NamedBy: "clusterIdentifier",
 		Outputs: func(s *state) string {
 			r := s.m.region
 			n := s.physical("clusterIdentifier")
@@ -471,6 +523,7 @@ var Catalog = map[string]*Kind{
 		Watch:    &Watch{Name: func(r *Resource) string { return str(r.Input("clusterIdentifier")) }, Alarms: []string{"DatabaseConnections", "ReadLatency", "WriteLatency"}},
 	},
 	"aws:rds/clusterInstance:ClusterInstance": {
+		NamedBy: "identifier",
 		Outputs: func(s *state) string {
 			r := s.m.region
 			n := s.physical("identifier")
@@ -485,14 +538,17 @@ var Catalog = map[string]*Kind{
 		Labels:          []string{"identifier", "instanceClass", "availabilityZone"},
 	},
 	"aws:rds/parameterGroup:ParameterGroup": {
+		Free:     true,
 		Outputs:  outRDSGroup,
 		ForceNew: []string{"name", "namePrefix", "family", "description"},
 	},
 	"aws:rds/clusterParameterGroup:ClusterParameterGroup": {
+		Free:     true,
 		Outputs:  outRDSGroup,
 		ForceNew: []string{"name", "namePrefix", "family", "description"},
 	},
 	"aws:rds/subnetGroup:SubnetGroup": {
+		Free:            true,
 		Outputs:         outRDSGroup,
 		ForceNew:        []string{"name", "namePrefix"},
 		FollowsReferent: []string{"subnetIds"},
@@ -521,6 +577,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"dbProxyName", "dbProxyEndpointName", "vpcSubnetIds", "targetRole"},
 	},
 	"aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": {
+		Free: true,
 		Outputs: func(s *state) string {
 			s.set("name", "default")
 			s.set("arn", s.arn("rds", "target-group:prx-tg-"+s.hex(17)))
@@ -529,6 +586,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"dbProxyName"},
 	},
 	"aws:rds/proxyTarget:ProxyTarget": {
+		Free: true,
 		Outputs: func(s *state) string {
 			s.set("rdsResourceId", s.in("dbClusterIdentifier"))
 			s.set("targetArn", s.arn("rds", "cluster:"+s.in("dbClusterIdentifier")))
@@ -538,6 +596,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"dbProxyName", "targetGroupName", "dbInstanceIdentifier", "dbClusterIdentifier"},
 	},
 	"aws:elasticache/subnetGroup:SubnetGroup": {
+		Free: true,
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", s.arn("elasticache", "subnetgroup:"+n))
@@ -547,6 +606,7 @@ var Catalog = map[string]*Kind{
 		FollowsReferent: []string{"subnetIds"},
 	},
 	"aws:elasticache/replicationGroup:ReplicationGroup": {
+		NamedBy: "replicationGroupId",
 		Outputs: func(s *state) string {
 			r := s.m.region
 			n := s.physical("replicationGroupId")
@@ -594,6 +654,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"dashboardName"},
 	},
 	"aws:sns/topic:Topic": {
+		Free: true, FreeWhy: "alarm notifications stay in SNS's free tier",
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			a := s.arn("sns", n)
@@ -603,6 +664,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"name", "namePrefix", "fifoTopic"},
 	},
 	"aws:sns/topicSubscription:TopicSubscription": {
+		Free:     true,
 		Outputs:  outTopicPart,
 		ForceNew: []string{"topic", "protocol", "endpoint"},
 	},
@@ -623,12 +685,15 @@ var Catalog = map[string]*Kind{
 		Watch:    &Watch{Name: func(r *Resource) string { return str(r.Input("name")) }, Alarms: []string{"Throttles", "Errors", "Duration"}},
 	},
 	"aws:lambda/permission:Permission": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return s.physical("statementId")
 		},
 		ForceNew: []string{"action", "function", "principal", "sourceArn", "statementId", "statementIdPrefix", "qualifier"},
 	},
 	"aws:apigatewayv2/api:Api": {
+		Serves: true,
+		Public: true,
 		Outputs: func(s *state) string {
 			r := s.m.region
 			id := s.hex(10)
@@ -641,6 +706,8 @@ var Catalog = map[string]*Kind{
 		Watch:    &Watch{Name: func(r *Resource) string { return r.ID }, Alarms: []string{"Latency", "5xx"}},
 	},
 	"aws:apigatewayv2/stage:Stage": {
+		Serves: true,
+		Free:   true,
 		Outputs: func(s *state) string {
 			r := s.m.region
 			s.set("invokeUrl", "https://"+s.in("apiId")+".execute-api."+r+".amazonaws.com/")
@@ -650,20 +717,27 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"apiId", "name"},
 	},
 	"aws:apigatewayv2/integration:Integration": {
+		Free:     true,
 		Outputs:  outAPIPart,
 		ForceNew: []string{"apiId", "integrationType"},
 	},
 	"aws:apigatewayv2/route:Route": {
+		Free:     true,
 		Outputs:  outAPIPart,
 		ForceNew: []string{"apiId"},
 	},
 	"aws:apigatewayv2/apiMapping:ApiMapping": {
+		Serves:  true,
+		Free:    true,
 		Outputs: outAPIPart,
 		// api_id and domain_name are ForceNew (terraform-provider-aws,
 		// internal/service/apigatewayv2/api_mapping.go); stage and api_mapping_key update.
 		ForceNew: []string{"apiId", "domainName"},
 	},
 	"aws:apigatewayv2/domainName:DomainName": {
+		Serves: true,
+		Public: true,
+		Free:   true,
 		Outputs: func(s *state) string {
 			r := s.m.region
 			n := s.in("domainName")
@@ -679,6 +753,7 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"domainName"},
 	},
 	"aws:acm/certificate:Certificate": {
+		Free: true, FreeWhy: "public certificates are free",
 		Outputs: func(s *state) string {
 			id := s.arn("acm", "certificate/"+s.hex(8)+"-"+s.hex(4)+"-4"+s.hex(3)+"-8"+s.hex(3)+"-"+s.hex(12))
 			s.set("arn", id)
@@ -705,12 +780,16 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"domainName", "subjectAlternativeNames", "validationMethod", "keyAlgorithm", "certificateAuthorityArn"},
 	},
 	"aws:acm/certificateValidation:CertificateValidation": {
+		Free: true,
 		Outputs: func(s *state) string {
 			return s.in("certificateArn")
 		},
 		ForceNew: []string{"certificateArn", "validationRecordFqdns"},
 	},
 	"cloudflare:index/record:Record": {
+		Serves: true,
+		Public: true,
+		Free:   true, FreeWhy: "Cloudflare free plan",
 		Outputs: func(s *state) string {
 			s.set("hostname", s.in("name"))
 			return s.hex(32)
@@ -721,6 +800,7 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"name", "proxied"},
 	},
 	"cloudflare:index/ruleset:Ruleset": {
+		Free: true, FreeWhy: "Cloudflare free plan",
 		Outputs: func(s *state) string {
 			// A zone has one entry point per phase: a zone ruleset that exists is that one.
 			if rs := entryPoint(s.m.zones, s.in("zoneId"), s.in("phase")); rs != nil && s.in("kind") == "zone" {

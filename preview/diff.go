@@ -185,22 +185,12 @@ func drivenBy(updates []Change, a, b *offline.Plan) {
 	}
 }
 
-// servingTypes are the resources clients reach the app through: deleting or replacing one
-// takes traffic away from a published name (a record's gap in DNS, a load balancer's new name,
-// a listener or an API domain gone). The box's address is not among them: it leaves only in
-// the traffic move's retire, once the hostname points at the load balancer.
-var servingTypes = map[string]bool{
-	"cloudflare:index/record:Record": true, "aws:lb/loadBalancer:LoadBalancer": true, "aws:lb/listener:Listener": true,
-	"aws:apigatewayv2/api:Api": true, "aws:apigatewayv2/stage:Stage": true,
-	"aws:apigatewayv2/domainName:DomainName": true, "aws:apigatewayv2/apiMapping:ApiMapping": true,
-}
-
 // outages are the changes that take traffic away from a published name. A certificate's
 // validation record serves no client.
 func outages(changes []Change) []Change {
 	out := []Change{}
 	for _, c := range changes {
-		if servingTypes[c.Type] && !strings.HasPrefix(c.Name, "certificate-validation") {
+		if offline.KindOf(c.Type).Serves && !strings.HasPrefix(c.Name, "certificate-validation") {
 			out = append(out, c)
 		}
 	}
@@ -478,12 +468,6 @@ func cascades(a, b *offline.Plan) cascade {
 	return c
 }
 
-// namedBy are the inputs by which others refer to a resource of a type.
-var namedBy = map[string]string{
-	"aws:rds/instance:Instance": "identifier", "aws:rds/clusterInstance:ClusterInstance": "identifier",
-	"aws:rds/cluster:Cluster": "clusterIdentifier", "aws:elasticache/replicationGroup:ReplicationGroup": "replicationGroupId",
-}
-
 // identityOutputs are the outputs that name one resource to others.
 var identityOutputs = []string{"arn", "arnSuffix", "endpoint", "address", "readerEndpoint", "primaryEndpointAddress",
 	"readerEndpointAddress", "bucketRegionalDomainName", "bucketDomainName", "dnsName", "invokeArn", "executionArn",
@@ -500,7 +484,7 @@ func identity(r *offline.Resource) []string {
 	}
 	out := []string{r.ID}
 	// Databases are referred to by the identifiers the program gives them.
-	if k := namedBy[r.Type]; k != "" {
+	if k := offline.KindOf(r.Type).NamedBy; k != "" {
 		if s, ok := r.Inputs[k].(string); ok && s != "" {
 			out = append(out, s)
 		}

@@ -246,13 +246,7 @@ func stem(name string) string { return reNumber.ReplaceAllString(name, "<i>") }
 
 // matters reports whether a created resource deserves a line of its own in a summary: it
 // holds data or the internet reaches it.
-func matters(c Change) bool { return c.Stateful || publicType[c.Type] }
-
-// publicType are the types the internet reaches.
-var publicType = map[string]bool{
-	"aws:ec2/eip:Eip": true, "aws:lb/loadBalancer:LoadBalancer": true, "aws:apigatewayv2/api:Api": true,
-	"aws:apigatewayv2/domainName:DomainName": true, "cloudflare:index/record:Record": true,
-}
+func matters(c Change) bool { return c.Stateful || offline.KindOf(c.Type).Public }
 
 // Summary renders the change for one screen: its kind, counts by component, and the
 // resources that matter (what changes, replaces, goes or holds data, and what the internet

@@ -137,7 +137,7 @@ func fold(b *strings.Builder, p *offline.Plan, title string, keep func(*offline.
 // reached picks what the internet reaches: public endpoints, proxied records, and rules that
 // admit a port from anywhere.
 func reached(r *offline.Resource) (bool, string) {
-	if publicType[r.Type] && (r.Type != "cloudflare:index/record:Record" || r.Inputs["proxied"] == true) {
+	if offline.KindOf(r.Type).Public && (r.Type != "cloudflare:index/record:Record" || r.Inputs["proxied"] == true) {
 		return true, ""
 	}
 	if r.Type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" {
