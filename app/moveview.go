@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // The tiers a live promotion moves (`llama-app move <tier>`): the primary database (the box's
@@ -25,14 +27,14 @@ const (
 var Tiers = []string{TierDB, TierShards, TierActivity}
 
 // tierKeys is the parameter prefix each tier's keys live under.
-var tierKeys = map[string]string{TierDB: "db/", TierShards: "shards/", TierActivity: "tables/"}
+var tierKeys = map[string]string{TierDB: "db/", TierShards: "shards/", TierActivity: "tables/"} // the contract's groups
 
 // NextPrefix is where the expand `pulumi up` publishes a new tier beside the current one
 // (next/db/primary/endpoint, next/shards/count, next/tables/names); RecordPrefix is where
 // the mover records each tier's move (moves/db), which the stack reads at `pulumi up`.
 const (
-	NextPrefix   = "next/"
-	RecordPrefix = "moves/"
+	NextPrefix   = contract.Next
+	RecordPrefix = contract.Moves
 )
 
 // The states of a move, in the order a move meets them. A tier with next/ keys and no record

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // Credentials are a database user and password, or a cache auth token (Password alone).
@@ -121,8 +123,8 @@ type AWS struct {
 // publishes (written after them), and the mover's records, which change between the stack's
 // runs.
 const (
-	revisionKey = "params/revision"
-	movesPath   = "moves/"
+	revisionKey = contract.Revision
+	movesPath   = contract.Moves
 )
 
 // NewAWS returns the Source for parameters under prefix. SSM's parameter reads share one

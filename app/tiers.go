@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // home is where one user's rows live: the primary and its replicas before sharding, one
@@ -174,9 +176,9 @@ type Table struct {
 // tier: no cache keys, no cache; no replicas, reads go to the primary.
 func Describe(params map[string]string) (*Layout, error) {
 	p := paramReader(params)
-	port, err := strconv.Atoi(p.get("db/port", "5432"))
+	port, err := strconv.Atoi(p.get(contract.DBPort, "5432"))
 	if err != nil {
-		return nil, fmt.Errorf("db/port %q: %w", p["db/port"], err)
+		return nil, fmt.Errorf("db/port %q: %w", p[contract.DBPort], err)
 	}
 	d := describer{p: p, port: port}
 	l := &Layout{}
@@ -190,8 +192,8 @@ func Describe(params map[string]string) (*Layout, error) {
 		return nil, err
 	}
 	l.Table = activityTable(p)
-	l.StaticBucket = p["static/bucket"]
-	if d, b := p["spa/domain"], p["spa/bucket"]; d != "" && b != "" {
+	l.StaticBucket = p[contract.StaticBucket]
+	if d, b := p[contract.SPADomain], p[contract.SPABucket]; d != "" && b != "" {
 		l.Site = &Site{Domain: d, Bucket: b}
 	}
 	return l, nil
@@ -210,9 +212,9 @@ func (d describer) db(name, ep, secretArn string, iam bool) (DB, error) {
 	if err != nil {
 		return DB{}, fmt.Errorf("%s: %w", name, err)
 	}
-	out := DB{Name: name, Endpoint: e, Database: p.get("db/name", "llama"), User: p.get("db/user", "llama"),
-		SSLMode: p.get("db/sslmode", "require"), IAM: iam, SecretArn: secretArn}
-	if e.loopback() && p["db/sslmode"] == "" {
+	out := DB{Name: name, Endpoint: e, Database: p.get(contract.DBName, "llama"), User: p.get(contract.DBUser, "llama"),
+		SSLMode: p.get(contract.DBSSLMode, "require"), IAM: iam, SecretArn: secretArn}
+	if e.loopback() && p[contract.DBSSLMode] == "" {
 		out.SSLMode = "disable" // nothing to encrypt on loopback
 	}
 	if !iam && secretArn == "" {
@@ -225,11 +227,11 @@ func (d describer) db(name, ep, secretArn string, iam bool) (DB, error) {
 // one (it requires IAM), else directly.
 func (d describer) databases() (primary DB, replicas []DB, err error) {
 	p := d.p
-	if proxy := p["db/proxy/endpoint"]; proxy != "" {
+	if proxy := p[contract.DBProxyEndpoint]; proxy != "" {
 		if primary, err = d.db("primary", proxy, "", true); err != nil {
 			return primary, nil, err
 		}
-		if ro := p["db/proxy/readEndpoint"]; ro != "" {
+		if ro := p[contract.DBProxyReadEndpoint]; ro != "" {
 			r, err := d.db("replica-0", ro, "", true)
 			if err != nil {
 				return primary, nil, err
@@ -238,15 +240,15 @@ func (d describer) databases() (primary DB, replicas []DB, err error) {
 		}
 		return primary, replicas, nil
 	}
-	ep, secret := p["db/primary/endpoint"], p["db/secretArn"]
+	ep, secret := p[contract.DBPrimaryEndpoint], p[contract.DBSecretArn]
 	if ep == "" {
 		return primary, nil, fmt.Errorf("no db/primary/endpoint parameter: the stack publishes one on every rung")
 	}
 	if primary, err = d.db("primary", ep, secret, false); err != nil {
 		return primary, nil, err
 	}
-	for i := 0; p[fmt.Sprintf("db/replicas/%d/endpoint", i)] != ""; i++ {
-		r, err := d.db(fmt.Sprintf("replica-%d", i), p[fmt.Sprintf("db/replicas/%d/endpoint", i)], secret, false)
+	for i := 0; p[contract.DBReplica(i)] != ""; i++ {
+		r, err := d.db(fmt.Sprintf("replica-%d", i), p[contract.DBReplica(i)], secret, false)
 		if err != nil {
 			return primary, nil, err
 		}
@@ -258,21 +260,20 @@ func (d describer) databases() (primary DB, replicas []DB, err error) {
 // shards describes the shard map: each shard's writer and, where it has one, its reader.
 func (d describer) shards() ([]Shard, error) {
 	p := d.p
-	n := p.get("shards/count", "0")
+	n := p.get(contract.ShardsCount, "0")
 	count, err := strconv.Atoi(n)
 	if err != nil || count < 0 {
 		return nil, fmt.Errorf("shards/count %q is not a count", n)
 	}
 	var out []Shard
 	for i := 0; i < count; i++ {
-		key := fmt.Sprintf("shards/%d/", i)
-		ss := p.get(key+"secretArn", p["db/secretArn"])
-		w, err := d.db(fmt.Sprintf("shard-%d-writer", i), p[key+"writer"], ss, false)
+		ss := p.get(contract.Shard(i, "secretArn"), p[contract.DBSecretArn])
+		w, err := d.db(fmt.Sprintf("shard-%d-writer", i), p[contract.Shard(i, "writer")], ss, false)
 		if err != nil {
 			return nil, err
 		}
 		sh := Shard{Writer: w}
-		if ep := p[key+"reader"]; ep != "" {
+		if ep := p[contract.Shard(i, "reader")]; ep != "" {
 			r, err := d.db(fmt.Sprintf("shard-%d-reader", i), ep, ss, false)
 			if err != nil {
 				return nil, err
@@ -287,23 +288,23 @@ func (d describer) shards() ([]Shard, error) {
 // cache describes the cache, where the stack has one.
 func (d describer) cache() (*Cache, error) {
 	p := d.p
-	ep := p["cache/primary/endpoint"]
+	ep := p[contract.CachePrimaryEndpoint]
 	if ep == "" {
 		return nil, nil
 	}
-	cport, err := strconv.Atoi(p.get("cache/port", "6379"))
+	cport, err := strconv.Atoi(p.get(contract.CachePort, "6379"))
 	if err != nil {
-		return nil, fmt.Errorf("cache/port %q: %w", p["cache/port"], err)
+		return nil, fmt.Errorf("cache/port %q: %w", p[contract.CachePort], err)
 	}
 	e, err := parseEndpoint(ep, cport)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	tlsOn, err := strconv.ParseBool(p.get("cache/tls", strconv.FormatBool(!e.loopback())))
+	tlsOn, err := strconv.ParseBool(p.get(contract.CacheTLS, strconv.FormatBool(!e.loopback())))
 	if err != nil {
-		return nil, fmt.Errorf("cache/tls %q: want true or false", p["cache/tls"])
+		return nil, fmt.Errorf("cache/tls %q: want true or false", p[contract.CacheTLS])
 	}
-	return &Cache{Endpoint: e, TLS: tlsOn, AuthSecretArn: p["cache/authSecretArn"]}, nil
+	return &Cache{Endpoint: e, TLS: tlsOn, AuthSecretArn: p[contract.CacheAuthSecretArn]}, nil
 }
 
 // buildTiers opens (lazily) what the parameters name, reading the secrets they point to.
@@ -411,9 +412,9 @@ func openDB(ctx context.Context, src Source, env Env, d DB, sess session) (*pg, 
 // activityTable finds the high-write table: tables/activity/name (with its key schema under
 // tables/activity/), else the name in tables/names ending in "activity", else the first.
 func activityTable(p paramReader) *Table {
-	name := p["tables/activity/name"]
+	name := p[contract.TableKey("activity", "name")]
 	if name == "" {
-		names := strings.Split(p["tables/names"], ",")
+		names := strings.Split(p[contract.TablesNames], ",")
 		for _, n := range names {
 			if n = strings.TrimSpace(n); strings.HasSuffix(n, "activity") {
 				name = n
@@ -427,10 +428,10 @@ func activityTable(p paramReader) *Table {
 	if name == "" {
 		return nil
 	}
-	if p["tables/activity/name"] != "" {
+	if p[contract.TableKey("activity", "name")] != "" {
 		// The stack published the key schema: an empty sort key or TTL attribute means none.
-		return &Table{Name: name, PartitionKey: p.get("tables/activity/partitionKey", "userId"),
-			SortKey: p["tables/activity/sortKey"], TTLAttribute: p["tables/activity/ttlAttribute"]}
+		return &Table{Name: name, PartitionKey: p.get(contract.TableKey("activity", "partitionKey"), "userId"),
+			SortKey: p[contract.TableKey("activity", "sortKey")], TTLAttribute: p[contract.TableKey("activity", "ttlAttribute")]}
 	}
 	return &Table{Name: name, PartitionKey: "userId", SortKey: "createdAt", TTLAttribute: "expiresAt"}
 }

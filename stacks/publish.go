@@ -11,65 +11,67 @@ import (
 	"github.com/llama-stages/llama/components/compute"
 	"github.com/llama-stages/llama/components/database"
 	"github.com/llama-stages/llama/components/nosql"
+	"github.com/llama-stages/llama/contract"
 )
 
-// The parameters the app reads (under llama:<stack>'s prefix, /llama/<stack>/...) and the stack
-// outputs are this program's contract, documented in docs/app.md's parameter table: the
+// The parameters the app reads (under llama:<stack>'s prefix, /llama/<stack>/...), named in
+// package contract (whose table docs/app.md shows), and the stack outputs are this program's
+// contract: the
 // components know nothing of them. Each database publishes under db/: the app follows
 // db/primary/endpoint from one rung to the next without a redeploy.
 
 // publishLocalDB: Llama 1.0's database is the box's own PostgreSQL, on loopback.
 func publishLocalDB(p *published, box *compute.Box) {
-	p.settings["db/primary/endpoint"] = pulumi.String(compute.LocalDBHost)
-	p.settings["db/port"] = pulumi.String(fmt.Sprint(compute.LocalDBPort))
-	p.settings["db/name"] = pulumi.String(compute.LocalDBName)
-	p.settings["db/user"] = pulumi.String(compute.LocalDBUser)
-	p.settings["db/secretArn"] = box.DBSecretArn
-	p.settings["db/sslmode"] = pulumi.String("disable") // loopback
+	p.settings[contract.DBPrimaryEndpoint] = pulumi.String(compute.LocalDBHost)
+	p.settings[contract.DBPort] = pulumi.String(fmt.Sprint(compute.LocalDBPort))
+	p.settings[contract.DBName] = pulumi.String(compute.LocalDBName)
+	p.settings[contract.DBUser] = pulumi.String(compute.LocalDBUser)
+	p.settings[contract.DBSecretArn] = box.DBSecretArn
+	p.settings[contract.DBSSLMode] = pulumi.String("disable") // loopback
 	// The box grants its role read of these credentials itself, before it boots.
 }
 
 // publishPostgres: the RDS primary and its replicas, under next/ while the box's data moves to
 // it (the box's own PostgreSQL stays the current one until llama:moved holds db).
 func publishPostgres(p *published, db *database.Postgres, prefix, sslmode string) {
-	p.settings[prefix+"db/primary/endpoint"] = db.Address
-	publishSignIn(p, prefix+"db", db.SecretArn, sslmode)
+	p.settings[prefix+contract.DBPrimaryEndpoint] = db.Address
+	publishSignIn(p, prefix, db.SecretArn, sslmode)
 	for i, r := range db.ReplicaEndpoints {
-		p.settings[fmt.Sprintf("%sdb/replicas/%d/endpoint", prefix, i)] = r
+		p.settings[prefix+contract.DBReplica(i)] = r
 	}
 	p.outs["dbEndpoint"], p.outs["dbPort"], p.outs["dbName"], p.outs["dbSecretArn"] = db.Address, pulumi.Int(database.Port), pulumi.String(database.DatabaseName), db.SecretArn
 	p.outs["dbReaderEndpoints"] = db.ReaderEndpoints
 	p.secrets = append(p.secrets, db.SecretArn)
 }
 
-// publishSignIn: how the app signs in to a managed database (RDS or Aurora) under key: its
+// publishSignIn: how the app signs in to a managed database (RDS or Aurora), under prefix: its
 // port, database, user, the secret holding the credentials, and TLS, which rds.force_ssl makes
 // required: sslmode (stage.sslMode) says whether the app also verifies the server's certificate.
-func publishSignIn(p *published, key string, secretArn pulumi.StringInput, sslmode string) {
-	p.settings[key+"/port"] = pulumi.Sprintf("%d", database.Port)
-	p.settings[key+"/name"] = pulumi.String(database.DatabaseName)
-	p.settings[key+"/user"] = pulumi.String(database.MasterUser)
-	p.settings[key+"/secretArn"] = secretArn
-	p.settings[key+"/sslmode"] = pulumi.String(sslmode)
+func publishSignIn(p *published, prefix string, secretArn pulumi.StringInput, sslmode string) {
+	p.settings[prefix+contract.DBPort] = pulumi.Sprintf("%d", database.Port)
+	p.settings[prefix+contract.DBName] = pulumi.String(database.DatabaseName)
+	p.settings[prefix+contract.DBUser] = pulumi.String(database.MasterUser)
+	p.settings[prefix+contract.DBSecretArn] = secretArn
+	p.settings[prefix+contract.DBSSLMode] = pulumi.String(sslmode)
 }
 
-// publishAurora: an Aurora cluster under key. With a proxy, the clients' security group
+// publishAurora: an Aurora cluster as the database, under prefix. With a proxy, the clients' security group
 // reaches the proxy alone: publish what they can reach (the cluster's endpoints stay stack
 // outputs, for operators).
-func publishAurora(p *published, key string, a *database.Aurora, sslmode string) {
+func publishAurora(p *published, prefix string, a *database.Aurora, sslmode string) {
 	if !a.Proxied {
-		p.settings[key+"/primary/endpoint"] = a.Endpoint
-		p.settings[key+"/reader/endpoint"] = a.ReaderEndpoint
+		p.settings[prefix+contract.DBPrimaryEndpoint] = a.Endpoint
+		p.settings[prefix+contract.DBReaderEndpoint] = a.ReaderEndpoint
 	}
-	publishSignIn(p, key, a.SecretArn, sslmode)
+	publishSignIn(p, prefix, a.SecretArn, sslmode)
 	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
 	if a.Proxied {
 		// Clients reach the cluster through the proxy, signing in with IAM; the read-only
 		// endpoint only when there are readers to read from.
-		p.settings[key+"/proxy/endpoint"] = a.ProxyEndpoint
+		p.settings[prefix+contract.DBProxyEndpoint] = a.ProxyEndpoint
 		p.outs["dbProxyEndpoint"] = a.ProxyEndpoint
 		if a.Readers > 0 {
-			p.settings[key+"/proxy/readEndpoint"] = a.ProxyReadEndpoint
+			p.settings[prefix+contract.DBProxyReadEndpoint] = a.ProxyReadEndpoint
 			p.outs["dbProxyReadEndpoint"] = a.ProxyReadEndpoint
 		}
 	}
@@ -77,11 +79,11 @@ func publishAurora(p *published, key string, a *database.Aurora, sslmode string)
 
 // publishCache: the cache's endpoints and its auth token's secret.
 func publishCache(p *published, c *cache.Cache) {
-	p.settings["cache/primary/endpoint"] = c.PrimaryEndpoint
-	p.settings["cache/reader/endpoint"] = c.ReaderEndpoint
-	p.settings["cache/port"] = pulumi.Sprintf("%d", cache.Port)
-	p.settings["cache/authSecretArn"] = c.SecretArn
-	p.settings["cache/tls"] = pulumi.String("true")
+	p.settings[contract.CachePrimaryEndpoint] = c.PrimaryEndpoint
+	p.settings[contract.CacheReaderEndpoint] = c.ReaderEndpoint
+	p.settings[contract.CachePort] = pulumi.Sprintf("%d", cache.Port)
+	p.settings[contract.CacheAuthSecretArn] = c.SecretArn
+	p.settings[contract.CacheTLS] = pulumi.String("true")
 	p.outs["cachePrimaryEndpoint"], p.outs["cacheReaderEndpoint"] = c.PrimaryEndpoint, c.ReaderEndpoint
 	p.secrets = append(p.secrets, c.SecretArn)
 }
@@ -91,7 +93,7 @@ const ShardRule = "shard = userId mod shardCount (userId as a 64-bit integer); g
 
 // NextPrefix is where a new tier is published beside the current one while its move runs
 // (next/db/primary/endpoint); the app reads it through the mover's record (moves/<tier>).
-const NextPrefix = "next/"
+const NextPrefix = contract.Next
 
 // nextIf is NextPrefix while a tier's move is pending.
 func nextIf(pending bool) string {
@@ -127,12 +129,12 @@ func publishShardMap(p *published, shards []*database.Aurora, prefix string) {
 	for i, s := range shards {
 		ends = append(ends, s.Endpoint, s.ReaderEndpoint, s.SecretArn)
 		p.secrets = append(p.secrets, s.SecretArn)
-		p.settings[fmt.Sprintf("%sshards/%d/writer", prefix, i)] = s.Endpoint
-		p.settings[fmt.Sprintf("%sshards/%d/reader", prefix, i)] = s.ReaderEndpoint
-		p.settings[fmt.Sprintf("%sshards/%d/secretArn", prefix, i)] = s.SecretArn
+		p.settings[prefix+contract.Shard(i, "writer")] = s.Endpoint
+		p.settings[prefix+contract.Shard(i, "reader")] = s.ReaderEndpoint
+		p.settings[prefix+contract.Shard(i, "secretArn")] = s.SecretArn
 	}
-	p.settings[prefix+"shards/count"] = pulumi.String(fmt.Sprint(len(shards)))
-	p.settings[prefix+"shards/rule"] = pulumi.String(ShardRule)
+	p.settings[prefix+contract.ShardsCount] = pulumi.String(fmt.Sprint(len(shards)))
+	p.settings[prefix+contract.ShardsRule] = pulumi.String(ShardRule)
 	if prefix != "" {
 		return // the shardMap output is the live map
 	}
@@ -154,16 +156,16 @@ func publishShardMap(p *published, shards []*database.Aurora, prefix string) {
 // keys are strings, the TTL attribute epoch seconds. SSM refuses empty values: a table without
 // a sort key or TTL attribute publishes none.
 func publishTables(p *published, t *nosql.Tables, prefix string) {
-	p.settings[prefix+"tables/names"] = t.Names.ApplyT(func(ns []string) string { return strings.Join(ns, ",") }).(pulumi.StringOutput)
+	p.settings[prefix+contract.TablesNames] = t.Names.ApplyT(func(ns []string) string { return strings.Join(ns, ",") }).(pulumi.StringOutput)
 	for i, spec := range t.Specs {
-		k := prefix + "tables/" + spec.Name + "/"
-		p.settings[k+"name"] = t.TableNames[i]
-		p.settings[k+"partitionKey"] = pulumi.String(spec.PartitionKey)
+		key := func(field string) string { return prefix + contract.TableKey(spec.Name, field) }
+		p.settings[key("name")] = t.TableNames[i]
+		p.settings[key("partitionKey")] = pulumi.String(spec.PartitionKey)
 		if spec.SortKey != "" {
-			p.settings[k+"sortKey"] = pulumi.String(spec.SortKey)
+			p.settings[key("sortKey")] = pulumi.String(spec.SortKey)
 		}
 		if spec.TTLAttribute != "" {
-			p.settings[k+"ttlAttribute"] = pulumi.String(spec.TTLAttribute)
+			p.settings[key("ttlAttribute")] = pulumi.String(spec.TTLAttribute)
 		}
 	}
 	p.outs["tableNames"] = t.Names

@@ -20,6 +20,7 @@ import (
 	"github.com/llama-stages/llama/components/params"
 	"github.com/llama-stages/llama/components/release"
 	"github.com/llama-stages/llama/components/storage"
+	"github.com/llama-stages/llama/contract"
 )
 
 // foundation is what every stage has and every later step reads: monitoring, the network,
@@ -103,7 +104,7 @@ func (s *stage) appHost() (host, published, error) {
 	}
 	out.grants = append(out.grants, grant{"release", h.rel.ReadAccess()})
 	// The box deploys the build published here; the fleet's launch template names it.
-	out.settings["app/release/bucket"], out.settings["app/release/key"], out.settings["app/release/sha256"] = h.rel.Bucket, h.rel.Key, h.rel.SHA256
+	out.settings[contract.AppReleaseBucket], out.settings[contract.AppReleaseKey], out.settings[contract.AppReleaseSHA256] = h.rel.Bucket, h.rel.Key, h.rel.SHA256
 	out.outs["appRelease"] = pulumi.Sprintf("s3://%s/%s", h.rel.Bucket, h.rel.Key)
 	return h, out, nil
 }
@@ -158,7 +159,7 @@ func (s *stage) box(f foundation, h host) (published, error) {
 		if s.has(Hostname) {
 			// The box obtains its own certificate for the hostname (llama-app tls): the key
 			// never leaves it.
-			out.settings["tls/domain"], out.settings["tls/acmeDirectory"] = pulumi.String(cfg.Edge.Domain), pulumi.String(cfg.Edge.ACMEDirectory)
+			out.settings[contract.TLSDomain], out.settings[contract.TLSACMEDirectory] = pulumi.String(cfg.Edge.Domain), pulumi.String(cfg.Edge.ACMEDirectory)
 			if s.servesTraffic(Box) {
 				out.hosts = append(out.hosts, s.hostname(box.PublicDNS))
 			}
@@ -220,7 +221,7 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 	if err != nil {
 		return out, err
 	}
-	out.outs["staticBucket"], out.settings["static/bucket"] = static.Name, static.Name
+	out.outs["staticBucket"], out.settings[contract.StaticBucket] = static.Name, static.Name
 	// The app reads the static files; uploads are the team's (or their CI's), never the app's.
 	out.grants = append(out.grants, grant{"static", static.Read()})
 	if s.has(Hostname) && s.servesTraffic(Fleet) {
@@ -278,7 +279,7 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 	if err != nil {
 		return nil, out, err
 	}
-	publishAurora(&out, "db", db, s.sslMode())
+	publishAurora(&out, "", db, s.sslMode())
 	return db, out, nil
 }
 
@@ -323,7 +324,7 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 			host.OriginHeader = &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}
 		}
 		out.hosts = append(out.hosts, host)
-		out.settings["spa/domain"], out.settings["spa/bucket"] = pulumi.String(d), site.Name
+		out.settings[contract.SPADomain], out.settings[contract.SPABucket] = pulumi.String(d), site.Name
 	}
 	return api, out, nil
 }

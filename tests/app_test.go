@@ -10,6 +10,7 @@ import (
 
 	"github.com/llama-stages/llama/app"
 	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/contract"
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
 	"github.com/llama-stages/llama/stacks"
@@ -287,6 +288,47 @@ func TestTheBoxBootsAfterItsSecret(t *testing.T) {
 	} {
 		if !contains(inst.DependsOn, named(t, p, want.typ, want.name).URN) {
 			t.Errorf("the box boots without waiting for %s: depends on %v", want.name, inst.DependsOn)
+		}
+	}
+}
+
+// TestReadmeParams: docs/app.md's parameter table is the contract's (package contract).
+func TestReadmeParams(t *testing.T) {
+	checkReadmeBlock(t, "params", contract.Table())
+}
+
+// TestEveryPublishedKeyIsInTheContract: on every rung, with and without a zone and with every
+// move pending, each parameter the stack publishes is a key the contract names: the stack and
+// the app take their names from one place, and the docs show them all.
+func TestEveryPublishedKeyIsInTheContract(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range contract.Keys {
+		dir := ""
+		for _, n := range k.Names {
+			if !strings.Contains(n, "/") {
+				n = dir + n // a field of the key before it (tables/<table>/name, partitionKey)
+			}
+			known[n] = true
+			dir = n[:strings.LastIndex(n, "/")+1]
+		}
+	}
+	digits, table := regexp.MustCompile(`/[0-9]+/`), regexp.MustCompile(`^tables/[^/]+/`)
+	for _, r := range allRungs() {
+		for _, over := range []map[string]string{nil, cdnConfig, {"moved": ""}} {
+			p, err := tryPlan(r.platform, r.stage, over, false)
+			if err != nil {
+				continue // a combination the config refuses
+			}
+			for k := range published(p) {
+				name := strings.TrimPrefix(k, contract.Next)
+				name = digits.ReplaceAllString(name, "/<i>/")
+				if name != contract.TablesNames {
+					name = table.ReplaceAllString(name, "tables/<table>/")
+				}
+				if !known[name] {
+					t.Errorf("%s: %s publishes %s, which the contract does not name", r, over, k)
+				}
+			}
 		}
 	}
 }

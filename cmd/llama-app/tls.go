@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llama-stages/llama/app/certs"
+	"github.com/llama-stages/llama/contract"
 )
 
 // Where the box keeps its certificate and how nginx finds it. The directory is on the data
@@ -52,7 +53,7 @@ func keepCertificate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the stack's parameters: %w", err)
 	}
-	domain, directory := params["tls/domain"], params["tls/acmeDirectory"]
+	domain, directory := params[contract.TLSDomain], params[contract.TLSACMEDirectory]
 	if domain == "" {
 		// No hostname (any more): plain HTTP, as on a box that never had one.
 		if err := os.Remove(nginxInclude); errors.Is(err, fs.ErrNotExist) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"text/template"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // bootArgs fills the boot script.
@@ -18,7 +20,12 @@ type bootArgs struct {
 	// Release is the build the fleet's instances run (the launch template carries it, so a
 	// new build rolls the fleet); the box follows the app/release parameters instead.
 	Release *releaseRef
+	// Keys are the parameters the script reads, by their names in package contract.
+	Keys bootKeys
 }
+
+// bootKeys are the parameter names the box's script reads.
+type bootKeys struct{ DBPrimaryEndpoint, ReleaseBucket, ReleaseKey, ReleaseSHA256 string }
 
 // releaseRef is one build of the app in the release bucket.
 type releaseRef struct{ Bucket, Key, SHA256 string }
@@ -148,10 +155,10 @@ p={{.ParamPrefix}}
 get() { aws ssm get-parameter --region {{.Region}} --name "$p/$1" --query Parameter.Value --output text; }
 # Once the stack publishes another database (separate-db on), the box runs none: its data
 # stays on the retained volume.
-if [ "$(get db/primary/endpoint)" != "127.0.0.1" ] && systemctl is-enabled --quiet postgresql; then
+if [ "$(get {{.Keys.DBPrimaryEndpoint}})" != "127.0.0.1" ] && systemctl is-enabled --quiet postgresql; then
   systemctl disable --now postgresql
 fi
-exec /usr/local/bin/llama-deploy "$(get app/release/bucket)" "$(get app/release/key)" "$(get app/release/sha256)"
+exec /usr/local/bin/llama-deploy "$(get {{.Keys.ReleaseBucket}})" "$(get {{.Keys.ReleaseKey}})" "$(get {{.Keys.ReleaseSHA256}})"
 SH
 chmod 0755 /usr/local/bin/llama-release
 cat > /etc/systemd/system/llama-release.service <<'UNIT'
@@ -284,6 +291,8 @@ func boot(a bootArgs) (string, error) {
 	if !a.Box && a.Release == nil {
 		return "", fmt.Errorf("boot script: a fleet instance needs the release it runs")
 	}
+	a.Keys = bootKeys{DBPrimaryEndpoint: contract.DBPrimaryEndpoint, ReleaseBucket: contract.AppReleaseBucket,
+		ReleaseKey: contract.AppReleaseKey, ReleaseSHA256: contract.AppReleaseSHA256}
 	var b bytes.Buffer
 	if err := bootScript.Execute(&b, a); err != nil {
 		return "", fmt.Errorf("rendering the boot script: %w", err)

@@ -11,12 +11,14 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // RevisionKey is the parameter that names the revision of all the others: a digest of every
 // key and value, written after them. A reader that finds it unchanged need not read the rest
 // again (a refresh is one call, not a page of ten parameters after another).
-const RevisionKey = "params/revision"
+const RevisionKey = contract.Revision
 
 // Values maps a key under the prefix (db/primary/endpoint) to its value.
 type Values map[string]pulumi.StringInput
