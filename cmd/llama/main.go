@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -399,114 +400,149 @@ func (c *cli) plan(args []string) (int, error) {
 	return exitOK, nil
 }
 
+// diffArgs are llama diff's flags.
+type diffArgs struct {
+	over, toOver                                 kv
+	from, to, platform, fromPlatform, toPlatform *string
+	stack, dir, format, usage, costLimit         *string
+	asJSON, full, allowOutage, allowDataLoss     *bool
+}
+
+// diffFlags declares llama diff's flags.
+func diffFlags(fs *flag.FlagSet) *diffArgs {
+	d := &diffArgs{over: kv{}, toOver: kv{}}
+	d.from, d.to = fs.String("from", "", "stage the stack is on (default: the stack file's llama:stage)"), fs.String("to", "", "stage to move to")
+	d.platform = fs.String("platform", "", "ladder of both stages (default: the stack's)")
+	d.fromPlatform, d.toPlatform = fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
+	d.stack = fs.String("stack", "", "stack whose Pulumi.<stack>.yaml to read (default: the stack pulumi stack select selected, else dev)")
+	d.dir = fs.String("project-dir", "", "directory of Pulumi.yaml (default: the working directory or its nearest parent holding one)")
+	fs.Var(d.over, "c", "config override key=value (repeatable), applied to both sides")
+	fs.Var(d.toOver, "to-c", "config override key=value (repeatable) for the --to side only")
+	d.asJSON = fs.Bool("json", false, "print the diff as JSON (same as --format json)")
+	d.format = fs.String("format", "", "text (a summary by component) or json")
+	d.full = fs.Bool("full", false, "with text: every resource, not the summary")
+	d.usage = fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
+	d.costLimit = fs.String("fail-on-cost-increase", "", "exit 5 when the change raises the monthly cost by more than this: USD (50) or a percentage (10%), as a CI guardrail")
+	d.allowOutage = fs.Bool("allow-outage", false, "exit 0 even when the change takes traffic away from a published hostname or endpoint: it changes only this command's exit status, never what pulumi up deletes")
+	d.allowDataLoss = fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data: it changes only this command's exit status, never what pulumi up does to the data")
+	return d
+}
+
 func (c *cli) diff(args []string) (int, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	over, toOver := kv{}, kv{}
-	from, to := fs.String("from", "", "stage the stack is on (default: the stack file's llama:stage)"), fs.String("to", "", "stage to move to")
-	platform := fs.String("platform", "", "ladder of both stages (default: the stack's)")
-	fromPlatform, toPlatform := fs.String("from-platform", "", "ladder of --from"), fs.String("to-platform", "", "ladder of --to")
-	stack := fs.String("stack", "", "stack whose Pulumi.<stack>.yaml to read (default: the stack pulumi stack select selected, else dev)")
-	dir := fs.String("project-dir", "", "directory of Pulumi.yaml (default: the working directory or its nearest parent holding one)")
-	fs.Var(over, "c", "config override key=value (repeatable), applied to both sides")
-	fs.Var(toOver, "to-c", "config override key=value (repeatable) for the --to side only")
-	asJSON := fs.Bool("json", false, "print the diff as JSON (same as --format json)")
-	f := fs.String("format", "", "text (a summary by component) or json")
-	full := fs.Bool("full", false, "with text: every resource, not the summary")
-	usage := fs.String("usage", "", "YAML or JSON file of usage figures pricing both sides (default: the --to rung's profile)")
-	costLimit := fs.String("fail-on-cost-increase", "", "exit 5 when the change raises the monthly cost by more than this: USD (50) or a percentage (10%), as a CI guardrail")
-	allowOutage := fs.Bool("allow-outage", false, "exit 0 even when the change takes traffic away from a published hostname or endpoint: it changes only this command's exit status, never what pulumi up deletes")
-	allow := fs.Bool("allow-data-loss", false, "exit 0 even when the change deletes or replaces data: it changes only this command's exit status, never what pulumi up does to the data")
+	d := diffFlags(fs)
 	if done, err := c.parse("diff", fs, args); done || err != nil {
 		return exitOK, err
 	}
-	form, err := format(*asJSON, *f, "text", "json")
+	form, err := format(*d.asJSON, *d.format, "text", "json")
 	if err != nil {
 		return exitUsage, err
 	}
-	if *to == "" {
-		return exitUsage, errors.New("diff needs --to (llama diff --help)")
-	}
-	if *dir, *stack, err = offline.Locate(*dir, *stack); err != nil {
+	limit, err := parseCostLimit(*d.costLimit)
+	if err != nil {
 		return exitUsage, err
 	}
-	// The stack's own starting point: its file's stage. A --from that differs is a
-	// hypothetical, and says so.
-	if cfg, set, err := offline.StackConfig(*dir, *stack, nil); err == nil {
-		at := cfg["llama:stage"]
-		switch {
-		case *from == "" && slices.Contains(set, "llama:stage"):
-			*from = at
-		case *from != "" && slices.Contains(set, "llama:stage") && *from != at:
-			fmt.Fprintf(c.stderr, "llama: warning: %s is at %s; previewing %s -> %s as if it were at %s\n", *stack, at, *from, *to, *from)
-		}
+	if err := c.startingPoint(d); err != nil {
+		return exitUsage, err
 	}
-	if *from == "" {
-		return exitUsage, fmt.Errorf("diff needs --from: Pulumi.%s.yaml sets no llama:stage (llama diff --help)", *stack)
-	}
-	fp, tp := *platform, *platform
-	if *fromPlatform != "" {
-		fp = *fromPlatform
-	}
-	if *toPlatform != "" {
-		tp = *toPlatform
-	}
-	a, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *from, Platform: fp, Overrides: over})
+	a, b, err := d.plans()
 	if err != nil {
-		return exitUsage, fmt.Errorf("planning --from %s: %w", *from, err)
-	}
-	target := kv{}
-	for k, v := range over {
-		target[k] = v
-	}
-	for k, v := range toOver {
-		target[k] = v
-	}
-	b, err := preview.Plan(preview.Request{Dir: *dir, Stack: *stack, Stage: *to, Platform: tp, Overrides: target})
-	if err != nil {
-		return exitUsage, fmt.Errorf("planning --to %s: %w", *to, err)
+		return exitUsage, err
 	}
 	c.warn(b)
-	d := preview.Diff(a, b)
-	limit, err := parseCostLimit(*costLimit)
+	r := preview.Diff(a, b)
+	cost, err := preview.CompareCost(a, b, *d.usage)
 	if err != nil {
 		return exitUsage, err
 	}
-	cost, err := preview.CompareCost(a, b, *usage)
-	if err != nil {
+	if err := c.show(form, *d.full, r, cost); err != nil {
 		return exitUsage, err
 	}
+	return c.verdict(d, limit, r, cost), nil
+}
+
+// startingPoint settles the project, the stack and --from: the stack file's stage unless
+// --from says otherwise, which is then a hypothetical and says so.
+func (c *cli) startingPoint(d *diffArgs) error {
+	if *d.to == "" {
+		return errors.New("diff needs --to (llama diff --help)")
+	}
+	var err error
+	if *d.dir, *d.stack, err = offline.Locate(*d.dir, *d.stack); err != nil {
+		return err
+	}
+	if cfg, set, err := offline.StackConfig(*d.dir, *d.stack, nil); err == nil {
+		at := cfg["llama:stage"]
+		switch {
+		case *d.from == "" && slices.Contains(set, "llama:stage"):
+			*d.from = at
+		case *d.from != "" && slices.Contains(set, "llama:stage") && *d.from != at:
+			fmt.Fprintf(c.stderr, "llama: warning: %s is at %s; previewing %s -> %s as if it were at %s\n", *d.stack, at, *d.from, *d.to, *d.from)
+		}
+	}
+	if *d.from == "" {
+		return fmt.Errorf("diff needs --from: Pulumi.%s.yaml sets no llama:stage (llama diff --help)", *d.stack)
+	}
+	return nil
+}
+
+// plans plans both sides: -c on both, --to-c on the target only.
+func (d *diffArgs) plans() (a, b *offline.Plan, err error) {
+	fp, tp := *d.platform, *d.platform
+	if *d.fromPlatform != "" {
+		fp = *d.fromPlatform
+	}
+	if *d.toPlatform != "" {
+		tp = *d.toPlatform
+	}
+	if a, err = preview.Plan(preview.Request{Dir: *d.dir, Stack: *d.stack, Stage: *d.from, Platform: fp, Overrides: d.over}); err != nil {
+		return nil, nil, fmt.Errorf("planning --from %s: %w", *d.from, err)
+	}
+	target := kv{}
+	maps.Copy(target, d.over)
+	maps.Copy(target, d.toOver)
+	if b, err = preview.Plan(preview.Request{Dir: *d.dir, Stack: *d.stack, Stage: *d.to, Platform: tp, Overrides: target}); err != nil {
+		return nil, nil, fmt.Errorf("planning --to %s: %w", *d.to, err)
+	}
+	return a, b, nil
+}
+
+// show prints the diff and its cost, as JSON or text.
+func (c *cli) show(form string, full bool, r *preview.Result, cost *preview.CostChange) error {
 	if form == "json" {
-		if err := c.encode(struct {
+		return c.encode(struct {
 			*preview.Result
 			Cost *preview.CostChange `json:"cost"`
-		}{d, cost}); err != nil {
-			return exitUsage, err
-		}
+		}{r, cost})
+	}
+	if full {
+		c.write(r.Text())
 	} else {
-		if *full {
-			c.write(d.Text())
-		} else {
-			c.write(d.Summary())
-		}
-		fmt.Fprint(c.stdout, cost.Text())
+		c.write(r.Summary())
 	}
-	if len(d.Refused) > 0 {
-		fmt.Fprintf(c.stderr, "llama: AWS would refuse this change at pulumi up: %s\n", strings.Join(d.Refused, "; "))
-		return exitUsage, nil
-	}
-	if len(d.DataLoss) > 0 && !*allow {
-		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data: move the data first (the steps above say how). --allow-data-loss would change only this exit status, not what pulumi up deletes\n", len(d.DataLoss))
-		return exitDataLoss, nil
-	}
-	if len(d.Outage) > 0 && !*allowOutage {
-		fmt.Fprintf(c.stderr, "llama: this change takes traffic away from a published hostname or endpoint (%d resource(s) clients reach the app through are deleted or replaced): an outage. Move clients first (the steps above say how); --allow-outage would change only this exit status\n", len(d.Outage))
-		return exitOutage, nil
+	fmt.Fprint(c.stdout, cost.Text())
+	return nil
+}
+
+// verdict is the diff's exit status: what AWS would refuse, then data loss, an outage, and the
+// cost guardrail, each with the line that says why.
+func (c *cli) verdict(d *diffArgs, limit costLimit, r *preview.Result, cost *preview.CostChange) int {
+	switch {
+	case len(r.Refused) > 0:
+		fmt.Fprintf(c.stderr, "llama: AWS would refuse this change at pulumi up: %s\n", strings.Join(r.Refused, "; "))
+		return exitUsage
+	case len(r.DataLoss) > 0 && !*d.allowDataLoss:
+		fmt.Fprintf(c.stderr, "llama: this change deletes or replaces %d resource(s) that hold data: move the data first (the steps above say how). --allow-data-loss would change only this exit status, not what pulumi up deletes\n", len(r.DataLoss))
+		return exitDataLoss
+	case len(r.Outage) > 0 && !*d.allowOutage:
+		fmt.Fprintf(c.stderr, "llama: this change takes traffic away from a published hostname or endpoint (%d resource(s) clients reach the app through are deleted or replaced): an outage. Move clients first (the steps above say how); --allow-outage would change only this exit status\n", len(r.Outage))
+		return exitOutage
 	}
 	if over, why := limit.exceeded(cost.From, cost.To); over {
-		fmt.Fprintf(c.stderr, "llama: this change raises the monthly cost %s, past --fail-on-cost-increase %s\n", why, *costLimit)
-		return exitCost, nil
+		fmt.Fprintf(c.stderr, "llama: this change raises the monthly cost %s, past --fail-on-cost-increase %s\n", why, *d.costLimit)
+		return exitCost
 	}
-	return exitOK, nil
+	return exitOK
 }
 
 func (c *cli) cost(args []string) (int, error) {
