@@ -19,108 +19,153 @@ var (
 // invoke answers the data-source calls the program makes; any other call fails the run, since
 // the SDK's mocks would answer it with an empty map.
 func invoke(m *mocks, token string, args resource.PropertyMap) (resource.PropertyMap, error) {
-	r := m.region
-	switch token {
-	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		var names, ids []any
-		// The offline account has opted into a Local Zone in us-east-1, which AWS lists, first,
-		// unless the call keeps the zones that need no opt-in (EC2 API Reference,
-		// DescribeAvailabilityZones: "opt-in-status - The opt-in status (opted-in |
-		// not-opted-in | opt-in-not-required)"; Local Zones user guide).
-		if r == "us-east-1" && !filtersOptInNotRequired(args) {
-			names, ids = append(names, "us-east-1-bos-1a"), append(ids, "use1-bos1-az1")
-		}
-		for i, s := range zoneLetters(r) {
-			names = append(names, r+s)
-			ids = append(ids, fmt.Sprintf("%s-az%d", zoneIDPrefix(r), i+1))
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "names": names, "zoneIds": ids, "groupNames": []any{r}}), nil
-	case "aws:rds/getEngineVersion:getEngineVersion":
-		// The region's latest minor of the major asked for, as the data source answers with
-		// latest=true (terraform-provider-aws, data source aws_rds_engine_version).
-		major := "16"
-		if v, ok := args["version"]; ok && v.IsString() {
-			major = v.StringValue()
-		}
-		latest := map[string]string{"14": "14.15", "15": "15.10", "16": "16.6", "17": "17.4"}[major]
-		if latest == "" {
-			return nil, fmt.Errorf("offline: Aurora PostgreSQL has no major %q", major)
-		}
-		engine := "aurora-postgresql"
-		if v, ok := args["engine"]; ok && v.IsString() {
-			engine = v.StringValue()
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": engine, "engine": engine, "version": latest, "versionActual": latest,
-			"parameterGroupFamily": engine + major, "status": "available"}), nil
-	case "aws:index/getRegion:getRegion":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": r, "name": r, "region": r,
-			"description": "offline region", "endpoint": "ec2." + r + ".amazonaws.com"}), nil
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return resource.NewPropertyMapFromMap(map[string]any{"id": Account, "accountId": Account,
-			"arn": "arn:" + PartitionOf(r) + ":iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
-	case "aws:index/getPartition:getPartition":
-		p, suffix, reverse := PartitionOf(r), "amazonaws.com", "com.amazonaws"
-		if p == "aws-cn" {
-			suffix, reverse = "amazonaws.com.cn", "cn.com.amazonaws"
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": p, "partition": p,
-			"dnsSuffix": suffix, "reverseDnsPrefix": reverse}), nil
-	case "aws:elb/getServiceAccount:getServiceAccount":
-		region := r
-		if v, ok := args["region"]; ok && v.IsString() {
-			region = v.StringValue()
-		}
-		acct, ok := elbAccounts[region]
-		if !ok {
-			// As the provider does: it knows no account for the region.
-			return nil, fmt.Errorf("offline engine: aws:elb/getServiceAccount: unknown region %q (the provider knows no ELB account for it)", region)
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": acct, "region": region,
-			"arn": "arn:" + PartitionOf(region) + ":iam::" + acct + ":root"}), nil
-	case "aws:ec2/getAmi:getAmi":
-		arch := "x86_64"
-		if n := nameFilter(args); len(n) > 0 && n[len(n)-5:] == "arm64" {
-			arch = "arm64"
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"id": "ami-0c5" + "1a4ba9d7e8f0b1", "imageId": "ami-0c51a4ba9d7e8f0b1", "architecture": arch,
-			"name": "al2023-ami-2023.6.20241121.0-kernel-6.1-" + arch, "ownerId": "137112412989",
-			"rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "mostRecent": true,
-		}), nil
-	case "cloudflare:index/getRulesets:getRulesets":
-		zone := ""
-		if v, ok := args["zoneId"]; ok && v.IsString() {
-			zone = v.StringValue()
-		}
-		if zone == "" {
-			return nil, fmt.Errorf("offline engine: cloudflare:getRulesets without a zoneId")
-		}
-		// The data source lists the zone's rulesets and keeps those the filter names (kind,
-		// phase), then reads each kept one's rules; it never sets a rule's action_parameters
-		// (terraform-provider-cloudflare v4, rulesets data source read function).
-		want := map[string]string{}
-		if f, ok := args["filter"]; ok && f.IsObject() {
-			for _, k := range []string{"kind", "phase"} {
-				if v := f.ObjectValue()[resource.PropertyKey(k)]; v.IsString() {
-					want[k] = v.StringValue()
-				}
-			}
-		}
-		var sets []any
-		for _, rs := range m.zones[zone] {
-			if (want["kind"] != "" && rs["kind"] != want["kind"]) || (want["phase"] != "" && rs["phase"] != want["phase"]) {
-				continue
-			}
-			sets = append(sets, withoutActionParameters(rs))
-		}
-		return resource.NewPropertyMapFromMap(map[string]any{"id": zone, "zoneId": zone, "includeRules": true, "rulesets": sets}), nil
-	case "cloudflare:index/getIpRanges:getIpRanges":
-		v4, v6 := toAny(CloudflareIPv4), toAny(CloudflareIPv6)
-		return resource.NewPropertyMapFromMap(map[string]any{"id": "cloudflare-ip-ranges",
-			"ipv4CidrBlocks": v4, "ipv6CidrBlocks": v6, "cidrBlocks": append(append([]any{}, v4...), v6...),
-			"chinaIpv4CidrBlocks": []any{}, "chinaIpv6CidrBlocks": []any{}}), nil
+	if f, ok := invokers[token]; ok {
+		return f(m, args)
 	}
 	return nil, fmt.Errorf("offline engine: no mock for invoke %s: add a realistic answer to offline/invoke.go", token)
+}
+
+// invokers answer the data sources, each as the provider does.
+var invokers = map[string]func(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error){
+	"aws:index/getAvailabilityZones:getAvailabilityZones": invokeGetAvailabilityZones,
+	"aws:rds/getEngineVersion:getEngineVersion":           invokeGetEngineVersion,
+	"aws:index/getRegion:getRegion":                       invokeGetRegion,
+	"aws:index/getCallerIdentity:getCallerIdentity":       invokeGetCallerIdentity,
+	"aws:index/getPartition:getPartition":                 invokeGetPartition,
+	"aws:elb/getServiceAccount:getServiceAccount":         invokeGetServiceAccount,
+	"aws:ec2/getAmi:getAmi":                               invokeGetAmi,
+	"cloudflare:index/getRulesets:getRulesets":            invokeGetRulesets,
+	"cloudflare:index/getIpRanges:getIpRanges":            invokeGetIpRanges,
+}
+
+// invokeGetAvailabilityZones answers aws:index/getAvailabilityZones:getAvailabilityZones.
+func invokeGetAvailabilityZones(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	var names, ids []any
+	// The offline account has opted into a Local Zone in us-east-1, which AWS lists, first,
+	// unless the call keeps the zones that need no opt-in (EC2 API Reference,
+	// DescribeAvailabilityZones: "opt-in-status - The opt-in status (opted-in |
+	// not-opted-in | opt-in-not-required)"; Local Zones user guide).
+	if r == "us-east-1" && !filtersOptInNotRequired(args) {
+		names, ids = append(names, "us-east-1-bos-1a"), append(ids, "use1-bos1-az1")
+	}
+	for i, s := range zoneLetters(r) {
+		names = append(names, r+s)
+		ids = append(ids, fmt.Sprintf("%s-az%d", zoneIDPrefix(r), i+1))
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"id": r, "names": names, "zoneIds": ids, "groupNames": []any{r}}), nil
+}
+
+// invokeGetEngineVersion answers aws:rds/getEngineVersion:getEngineVersion.
+func invokeGetEngineVersion(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	// The region's latest minor of the major asked for, as the data source answers with
+	// latest=true (terraform-provider-aws, data source aws_rds_engine_version).
+	major := "16"
+	if v, ok := args["version"]; ok && v.IsString() {
+		major = v.StringValue()
+	}
+	latest := map[string]string{"14": "14.15", "15": "15.10", "16": "16.6", "17": "17.4"}[major]
+	if latest == "" {
+		return nil, fmt.Errorf("offline: Aurora PostgreSQL has no major %q", major)
+	}
+	engine := "aurora-postgresql"
+	if v, ok := args["engine"]; ok && v.IsString() {
+		engine = v.StringValue()
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"id": engine, "engine": engine, "version": latest, "versionActual": latest,
+		"parameterGroupFamily": engine + major, "status": "available"}), nil
+}
+
+// invokeGetRegion answers aws:index/getRegion:getRegion.
+func invokeGetRegion(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	return resource.NewPropertyMapFromMap(map[string]any{"id": r, "name": r, "region": r,
+		"description": "offline region", "endpoint": "ec2." + r + ".amazonaws.com"}), nil
+}
+
+// invokeGetCallerIdentity answers aws:index/getCallerIdentity:getCallerIdentity.
+func invokeGetCallerIdentity(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	return resource.NewPropertyMapFromMap(map[string]any{"id": Account, "accountId": Account,
+		"arn": "arn:" + PartitionOf(r) + ":iam::" + Account + ":user/offline", "userId": "AIDAOFFLINE"}), nil
+}
+
+// invokeGetPartition answers aws:index/getPartition:getPartition.
+func invokeGetPartition(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	p, suffix, reverse := PartitionOf(r), "amazonaws.com", "com.amazonaws"
+	if p == "aws-cn" {
+		suffix, reverse = "amazonaws.com.cn", "cn.com.amazonaws"
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"id": p, "partition": p,
+		"dnsSuffix": suffix, "reverseDnsPrefix": reverse}), nil
+}
+
+// invokeGetServiceAccount answers aws:elb/getServiceAccount:getServiceAccount.
+func invokeGetServiceAccount(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	r := m.region
+	region := r
+	if v, ok := args["region"]; ok && v.IsString() {
+		region = v.StringValue()
+	}
+	acct, ok := elbAccounts[region]
+	if !ok {
+		// As the provider does: it knows no account for the region.
+		return nil, fmt.Errorf("offline engine: aws:elb/getServiceAccount: unknown region %q (the provider knows no ELB account for it)", region)
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"id": acct, "region": region,
+		"arn": "arn:" + PartitionOf(region) + ":iam::" + acct + ":root"}), nil
+}
+
+// invokeGetAmi answers aws:ec2/getAmi:getAmi.
+func invokeGetAmi(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	arch := "x86_64"
+	if n := nameFilter(args); len(n) > 0 && n[len(n)-5:] == "arm64" {
+		arch = "arm64"
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"id": "ami-0c5" + "1a4ba9d7e8f0b1", "imageId": "ami-0c51a4ba9d7e8f0b1", "architecture": arch,
+		"name": "al2023-ami-2023.6.20241121.0-kernel-6.1-" + arch, "ownerId": "137112412989",
+		"rootDeviceName": "/dev/xvda", "virtualizationType": "hvm", "mostRecent": true,
+	}), nil
+}
+
+// invokeGetRulesets answers cloudflare:index/getRulesets:getRulesets.
+func invokeGetRulesets(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	zone := ""
+	if v, ok := args["zoneId"]; ok && v.IsString() {
+		zone = v.StringValue()
+	}
+	if zone == "" {
+		return nil, fmt.Errorf("offline engine: cloudflare:getRulesets without a zoneId")
+	}
+	// The data source lists the zone's rulesets and keeps those the filter names (kind,
+	// phase), then reads each kept one's rules; it never sets a rule's action_parameters
+	// (terraform-provider-cloudflare v4, rulesets data source read function).
+	want := map[string]string{}
+	if f, ok := args["filter"]; ok && f.IsObject() {
+		for _, k := range []string{"kind", "phase"} {
+			if v := f.ObjectValue()[resource.PropertyKey(k)]; v.IsString() {
+				want[k] = v.StringValue()
+			}
+		}
+	}
+	var sets []any
+	for _, rs := range m.zones[zone] {
+		if (want["kind"] != "" && rs["kind"] != want["kind"]) || (want["phase"] != "" && rs["phase"] != want["phase"]) {
+			continue
+		}
+		sets = append(sets, withoutActionParameters(rs))
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"id": zone, "zoneId": zone, "includeRules": true, "rulesets": sets}), nil
+}
+
+// invokeGetIpRanges answers cloudflare:index/getIpRanges:getIpRanges.
+func invokeGetIpRanges(m *mocks, args resource.PropertyMap) (resource.PropertyMap, error) {
+	v4, v6 := toAny(CloudflareIPv4), toAny(CloudflareIPv6)
+	return resource.NewPropertyMapFromMap(map[string]any{"id": "cloudflare-ip-ranges",
+		"ipv4CidrBlocks": v4, "ipv6CidrBlocks": v6, "cidrBlocks": append(append([]any{}, v4...), v6...),
+		"chinaIpv4CidrBlocks": []any{}, "chinaIpv6CidrBlocks": []any{}}), nil
 }
 
 // withoutActionParameters is a ruleset as the rulesets data source reads it: its rules lack
