@@ -66,14 +66,18 @@ func (r *Resource) Input(path ...string) any {
 type Plan struct {
 	// SchemaVersion is the version of this JSON (docs/json.md): a field that changes meaning
 	// or goes raises it; a new field does not.
-	SchemaVersion int            `json:"schemaVersion"`
-	Project       string         `json:"project"`
-	Stack         string         `json:"stack"`
-	Stage         string         `json:"stage"`
-	Platform      string         `json:"platform"`
-	Region        string         `json:"region"`
-	Resources     []*Resource    `json:"resources"`
-	Outputs       map[string]any `json:"outputs"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Project       string `json:"project"`
+	Stack         string `json:"stack"`
+	Stage         string `json:"stage"`
+	Platform      string `json:"platform"`
+	Region        string `json:"region"`
+	// Layers are the building blocks the stage has, and Retired those a rung at or below it
+	// retired (their stateful parts stay), as the program resolved them.
+	Layers    []string       `json:"layers"`
+	Retired   []string       `json:"retired"`
+	Resources []*Resource    `json:"resources"`
+	Outputs   map[string]any `json:"outputs"`
 	// Warnings are what the plan found worth saying but not refusing: config keys the stage
 	// does not use yet.
 	Warnings []string `json:"warnings"`
@@ -84,6 +88,10 @@ type Plan struct {
 	// an override set (the others took Pulumi.yaml's defaults).
 	Config map[string]string `json:"-"`
 	Set    []string          `json:"-"`
+	// Resolved is the configuration as the program resolved it (for this project, the
+	// stacks package's *Config), which the plan's renderers read instead of parsing Config
+	// again; nil when the program reported none.
+	Resolved any `json:"-"`
 }
 
 // PlanSchemaVersion is the version of the plan's JSON.

@@ -174,13 +174,14 @@ func major(v string) int {
 // llama:protect while llama:dbMultiAz is unset, so turning protection off also drops the
 // standby.
 func drivenBy(updates []Change, a, b *offline.Plan) {
-	if a.Config["llama:protect"] == b.Config["llama:protect"] || slices.Contains(b.Set, "llama:dbMultiAz") {
+	pa, pb := Stage(a).Protect, Stage(b).Protect
+	if pa == pb || slices.Contains(b.Set, "llama:dbMultiAz") {
 		return
 	}
 	for i, c := range updates {
 		if c.Type == "aws:rds/instance:Instance" && slices.Contains(c.Keys, "multiAz") {
-			updates[i].Note = fmt.Sprintf("multiAz follows llama:protect (%s -> %s) while llama:dbMultiAz is unset: set llama:dbMultiAz to keep the standby as it is",
-				a.Config["llama:protect"], b.Config["llama:protect"])
+			updates[i].Note = fmt.Sprintf("multiAz follows llama:protect (%t -> %t) while llama:dbMultiAz is unset: set llama:dbMultiAz to keep the standby as it is",
+				pa, pb)
 		}
 	}
 }

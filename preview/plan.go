@@ -36,15 +36,39 @@ type Request struct {
 	Zone []map[string]any
 }
 
-// Plan runs the program offline for the requested stage.
+// Plan runs the program offline for the requested stage. The program parses the config once
+// and reports it resolved; the plan keeps it (Plan.Resolved, read through Stage).
 func Plan(req Request) (*offline.Plan, error) {
-	var err error
-	if req.Dir, req.Stack, err = offline.Locate(req.Dir, req.Stack); err != nil {
+	cfg, set, err := req.config()
+	if err != nil {
 		return nil, err
 	}
-	over := map[string]string{}
-	for k, v := range req.Overrides {
-		over[k] = v
+	var resolved *stacks.Config
+	var warnings []string
+	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder,
+			Loaded: func(c *stacks.Config) { resolved = c },
+			Warn:   func(w string) { warnings = append(warnings, w) }})
+	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun, Zones: req.zones(cfg)})
+	if err != nil {
+		return nil, err
+	}
+	plan.Config, plan.Set, plan.Resolved = cfg, set, resolved
+	plan.Stage, plan.Platform = resolved.Stage, string(resolved.Platform)
+	plan.Layers, plan.Retired = layerNames(resolved.Layers), layerNames(resolved.Retired)
+	plan.Warnings = slices.Concat(plan.Warnings, stacks.Unused(resolved, set), req.unsetWarnings(cfg, set), warnings)
+	return plan, nil
+}
+
+// config settles the project and the stack and reads the stack's config with the request's
+// overrides; the keys' names are checked before the program runs.
+func (req *Request) config() (cfg map[string]string, set []string, err error) {
+	if req.Dir, req.Stack, err = offline.Locate(req.Dir, req.Stack); err != nil {
+		return nil, nil, err
+	}
+	over := maps.Clone(req.Overrides)
+	if over == nil {
+		over = map[string]string{}
 	}
 	if req.Stage != "" {
 		over["llama:stage"] = req.Stage
@@ -56,48 +80,64 @@ func Plan(req Request) (*offline.Plan, error) {
 	if req.Defaults {
 		file = ""
 	}
-	cfg, set, err := offline.StackConfig(req.Dir, file, over)
-	if err != nil {
-		return nil, err
+	if cfg, set, err = offline.StackConfig(req.Dir, file, over); err != nil {
+		return nil, nil, err
 	}
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
+	if err := stacks.CheckKeys(slices.Collect(maps.Keys(cfg))); err != nil {
+		return nil, nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	if err := stacks.CheckKeys(keys); err != nil {
-		return nil, fmt.Errorf("invalid configuration: %w", err)
+	return cfg, set, nil
+}
+
+// unsetWarnings: a stack file that sets neither the stage nor the region plans on
+// Pulumi.yaml's defaults, silently: say so.
+func (req *Request) unsetWarnings(cfg map[string]string, set []string) []string {
+	if req.Defaults {
+		return nil
 	}
-	var warnings []string
-	if c, err := stacks.ParseConfig(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok }); err == nil {
-		warnings = stacks.Unused(c, set)
-	}
-	if !req.Defaults {
-		// A stack file that sets neither plans on Pulumi.yaml's defaults, silently: say so.
-		for _, k := range []string{"llama:stage", "aws:region"} {
-			if !slices.Contains(set, k) {
-				warnings = append(warnings, fmt.Sprintf("Pulumi.%s.yaml sets no %s: planning with %q, the default (pulumi config set %s <value> --stack %s)", req.Stack, k, cfg[k], k, req.Stack))
-			}
+	var out []string
+	for _, k := range []string{"llama:stage", "aws:region"} {
+		if !slices.Contains(set, k) {
+			out = append(out, fmt.Sprintf("Pulumi.%s.yaml sets no %s: planning with %q, the default (pulumi config set %s <value> --stack %s)", req.Stack, k, cfg[k], k, req.Stack))
 		}
 	}
-	zones := req.Zones
-	if len(req.Zone) > 0 {
-		// A copy: the request's map stays as the caller gave it.
-		zones = maps.Clone(req.Zones)
-		if zones == nil {
-			zones = map[string][]map[string]any{}
+	return out
+}
+
+// zones are what the Cloudflare zones hold before the run: the request's, with the stack's
+// own zone as --zone read it.
+func (req *Request) zones(cfg map[string]string) map[string][]map[string]any {
+	if len(req.Zone) == 0 {
+		return req.Zones
+	}
+	// A copy: the request's map stays as the caller gave it.
+	zones := maps.Clone(req.Zones)
+	if zones == nil {
+		zones = map[string][]map[string]any{}
+	}
+	zones[cfg["llama:cloudflareZoneId"]] = heldBy(req.Zone, offline.Project+"/"+req.Stack)
+	return zones
+}
+
+// layerNames lists a set of layers by name, sorted.
+func layerNames(ls stacks.Layers) []string {
+	out := []string{}
+	for l, on := range ls {
+		if on {
+			out = append(out, string(l))
 		}
-		zones[cfg["llama:cloudflareZoneId"]] = heldBy(req.Zone, offline.Project+"/"+req.Stack)
 	}
-	plan, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
-		return stacks.Build(ctx, stacks.Options{Build: release.Placeholder, Warn: func(w string) { warnings = append(warnings, w) }})
-	}, offline.Options{Stack: req.Stack, Config: cfg, DryRun: req.DryRun, Zones: zones})
-	if err != nil {
-		return nil, err
+	sort.Strings(out)
+	return out
+}
+
+// Stage is the configuration a plan's program resolved; a plan built by hand, which has none,
+// reads as a stage without layers.
+func Stage(p *offline.Plan) *stacks.Config {
+	if c, ok := p.Resolved.(*stacks.Config); ok && c != nil {
+		return c
 	}
-	plan.Stage, plan.Platform = cfg["llama:stage"], cfg["llama:platform"]
-	plan.Config, plan.Set = cfg, set
-	plan.Warnings = append(plan.Warnings, warnings...)
-	return plan, nil
+	return &stacks.Config{Stage: p.Stage, Platform: stacks.Platform(p.Platform), Layers: stacks.Layers{}, Retired: stacks.Layers{}}
 }
 
 // Tree renders the plan as a tree of components and their resources, then counts.
@@ -142,7 +182,7 @@ func Tree(p *offline.Plan) string {
 		}
 	}
 	for _, l := range []stacks.Layer{stacks.Box} {
-		if stacks.Retired(stacks.Platform(p.Platform), p.Stage, l) {
+		if Stage(p).Retired[l] {
 			fmt.Fprintf(&b, "\nThe %s is retired at this stage: its instance, address and rules are gone; its stateful parts stay, retained on delete:\n", l)
 			for _, r := range p.Resources {
 				if r.Stateful && r.RetainOnDelete {

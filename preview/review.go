@@ -20,8 +20,9 @@ func kindOf(a, b *offline.Plan) (string, []string) {
 	if a.Platform != b.Platform {
 		return "migration between ladders", skipped
 	}
-	ra, okA := stacks.Find(stacks.Platform(a.Platform), a.Stage)
-	rb, okB := stacks.Find(stacks.Platform(b.Platform), b.Stage)
+	sa, sb := Stage(a), Stage(b)
+	ra, okA := stacks.Find(sa.Platform, sa.Stage)
+	rb, okB := stacks.Find(sb.Platform, sb.Stage)
 	if !okA || !okB {
 		return "change", skipped
 	}
@@ -33,7 +34,7 @@ func kindOf(a, b *offline.Plan) (string, []string) {
 	case ra.Order > rb.Order:
 		kind, lo, hi = "demotion", rb.Order, ra.Order
 	}
-	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
+	for _, r := range stacks.Rungs(sb.Platform) {
 		if r.Order > lo && r.Order < hi {
 			skipped = append(skipped, r.Stage)
 		}

@@ -73,13 +73,10 @@ func Steps(a, b *offline.Plan) []Step {
 	if a.Platform != b.Platform {
 		return []Step{{ID: "migration", Text: fmt.Sprintf("The %s and %s ladders are separate architectures: moving between them is a data migration (export, import, cut over), not a promotion, and llama-app move does not cross ladders. Plan it as one.", a.Platform, b.Platform)}}
 	}
-	la, errA := stacks.LayersOf(stacks.Platform(a.Platform), a.Stage)
-	lb, errB := stacks.LayersOf(stacks.Platform(b.Platform), b.Stage)
-	if errA != nil || errB != nil {
-		return []Step{}
-	}
+	sa, sb := Stage(a), Stage(b)
+	la, lb := sa.Layers, sb.Layers
 	out := moveSteps(a, b)
-	for _, r := range stacks.Rungs(stacks.Platform(b.Platform)) {
+	for _, r := range stacks.Rungs(sb.Platform) {
 		if r.Step == "" || len(r.Layers) == 0 {
 			continue
 		}
@@ -89,7 +86,7 @@ func Steps(a, b *offline.Plan) []Step {
 	}
 	var left []string
 	for l, had := range la {
-		if had && !lb[l] && !stacks.Retired(stacks.Platform(b.Platform), b.Stage, l) {
+		if had && !lb[l] && !sb.Retired[l] {
 			left = append(left, string(l))
 		}
 	}
@@ -100,35 +97,13 @@ func Steps(a, b *offline.Plan) []Step {
 	return out
 }
 
-// pending lists the moves a plan has under way: the tiers it publishes under next/, and
-// traffic while the box serves beside the fleet.
+// pending lists the moves a plan has under way, as its program resolved them.
 func pending(p *offline.Plan) map[string]bool {
+	c := Stage(p)
 	out := map[string]bool{}
-	prefixes := map[string]string{"db": "/next/db/", "shards": "/next/shards/", "activity": "/next/tables/"}
-	var box, fleet, edge, origins, direct bool
-	for _, r := range p.Resources {
-		switch {
-		case r.Type == "aws:ssm/parameter:Parameter":
-			name, _ := r.Inputs["name"].(string)
-			for tier, pre := range prefixes {
-				if strings.Contains(name, pre) {
-					out[tier] = true
-				}
-			}
-		case r.Name == "box-instance":
-			box = true
-		case r.Name == "fleet-alb":
-			fleet = true
-		case r.Type == "llama:cdn:Edge":
-			edge = true
-		case r.Name == "fleet-origins":
-			origins = true
-		case r.Name == "api-http":
-			direct = r.Inputs["disableExecuteApiEndpoint"] == false
-		}
+	for _, t := range stacks.MoveTiers {
+		out[t] = c.Pending(t)
 	}
-	out["traffic"] = box && fleet
-	out["edge"] = edge && ((fleet && !origins) || direct)
 	return out
 }
 
@@ -141,7 +116,7 @@ func moveSteps(a, b *offline.Plan) []Step {
 	var out []Step
 	var moved []string
 	for _, m := range stacks.Moves {
-		if !slices.Contains(stacks.MovesOf(stacks.Platform(b.Platform), b.Stage), m.Tier) {
+		if !slices.Contains(stacks.MovesOf(Stage(b).Platform, Stage(b).Stage), m.Tier) {
 			continue
 		}
 		moved = append(moved, m.Tier)

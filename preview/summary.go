@@ -40,7 +40,7 @@ func Summary(p *offline.Plan) string {
 	if clusters+instances > 0 {
 		fmt.Fprintf(&b, "\nRDS quotas: the stage needs %d DB clusters and %d DB instances of the region's (40 and 40 by default; declare raised ones with llama:dbClusterQuota and llama:dbInstanceQuota).\n", clusters, instances)
 	}
-	if stacks.Retired(stacks.Platform(p.Platform), p.Stage, stacks.Box) {
+	if Stage(p).Retired[stacks.Box] {
 		b.WriteString("\nThe box is retired at this stage: its instance, address and rules are gone; its data volume and credentials stay.\n")
 	}
 	b.WriteString(outputsText(p))

@@ -29,6 +29,9 @@ type Config struct {
 	Stage    string
 	Platform Platform
 	Layers   Layers // what the stage has: the ladder's layers, and those config allows
+	// Retired are the layers a rung at or below the stage retired: their stateful parts stay
+	// in the stack.
+	Retired Layers
 
 	Protect          bool
 	LogRetentionDays int
@@ -178,6 +181,9 @@ type AlarmConfig struct {
 
 // Has reports whether the stage has a layer.
 func (c *Config) Has(l Layer) bool { return c.Layers[l] }
+
+// Keeps reports whether the stage has a layer or keeps its retired stateful parts.
+func (c *Config) Keeps(l Layer) bool { return c.Layers[l] || c.Retired[l] }
 
 // ConfigError is a configuration mistake: the key, the value given and what is allowed.
 type ConfigError struct {
@@ -331,10 +337,10 @@ func movedRule(c *Config) (string, string) {
 // stageRule: the stage is a rung of the platform's ladder; it decides the layers.
 func stageRule(c *Config) (string, string) {
 	if _, ok := Find(c.Platform, c.Stage); ok {
-		c.Layers = layersFor(c)
+		c.Layers, c.Retired = layersFor(c)
 		// The box keeps serving until both its data and its traffic have moved: no up retires
 		// a tier that holds live data or takes traffic before its move is recorded.
-		if c.Layers[Fleet] && Retired(c.Platform, c.Stage, Box) && (c.Pending(MoveDB) || c.Pending(MoveTraffic)) {
+		if c.Layers[Fleet] && c.Retired[Box] && (c.Pending(MoveDB) || c.Pending(MoveTraffic)) {
 			c.Layers[Box] = true
 		}
 		return "", ""
@@ -386,6 +392,37 @@ func otherLadder(p Platform, stage string) Platform {
 		}
 	}
 	return ""
+}
+
+// allowedBy are the layers a rung adds only where config allows them.
+var allowedBy = map[Layer]func(*Config) bool{
+	// The SPA is served through Cloudflare wherever a zone and a hostname are configured,
+	// below the cdn rung too.
+	SPAEdge: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
+	// The servers ladder owns the app's hostname from the first rung wherever one is
+	// configured: a DNS-only record and certificates for the box and the load balancer, the
+	// same record proxied from the cdn rung on.
+	Hostname: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
+}
+
+// layersFor returns the layers a configured stage has (its ladder's, less those config does
+// not allow) and those it retired.
+func layersFor(c *Config) (present, retired Layers) {
+	present, _ = LayersOf(c.Platform, c.Stage)
+	for l, allowed := range allowedBy {
+		if present[l] && !allowed(c) {
+			present[l] = false
+		}
+	}
+	retired = Layers{}
+	for _, r := range Rungs(c.Platform) {
+		for _, l := range r.Retires {
+			if Retired(c.Platform, c.Stage, l) {
+				retired[l] = true
+			}
+		}
+	}
+	return present, retired
 }
 
 // LoadConfig reads the stack's configuration from the Pulumi context.

@@ -42,29 +42,6 @@ const (
 	Hostname    Layer = "hostname"     // the app's record in the Cloudflare zone and its certificates, wherever a domain is configured
 )
 
-// allowedBy are the layers a rung adds only where config allows them.
-var allowedBy = map[Layer]func(*Config) bool{
-	// The SPA is served through Cloudflare wherever a zone and a hostname are configured,
-	// below the cdn rung too.
-	SPAEdge: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
-	// The servers ladder owns the app's hostname from the first rung wherever one is
-	// configured: a DNS-only record and certificates for the box and the load balancer, the
-	// same record proxied from the cdn rung on.
-	Hostname: func(c *Config) bool { return c.Edge.ZoneID != "" && c.Edge.Domain != "" },
-}
-
-// layersFor returns the layers a configured stage has: its ladder's, less those config does
-// not allow.
-func layersFor(c *Config) Layers {
-	ls, _ := LayersOf(c.Platform, c.Stage)
-	for l, allowed := range allowedBy {
-		if ls[l] && !allowed(c) {
-			ls[l] = false
-		}
-	}
-	return ls
-}
-
 // Rung is one stage of a ladder.
 type Rung struct {
 	Platform Platform

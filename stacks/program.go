@@ -22,6 +22,10 @@ type Options struct {
 	// Records reads the mover's records, which the retire `up` checks (checkMoves). Nil, as
 	// offline: llama:moved alone decides.
 	Records RecordReader
+	// Loaded receives the configuration the program resolved (defaults applied, layers
+	// decided) before it builds anything: the offline plan keeps it so that its renderers
+	// read the stage as the program saw it. Nil: nobody is told.
+	Loaded func(*Config)
 }
 
 // Program is the Pulumi program main.go runs.
@@ -41,6 +45,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	cfg, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Loaded != nil {
+		opts.Loaded(cfg)
 	}
 	e, err := lookup(ctx, cfg)
 	if err != nil {
@@ -68,10 +75,8 @@ type stage struct {
 
 // has reports whether the stage has a layer; keeps whether it has it or keeps its retired
 // stateful parts.
-func (s *stage) has(l Layer) bool { return s.cfg.Has(l) }
-func (s *stage) keeps(l Layer) bool {
-	return s.cfg.Has(l) || Retired(s.cfg.Platform, s.cfg.Stage, l)
-}
+func (s *stage) has(l Layer) bool   { return s.cfg.Has(l) }
+func (s *stage) keeps(l Layer) bool { return s.cfg.Keeps(l) }
 
 // warn reports a warning the way the options say.
 func (s *stage) warn(msg string) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -115,8 +116,11 @@ func TestPlanJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(p); got != "outputs,platform,project,region,resources,schemaVersion,stack,stage,warnings" || p["schemaVersion"] != float64(1) {
+	if got := keys(p); got != "layers,outputs,platform,project,region,resources,retired,schemaVersion,stack,stage,warnings" || p["schemaVersion"] != float64(1) {
 		t.Errorf("plan keys %s", got)
+	}
+	if got := fmt.Sprint(p["layers"], p["retired"]); got != "[box database monitoring network] []" {
+		t.Errorf("separate-db layers and retired layers: %s", got)
 	}
 	if p["project"] != "llama" || p["stack"] != "dev" || p["stage"] != "separate-db" || p["platform"] != "servers" {
 		t.Errorf("plan header %v %v %v %v", p["project"], p["stack"], p["stage"], p["platform"])
@@ -275,6 +279,33 @@ func TestFailOnCostIncrease(t *testing.T) {
 		}
 		if c.code == exitCost && !strings.Contains(errs, "raises the monthly cost") {
 			t.Errorf("--fail-on-cost-increase %s: %s", c.limit, errs)
+		}
+	}
+}
+
+// TestPlanLayers: the plan reports the layers as the program resolved them: the box stays at
+// load-balanced until its data and traffic have moved, and is retired either way.
+func TestPlanLayers(t *testing.T) {
+	for _, c := range []struct {
+		moved, want string
+	}{
+		{"", "[box database fleet monitoring network] [box]"},
+		{"db,traffic", "[database fleet monitoring network] [box]"},
+	} {
+		args := []string{"plan", "--stage", "load-balanced", "--json"}
+		if c.moved != "" {
+			args = append(args, "-c", "moved="+c.moved)
+		}
+		code, out, errs := llama(t, args...)
+		if code != 0 {
+			t.Fatalf("plan exited %d: %s", code, errs)
+		}
+		var p struct{ Layers, Retired []string }
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(p.Layers, p.Retired); got != c.want {
+			t.Errorf("moved %q: layers and retired %s, want %s", c.moved, got, c.want)
 		}
 	}
 }
