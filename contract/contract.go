@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// Project is the Pulumi project's name: the config namespace (llama:stage), the URNs' project
+// and the first part of the parameter prefix, /llama/<stack>.
+const Project = "llama"
+
 // The keys, by what they hold.
 const (
 	DBPrimaryEndpoint   = "db/primary/endpoint"

@@ -17,10 +17,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // Project is the Pulumi project name: the config namespace and the URNs' project.
-const Project = "llama"
+const Project = contract.Project
 
 // Resource is one registered resource as the offline engine saw it.
 type Resource struct {

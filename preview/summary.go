@@ -38,7 +38,9 @@ func Summary(p *offline.Plan) string {
 		}
 	}
 	if clusters+instances > 0 {
-		fmt.Fprintf(&b, "\nRDS quotas: the stage needs %d DB clusters and %d DB instances of the region's (40 and 40 by default; declare raised ones with llama:dbClusterQuota and llama:dbInstanceQuota).\n", clusters, instances)
+		q := Stage(p).Quotas
+		fmt.Fprintf(&b, "\nRDS quotas: the stage needs %d DB clusters and %d DB instances of the region's (declared: %d and %d, RDS's default %d; declare raised ones with llama:dbClusterQuota and llama:dbInstanceQuota).\n",
+			clusters, instances, q.DBClusters, q.DBInstances, stacks.DefaultRDSQuota)
 	}
 	if Stage(p).Retired[stacks.Box] {
 		b.WriteString("\nThe box is retired at this stage: its instance, address and rules are gone; its data volume and credentials stay.\n")

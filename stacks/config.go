@@ -9,11 +9,12 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/contract"
 	"github.com/llama-stages/llama/suggest"
 )
 
 // Namespace is the config namespace and the Pulumi project name.
-const Namespace = "llama"
+const Namespace = contract.Project
 
 // Table is one DynamoDB table of llama:tables.
 type Table struct {
@@ -162,6 +163,10 @@ type ServerlessConfig struct {
 	LambdaTimeout  int
 	MaxConcurrency int // llama:maxFunctionConcurrency
 }
+
+// DefaultRDSQuota is RDS's default quota of DB clusters, and of DB instances, an account and
+// region (RDS User Guide, "Quotas in Amazon RDS").
+const DefaultRDSQuota = 40
 
 // QuotaConfig is the region's RDS quotas as declared.
 type QuotaConfig struct {

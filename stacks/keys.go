@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llama-stages/llama/components/cache"
+	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/components/network"
 	"github.com/llama-stages/llama/components/release"
 )
 
@@ -43,24 +47,24 @@ var Keys = []Key{
 		Parse: boolean(), Set: func(c *Config, v any) { c.Protect = v.(bool) }},
 	{Name: "vpcCidr", Type: "string", Default: "10.0.0.0/16", Description: "The VPC's IPv4 range; must be a /16.",
 		Parse: cidr16, Set: func(c *Config, v any) { c.Network.Cidr = v.(netip.Prefix) }},
-	{Name: "azCount", Type: "integer", Default: "2", Description: "Availability zones to spread over: at least 2, at most what the region offers.",
-		Parse: intIn(2, 6), Set: func(c *Config, v any) { c.Network.AZCount = v.(int) }},
+	{Name: "azCount", Type: "integer", Default: itoa(network.MinAZs), Description: fmt.Sprintf("Availability zones to spread over: %d to %d, and at most what the region offers.", network.MinAZs, network.MaxAZs),
+		Parse: intIn(network.MinAZs, network.MaxAZs), Set: func(c *Config, v any) { c.Network.AZCount = v.(int) }},
 	{Name: "natMode", Type: "string", Default: "per-az", Description: "NAT gateways for the private subnets: per-az (one per AZ, survives an AZ outage) or single (cheaper).",
 		Parse: oneOf("per-az", "single"), Set: func(c *Config, v any) { c.Network.NatPerAz = v.(string) == "per-az" }, UsedBy: []Layer{Fleet, Functions}},
 	{Name: "instanceType", Type: "string", Default: "t3.small", Description: "EC2 instance type of the box and of the fleet; its architecture (Graviton families such as t4g are arm64) picks the AMI and the app's build.",
 		Parse: required(reInstanceType, "an EC2 instance type built on the Nitro System, such as t3.small or m7g.large: the box needs EBS as NVMe and EBS optimisation, which t2, m4, c4, r4 and other Xen types lack"), Set: func(c *Config, v any) { c.Servers.InstanceType = v.(string) }, UsedBy: []Layer{Box, Fleet}, Only: Servers},
-	{Name: "appPackage", Type: "string", Default: "./cmd/llama-app", Description: "Go package of this repository the stack builds and runs on every rung: under systemd behind nginx on the box and the fleet, as the Lambda function on the serverless ladder.",
+	{Name: "appPackage", Type: "string", Default: release.DefaultPackage, Description: "Go package of this repository the stack builds and runs on every rung: under systemd behind nginx on the box and the fleet, as the Lambda function on the serverless ladder.",
 		Parse: goPackage, Set: func(c *Config, v any) { c.AppPackage = v.(string) }},
-	{Name: "logRetentionDays", Type: "integer", Default: "90", Description: "Retention of every log group the stack creates (a value CloudWatch accepts).",
+	{Name: "logRetentionDays", Type: "integer", Default: itoa(monitor.DefaultLogRetentionDays), Description: "Retention of every log group the stack creates, in days (a value CloudWatch accepts; none keeps logs forever).",
 		Parse: logRetention, Set: func(c *Config, v any) { c.LogRetentionDays = v.(int) }},
 	{Name: "certificateArn", Type: "string", Default: "", Description: "ACM certificate for the load balancer's HTTPS listener (HTTP then redirects to HTTPS). Empty: with llama:domain one is issued and validated through Cloudflare; this wins when set.",
 		Parse: optional(reCertArn, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>) or empty"), Set: func(c *Config, v any) { c.CertificateArn = v.(string) }, UsedBy: []Layer{Fleet, CDN}},
 	{Name: "minServers", Type: "integer", Default: "2", Description: "Fleet minimum size (load-balanced on).",
-		Parse: intIn(1, 100), Set: func(c *Config, v any) { c.Servers.Min = v.(int) }, UsedBy: []Layer{Fleet}},
+		Parse: intIn(1, compute.MaxFleetSize), Set: func(c *Config, v any) { c.Servers.Min = v.(int) }, UsedBy: []Layer{Fleet}},
 	{Name: "desiredServers", Type: "integer", Default: "2", Description: "Fleet desired size when the group is created: min <= desired <= max. After that, target tracking owns it (an up leaves it alone).",
-		Parse: intIn(1, 100), Set: func(c *Config, v any) { c.Servers.Desired = v.(int) }, UsedBy: []Layer{Fleet}},
-	{Name: "maxServers", Type: "integer", Default: "6", Description: "Fleet maximum size: at least 2.",
-		Parse: intIn(2, 100), Set: func(c *Config, v any) { c.Servers.Max = v.(int) }, UsedBy: []Layer{Fleet}},
+		Parse: intIn(1, compute.MaxFleetSize), Set: func(c *Config, v any) { c.Servers.Desired = v.(int) }, UsedBy: []Layer{Fleet}},
+	{Name: "maxServers", Type: "integer", Default: "6", Description: fmt.Sprintf("Fleet maximum size: %d to %d.", compute.MinFleetMax, compute.MaxFleetSize),
+		Parse: intIn(compute.MinFleetMax, compute.MaxFleetSize), Set: func(c *Config, v any) { c.Servers.Max = v.(int) }, UsedBy: []Layer{Fleet}},
 	// A major version only: minor versions upgrade automatically, and a pinned minor would ask
 	// RDS for a downgrade once AWS has upgraded past it (the engine-version-pin rule).
 	{Name: "dbEngineVersion", Type: "string", Default: "16", Description: "RDS PostgreSQL major version; minor versions upgrade automatically in the maintenance window.",
@@ -83,8 +87,8 @@ var Keys = []Key{
 		Parse: oneOf("valkey", "redis"), Set: func(c *Config, v any) { c.Cache.Engine = v.(string) }, UsedBy: []Layer{Cache}},
 	{Name: "cacheNodeType", Type: "string", Default: "cache.t4g.small", Description: "ElastiCache node type.",
 		Parse: required(reCacheClass, "an ElastiCache node type such as cache.t4g.small"), Set: func(c *Config, v any) { c.Cache.NodeType = v.(string) }, UsedBy: []Layer{Cache}},
-	{Name: "cacheNodes", Type: "integer", Default: "2", Description: "Cache nodes (primary plus replicas), 2..6: failover needs at least 2.",
-		Parse: intIn(2, 6), Set: func(c *Config, v any) { c.Cache.Nodes = v.(int) }, UsedBy: []Layer{Cache}},
+	{Name: "cacheNodes", Type: "integer", Default: itoa(cache.MinNodes), Description: fmt.Sprintf("Cache nodes (primary plus replicas), %d..%d: failover needs a replica.", cache.MinNodes, cache.MaxNodes),
+		Parse: intIn(cache.MinNodes, cache.MaxNodes), Set: func(c *Config, v any) { c.Cache.Nodes = v.(int) }, UsedBy: []Layer{Cache}},
 	{Name: "cloudflareZoneId", Type: "string", Default: "", Description: "Cloudflare zone ID (32 hex characters) holding llama:domain: set both on any rung (the stack then owns the hostname's record and serves HTTPS from the first rung); required from the cdn rung on.",
 		Parse: optional(reZoneID, "a Cloudflare zone ID: 32 lowercase hex characters"), Set: func(c *Config, v any) { c.Edge.ZoneID = v.(string) }, UsedBy: []Layer{CDN, SPAEdge, Hostname}},
 	{Name: "domain", Type: "string", Default: "", Description: "The app's hostname inside the Cloudflare zone, e.g. app.example.com: set it with llama:cloudflareZoneId on any rung (the stack then owns its record and serves HTTPS from the first rung); required from the cdn rung on.",
@@ -121,23 +125,23 @@ var Keys = []Key{
 		Parse: intIn(1, 29), Set: func(c *Config, v any) { c.Serverless.LambdaTimeout = v.(int) }, UsedBy: []Layer{Functions}},
 	{Name: "maxFunctionConcurrency", Type: "integer", Default: "900", Description: "The most sandboxes of the function the sharded rung lets run at once: its reserved concurrency is this or what the shard writers' connections allow, the lower. 900 is an account's default 1,000 less the 100 Lambda keeps unreserved; raise it after raising the account's limit.",
 		Parse: intIn(1, 100000), Set: func(c *Config, v any) { c.Serverless.MaxConcurrency = v.(int) }, UsedBy: []Layer{Shards}, Only: Serverless},
-	{Name: "dbClusterQuota", Type: "integer", Default: "40", Description: "The region's RDS quota of DB clusters for the account (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more.",
+	{Name: "dbClusterQuota", Type: "integer", Default: itoa(DefaultRDSQuota), Description: fmt.Sprintf("The region's RDS quota of DB clusters for the account (%d by default; raise it in Service Quotas first): the plan refuses a stage that needs more.", DefaultRDSQuota),
 		Parse: intIn(1, 10000), Set: func(c *Config, v any) { c.Quotas.DBClusters = v.(int) }},
-	{Name: "dbInstanceQuota", Type: "integer", Default: "40", Description: "The region's RDS quota of DB instances for the account, Aurora's included (40 by default; raise it in Service Quotas first): the plan refuses a stage that needs more.",
+	{Name: "dbInstanceQuota", Type: "integer", Default: itoa(DefaultRDSQuota), Description: fmt.Sprintf("The region's RDS quota of DB instances for the account, Aurora's included (%d by default; raise it in Service Quotas first): the plan refuses a stage that needs more.", DefaultRDSQuota),
 		Parse: intIn(1, 10000), Set: func(c *Config, v any) { c.Quotas.DBInstances = v.(int) }},
 	{Name: "alertEmail", Type: "string", Default: "", Description: "Email address subscribed to the alarm topic; none when empty.",
 		Parse: optional(reEmail, "an email address or empty"), Set: func(c *Config, v any) { c.Alarms.Email = v.(string) }},
-	{Name: "latencyP95Ms", Type: "integer", Default: "1000", Description: "Alarm when the app's p95 response time stays above this many milliseconds.",
+	{Name: "latencyP95Ms", Type: "integer", Default: itoa(monitor.DefaultAppAlarms.LatencyP95Ms), Description: "Alarm when the app's p95 response time stays above this many milliseconds.",
 		Parse: intIn(10, 60000), Set: func(c *Config, v any) { c.Alarms.LatencyP95Ms = v.(int) }},
-	{Name: "errorRatePercent", Type: "integer", Default: "5", Description: "Alarm when the app's 5xx error rate stays above this percentage.",
+	{Name: "errorRatePercent", Type: "integer", Default: itoa(monitor.DefaultAppAlarms.ErrorRatePercent), Description: "Alarm when the app's 5xx error rate stays above this percentage.",
 		Parse: intIn(1, 100), Set: func(c *Config, v any) { c.Alarms.ErrorRatePercent = v.(int) }},
-	{Name: "dbLatencyP95Ms", Type: "integer", Default: "50", Description: "Alarm when a database's p95 read or write latency stays above this many milliseconds.",
+	{Name: "dbLatencyP95Ms", Type: "integer", Default: itoa(monitor.DefaultDBAlarms.LatencyP95Ms), Description: "Alarm when a database's p95 read or write latency stays above this many milliseconds.",
 		Parse: intIn(1, 60000), Set: func(c *Config, v any) { c.Alarms.DBLatencyP95Ms = v.(int) }},
-	{Name: "dbConnectionsPercent", Type: "integer", Default: "80", Description: "Alarm when database connections exceed this percentage of the instance's limit.",
+	{Name: "dbConnectionsPercent", Type: "integer", Default: itoa(monitor.DefaultDBAlarms.ConnectionsPercent), Description: "Alarm when database connections exceed this percentage of the instance's limit.",
 		Parse: intIn(10, 100), Set: func(c *Config, v any) { c.Alarms.DBConnectionsPercent = v.(int) }},
-	{Name: "replicaLagSeconds", Type: "integer", Default: "30", Description: "Alarm when a replica lags the primary by more than this many seconds.",
+	{Name: "replicaLagSeconds", Type: "integer", Default: itoa(monitor.DefaultDBAlarms.ReplicaLagSeconds), Description: "Alarm when a replica lags the primary by more than this many seconds.",
 		Parse: intIn(1, 86400), Set: func(c *Config, v any) { c.Alarms.ReplicaLagSeconds = v.(int) }, UsedBy: []Layer{Replicas, Shards}},
-	{Name: "cacheMemoryPercent", Type: "integer", Default: "80", Description: "Alarm when cache memory use exceeds this percentage.",
+	{Name: "cacheMemoryPercent", Type: "integer", Default: itoa(cache.DefaultMemoryAlarmPercent), Description: "Alarm when cache memory use exceeds this percentage.",
 		Parse: intIn(10, 100), Set: func(c *Config, v any) { c.Alarms.CacheMemoryPercent = v.(int) }, UsedBy: []Layer{Cache}},
 }
 
@@ -176,8 +180,8 @@ func ConfigYAML() string {
 
 // The parsers of the key table.
 
-// LogRetentions are the retention periods CloudWatch Logs accepts, in days.
-var LogRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+// itoa renders a component's default for the key table.
+func itoa(n int) string { return strconv.Itoa(n) }
 
 var (
 	// EC2 instance types built on the Nitro System (EC2 User Guide, "Instances built on the
@@ -324,8 +328,8 @@ func goPackage(v string) (any, string) {
 
 func logRetention(v string) (any, string) {
 	n, err := strconv.Atoi(v)
-	if err != nil || !slices.Contains(LogRetentions, n) {
-		return nil, fmt.Sprint("one of ", LogRetentions)
+	if err != nil || !slices.Contains(monitor.LogRetentions, n) {
+		return nil, fmt.Sprint("one of ", monitor.LogRetentions)
 	}
 	return n, ""
 }

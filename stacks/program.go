@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/release"
 )
 
@@ -89,11 +90,16 @@ func (s *stage) warn(msg string) {
 
 // env is what the program looks up once about the account and region.
 type env struct {
-	region, account string
-	partition       string // aws, aws-cn, aws-us-gov
-	azs             []string
-	prefix          string // SSM parameter and log prefix: /llama/<stack>
-	base            string // physical name base: llama-<stack>
+	region, accountID string
+	partition         string // aws, aws-cn, aws-us-gov
+	azs               []string
+	prefix            string // SSM parameter and log prefix: /llama/<stack>
+	base              string // physical name base: llama-<stack>
+}
+
+// account is where the stack runs, as the components take it.
+func (e *env) account() access.Account {
+	return access.Account{Region: e.region, AccountID: e.accountID, Partition: e.partition}
 }
 
 func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
@@ -121,6 +127,6 @@ func lookup(ctx *pulumi.Context, cfg *Config) (*env, error) {
 		return nil, &ConfigError{Key: "llama:azCount", Value: fmt.Sprint(n),
 			Allowed: fmt.Sprintf("2..%d: region %s offers %d availability zones", len(zones.Names), region.Name, len(zones.Names))}
 	}
-	return &env{region: region.Name, account: who.AccountId, partition: part.Partition, azs: zones.Names[:cfg.Network.AZCount],
+	return &env{region: region.Name, accountID: who.AccountId, partition: part.Partition, azs: zones.Names[:cfg.Network.AZCount],
 		prefix: fmt.Sprintf("/%s/%s", ctx.Project(), ctx.Stack()), base: fmt.Sprintf("%s-%s", ctx.Project(), ctx.Stack())}, nil
 }

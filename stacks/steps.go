@@ -38,8 +38,7 @@ func (s *stage) foundation() (foundation, published, error) {
 	var f foundation
 	var err error
 	if s.has(Monitoring) {
-		f.mon, err = monitor.NewMonitor(s.ctx, "monitor", &monitor.MonitorArgs{
-			Region: e.region, AccountID: e.account, Partition: e.partition, AlertEmail: cfg.Alarms.Email})
+		f.mon, err = monitor.NewMonitor(s.ctx, "monitor", &monitor.MonitorArgs{AlertEmail: cfg.Alarms.Email, Account: e.account()})
 		if err != nil {
 			return f, out, err
 		}
@@ -50,10 +49,10 @@ func (s *stage) foundation() (foundation, published, error) {
 		return f, out, fmt.Errorf("stage %s/%s has no %s layer: every rung needs it (stacks.Ladder)", cfg.Platform, cfg.Stage, Network)
 	}
 	f.net, err = network.NewNetwork(s.ctx, "network", &network.NetworkArgs{
-		Cidr: cfg.Network.Cidr, AZs: e.azs, Region: e.region, LogRetentionDays: cfg.LogRetentionDays,
+		Cidr: cfg.Network.Cidr, AZs: e.azs,
 		// Only the fleet and the functions run in the private subnets and need a way out;
 		// the box is public and the databases and the cache need none.
-		Nat: s.has(Fleet) || s.has(Functions), NatPerAz: cfg.Network.NatPerAz,
+		Nat: s.has(Fleet) || s.has(Functions), NatPerAz: cfg.Network.NatPerAz, Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return f, out, err
@@ -72,6 +71,11 @@ func (s *stage) foundation() (foundation, published, error) {
 		f.cfRanges, err = cdn.IPRanges(s.ctx)
 	}
 	return f, out, err
+}
+
+// ops is what every component takes the same way: protection, log retention, the monitor.
+func (s *stage) ops(f foundation) monitor.Ops {
+	return monitor.Ops{Protect: s.cfg.Protect, LogRetentionDays: s.cfg.LogRetentionDays, Monitor: f.mon}
 }
 
 // host is what the servers' app tier shares: the AMI, the role and the release of the app.
@@ -93,7 +97,7 @@ func (s *stage) appHost() (host, published, error) {
 	if h.ami, err = compute.LatestAL2023(s.ctx, arch); err != nil {
 		return h, out, err
 	}
-	if h.role, err = compute.NewAppRole(s.ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Region: e.region, AccountID: e.account, Partition: e.partition}); err != nil {
+	if h.role, err = compute.NewAppRole(s.ctx, "app-role", &compute.AppRoleArgs{ParamPrefix: e.prefix, Account: e.account()}); err != nil {
 		return h, out, err
 	}
 	if h.art, err = s.buildApp(arch); err != nil {
@@ -145,10 +149,10 @@ func (s *stage) box(f foundation, h host) (published, error) {
 	}
 	box, err := compute.NewBox(s.ctx, "box", &compute.BoxArgs{
 		VpcID: f.net.VpcID, SubnetID: f.net.Public[0].ID(), AZ: e.azs[0], AppSecurityGroupID: f.net.AppSecurityGroupID,
-		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, RoleName: h.role.RoleName, ParamPrefix: e.prefix, Region: e.region,
-		SlowQueryMs: cfg.Database.SlowQueryMs, LogRetentionDays: cfg.LogRetentionDays, Protect: cfg.Protect,
-		LocalDatabase: !s.has(Database) || cfg.Pending(MoveDB), Retired: !s.has(Box), Monitor: f.mon, Alarms: cfg.appAlarms(),
-		HTTPS: s.has(Hostname), BeforeDelete: hooks,
+		AMI: h.ami, InstanceType: cfg.Servers.InstanceType, InstanceProfile: h.role.InstanceProfile, RoleName: h.role.RoleName, ParamPrefix: e.prefix,
+		SlowQueryMs:   cfg.Database.SlowQueryMs,
+		LocalDatabase: !s.has(Database) || cfg.Pending(MoveDB), Retired: !s.has(Box), Alarms: cfg.appAlarms(),
+		HTTPS: s.has(Hostname), BeforeDelete: hooks, Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return out, err
@@ -184,8 +188,7 @@ func (s *stage) postgres(f foundation) (published, error) {
 		AllowFrom:     []database.Source{{Name: "app", Group: f.net.AppSecurityGroupID}},
 		EngineVersion: d.EngineVersion, InstanceClass: d.InstanceClass, StorageGb: d.StorageGb,
 		MaxStorageGb: d.MaxStorageGb, MultiAz: d.MultiAz, BackupRetentionDays: d.BackupRetentionDays,
-		SlowQueryMs: d.SlowQueryMs, Replicas: s.replicas(), Protect: cfg.Protect,
-		LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(),
+		SlowQueryMs: d.SlowQueryMs, Replicas: s.replicas(), Alarms: cfg.dbAlarms(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return out, err
@@ -206,8 +209,7 @@ func (s *stage) fleet(f foundation, h host) (published, error) {
 		InstanceProfile: h.role.InstanceProfile, ParamPrefix: e.prefix,
 		ReleaseBucket: h.rel.Bucket, ReleaseKey: h.rel.Key, ReleaseSHA256: h.art.SHA256,
 		MinSize: cfg.Servers.Min, DesiredSize: cfg.Servers.Desired, MaxSize: cfg.Servers.Max,
-		CertificateArn: f.cert, OriginCidrs: s.originCidrs(f), Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays,
-		Region: e.region, AccountID: e.account, Monitor: f.mon, Alarms: cfg.appAlarms(),
+		CertificateArn: f.cert, OriginCidrs: s.originCidrs(f), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return out, err
@@ -273,8 +275,7 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 		// The functions reach the writer through RDS Proxy only.
 		Serverless: true, MinAcu: cfg.Serverless.MinAcu, MaxAcu: cfg.Serverless.MaxAcu, Readers: s.replicas(),
 		Proxy:               &database.ProxyArgs{SubnetIDs: f.net.PrivateSubnetIDs, ClientGroup: f.net.AppSecurityGroupID},
-		BackupRetentionDays: cfg.Database.BackupRetentionDays, SlowQueryMs: cfg.Database.SlowQueryMs, Protect: cfg.Protect,
-		LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(),
+		BackupRetentionDays: cfg.Database.BackupRetentionDays, SlowQueryMs: cfg.Database.SlowQueryMs, Alarms: cfg.dbAlarms(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return nil, out, err
@@ -300,11 +301,9 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID,
 		MemoryMb: cfg.Serverless.LambdaMemory, TimeoutSeconds: cfg.Serverless.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
-		DBConnect:        pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.account, db.ProxyResourceID, database.MasterUser),
-		LogRetentionDays: cfg.LogRetentionDays, Region: e.region, AccountID: e.account, Partition: e.partition,
-		Domain: domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
-		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(),
-		Monitor: f.mon, Alarms: cfg.appAlarms(),
+		DBConnect: pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.accountID, db.ProxyResourceID, database.MasterUser),
+		Domain:    domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return nil, out, err
@@ -419,8 +418,7 @@ func (s *stage) cache(f foundation) (published, error) {
 	}
 	c, err := cache.NewCache(s.ctx, "cache", &cache.CacheArgs{
 		ID: e.base + "-cache", VpcID: f.net.VpcID, SubnetIDs: f.net.PrivateSubnetIDs, AZs: e.azs,
-		ClientGroup: f.net.AppSecurityGroupID, Engine: cfg.Cache.Engine, NodeType: cfg.Cache.NodeType, Nodes: cfg.Cache.Nodes,
-		Protect: cfg.Protect, LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, MemoryAlarmPercent: cfg.Alarms.CacheMemoryPercent,
+		ClientGroup: f.net.AppSecurityGroupID, Engine: cfg.Cache.Engine, NodeType: cfg.Cache.NodeType, Nodes: cfg.Cache.Nodes, MemoryAlarmPercent: cfg.Alarms.CacheMemoryPercent, Ops: s.ops(f),
 	})
 	if err != nil {
 		return out, err
@@ -452,8 +450,7 @@ func (s *stage) shards(f foundation) (published, error) {
 	for i := 0; i < cfg.Shards.Count; i++ {
 		args := &database.AuroraArgs{
 			Identifier: fmt.Sprintf("%s-shard-%d", e.base, i), AZs: e.azs, Base: shared, Readers: cfg.Shards.Readers, EngineVersion: version,
-			BackupRetentionDays: cfg.Database.BackupRetentionDays, Protect: cfg.Protect,
-			LogRetentionDays: cfg.LogRetentionDays, Monitor: f.mon, Alarms: cfg.dbAlarms(), FirstAZ: i,
+			BackupRetentionDays: cfg.Database.BackupRetentionDays, Alarms: cfg.dbAlarms(), FirstAZ: i, Ops: s.ops(f),
 		}
 		// The shards are of the kind the stage's database is: serverless on that ladder.
 		if s.has(ServerlessD) {
@@ -481,7 +478,7 @@ func (s *stage) tables(f foundation) (published, error) {
 	for i, t := range s.cfg.Tables {
 		specs[i] = nosql.Table(t)
 	}
-	t, err := nosql.NewTables(s.ctx, "tables", &nosql.TablesArgs{Prefix: s.env.base, Tables: specs, Protect: s.cfg.Protect, Monitor: f.mon})
+	t, err := nosql.NewTables(s.ctx, "tables", &nosql.TablesArgs{Prefix: s.env.base, Tables: specs, Ops: s.ops(f)})
 	if err != nil {
 		return out, err
 	}

@@ -10,6 +10,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// Account is where the stack runs, as ARNs and regional service names need it. Components whose
+// Args embed it say which fields they require.
+type Account struct {
+	Region    string
+	AccountID string
+	Partition string // aws (default), aws-cn or aws-us-gov
+}
+
 // Statement allows actions on resources.
 type Statement struct {
 	Sid       string

@@ -19,21 +19,31 @@ const Port = 6379
 // engineVersions are the engine versions new groups start on.
 var engineVersions = map[string]string{"valkey": "8.0", "redis": "7.1"}
 
+// The replication group's size: automatic failover needs a replica, and a replication group
+// without cluster mode holds a primary and at most five replicas (ElastiCache User Guide,
+// "Replication: Valkey and Redis OSS Cluster Mode Disabled vs. Enabled").
+const (
+	MinNodes = 2
+	MaxNodes = 6
+)
+
+// DefaultMemoryAlarmPercent is the memory use a node alarms at where none is given.
+const DefaultMemoryAlarmPercent = 80
+
 // CacheArgs configures the cache.
 type CacheArgs struct {
-	ID               string                  // required: replication group ID, 1..40 characters
-	VpcID            pulumi.StringInput      // required
-	SubnetIDs        pulumi.StringArrayInput // required: private subnets
-	AZs              []string                // required: the nodes spread over these
-	ClientGroup      pulumi.StringInput      // required: the app's security group, the only one admitted
-	Engine           string                  // valkey (default) or redis
-	NodeType         string                  // required
-	Nodes            int                     // required: primary plus replicas, 2..6 (failover needs 2)
-	Protect          bool                    // pulumi protect; a final snapshot is always taken. Default false
-	LogRetentionDays int                     // the log groups' retention; 0 keeps them forever
-	// Monitor receives the cache's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	// MemoryAlarmPercent alarms when a node's memory use passes it; default 80.
+	ID          string                  // required: replication group ID, 1..40 characters
+	VpcID       pulumi.StringInput      // required
+	SubnetIDs   pulumi.StringArrayInput // required: private subnets
+	AZs         []string                // required: the nodes spread over these
+	ClientGroup pulumi.StringInput      // required: the app's security group, the only one admitted
+	Engine      string                  // valkey (default) or redis
+	NodeType    string                  // required
+	Nodes       int                     // required: primary plus replicas, MinNodes..MaxNodes
+	// Ops: Protect (a final snapshot is always taken); the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
+	// MemoryAlarmPercent alarms when a node's memory use passes it; default
+	// DefaultMemoryAlarmPercent.
 	MemoryAlarmPercent int
 }
 
@@ -55,8 +65,8 @@ func (a *CacheArgs) validate() error {
 		return fmt.Errorf("cache: ID %q: 1 to 40 characters", a.ID)
 	case a.VpcID == nil || a.SubnetIDs == nil || a.ClientGroup == nil || len(a.AZs) == 0 || a.NodeType == "":
 		return fmt.Errorf("cache: CacheArgs needs VpcID, SubnetIDs, ClientGroup, AZs and NodeType")
-	case a.Nodes < 2 || a.Nodes > 6:
-		return fmt.Errorf("cache: automatic failover needs at least 2 nodes, got %d (at most 6)", a.Nodes)
+	case a.Nodes < MinNodes || a.Nodes > MaxNodes:
+		return fmt.Errorf("cache: automatic failover needs at least %d nodes, got %d (at most %d)", MinNodes, a.Nodes, MaxNodes)
 	case a.Engine != "" && engineVersions[a.Engine] == "":
 		return fmt.Errorf("cache: engine %q: valkey or redis", a.Engine)
 	}
@@ -167,7 +177,7 @@ func (c *Cache) watch(ctx *pulumi.Context, name string, args *CacheArgs) error {
 	}
 	memory := args.MemoryAlarmPercent
 	if memory == 0 {
-		memory = 80
+		memory = DefaultMemoryAlarmPercent
 	}
 	section := "Cache: " + args.ID
 	for i := 1; i <= args.Nodes; i++ {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/offline"
 )
@@ -18,7 +19,7 @@ func plan(t *testing.T, a *CacheArgs, withMonitor bool) (*offline.Plan, error) {
 	t.Helper()
 	return offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
 		if withMonitor {
-			m, err := monitor.NewMonitor(ctx, "monitor", &monitor.MonitorArgs{Region: "us-east-1", AccountID: offline.Account})
+			m, err := monitor.NewMonitor(ctx, "monitor", &monitor.MonitorArgs{Account: access.Account{Region: "us-east-1", AccountID: offline.Account}})
 			if err != nil {
 				return nil, err
 			}

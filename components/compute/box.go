@@ -25,10 +25,11 @@ type BoxArgs struct {
 	InstanceType       string             // required unless Retired
 	InstanceProfile    pulumi.StringInput // required unless Retired: the app's role
 	ParamPrefix        string             // required unless Retired: /llama/<stack>
-	Region             string             // required unless Retired: for the instance's AWS CLI calls
-	SlowQueryMs        int                // statements slower than this are logged; default 500
-	LogRetentionDays   int                // the log groups' retention; 0 keeps them forever
-	Protect            bool               // protect the data volume; default false
+	// Account: Region is required unless Retired, for the instance's AWS CLI calls.
+	access.Account
+	// Ops: Protect protects the data volume; the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
+	SlowQueryMs int // statements slower than this are logged; default 500
 	// LocalDatabase says the app uses the box's own PostgreSQL (Llama 1.0); default false.
 	// Without it the database is watched no more, and the box stops its PostgreSQL as soon as
 	// the published db/primary/endpoint names another (the data stays on the volume).
@@ -48,9 +49,7 @@ type BoxArgs struct {
 	// BeforeDelete runs before the instance or its address is deleted (the box retiring):
 	// the stack waits there for resolvers to stop sending clients to it. Default none.
 	BeforeDelete []*pulumi.ResourceHook
-	// Monitor receives the box's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
+	Alarms       monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // Box is one public EC2 instance running the app, PostgreSQL and the static files, with an

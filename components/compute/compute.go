@@ -62,10 +62,8 @@ func LatestAL2023(ctx *pulumi.Context, goarch string) (string, error) {
 
 // AppRoleArgs configures the app's instance role.
 type AppRoleArgs struct {
-	ParamPrefix string // required: the SSM parameter path the app reads its settings from, /llama/<stack>
-	Region      string // required
-	AccountID   string // required
-	Partition   string // aws (default), aws-cn or aws-us-gov
+	ParamPrefix    string // required: the SSM parameter path the app reads its settings from, /llama/<stack>
+	access.Account        // Region and AccountID required
 }
 
 // AppRole is the IAM role and instance profile the app's instances run as: Session Manager

@@ -7,13 +7,15 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/offline"
 )
 
 func boxArgs() *BoxArgs {
 	return &BoxArgs{VpcID: pulumi.String("vpc-0a1b2c3d4e5f60718"), SubnetID: pulumi.String("subnet-0a1b2c3d4e5f60718"), AZ: "us-east-1a",
 		AppSecurityGroupID: pulumi.String("sg-0a1b2c3d4e5f60718"), AMI: "ami-0c51a4ba9d7e8f0b1", InstanceType: "t3.small",
-		InstanceProfile: pulumi.String("llama-dev-app"), ParamPrefix: "/llama/dev", Region: "us-east-1", Protect: true, LocalDatabase: true}
+		InstanceProfile: pulumi.String("llama-dev-app"), ParamPrefix: "/llama/dev", LocalDatabase: true, Account: access.Account{Region: "us-east-1"}, Ops: monitor.Ops{Protect: true}}
 }
 
 // TestBox: the box's data lives on an encrypted volume that outlives it (retained and
@@ -46,8 +48,8 @@ func TestBox(t *testing.T) {
 func TestFleetSizes(t *testing.T) {
 	a := &FleetArgs{VpcID: pulumi.String("vpc-1"), PublicSubnetIDs: pulumi.ToStringArray([]string{"subnet-1"}), PrivateSubnetIDs: pulumi.ToStringArray([]string{"subnet-2"}),
 		AppSecurityGroupID: pulumi.String("sg-1"), AMI: "ami-1", InstanceType: "t3.small", InstanceProfile: pulumi.String("p"), ParamPrefix: "/llama/dev",
-		ReleaseBucket: pulumi.String("b"), ReleaseKey: pulumi.String("k"), ReleaseSHA256: "00", Region: "us-east-1", AccountID: offline.Account,
-		MinSize: 3, DesiredSize: 2, MaxSize: 6}
+		ReleaseBucket: pulumi.String("b"), ReleaseKey: pulumi.String("k"), ReleaseSHA256: "00",
+		MinSize: 3, DesiredSize: 2, MaxSize: 6, Account: access.Account{Region: "us-east-1", AccountID: offline.Account}}
 	if _, err := offline.Try(func(ctx *pulumi.Context) error { _, err := NewFleet(ctx, "fleet", a); return err }); err == nil {
 		t.Error("desired below min was accepted")
 	}

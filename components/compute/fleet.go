@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
 	"github.com/llama-stages/llama/components/storage"
@@ -18,6 +19,14 @@ import (
 // HealthPath is what the load balancer asks each instance: nginx passes it to the app, which
 // answers 200 while it serves.
 const HealthPath = "/health/live"
+
+// The fleet's bounds: its maximum leaves room for a second instance (an instance refresh and an
+// AZ outage need one), and no group grows past MaxFleetSize instances, a bound that keeps a
+// typo from buying a hundred thousand.
+const (
+	MinFleetMax  = 2
+	MaxFleetSize = 100
+)
 
 // FleetArgs configures the load-balanced fleet of Llama 3.0.
 type FleetArgs struct {
@@ -34,7 +43,7 @@ type FleetArgs struct {
 	ReleaseBucket pulumi.StringInput
 	ReleaseKey    pulumi.StringInput
 	ReleaseSHA256 string
-	MinSize       int // required: 1 <= min <= desired <= max, max >= 2
+	MinSize       int // required: 1 <= min <= desired <= max, MinFleetMax <= max <= MaxFleetSize
 	DesiredSize   int
 	MaxSize       int
 	// CertificateArn turns on the HTTPS listener (TLS 1.2+ policy) and makes HTTP redirect
@@ -42,14 +51,13 @@ type FleetArgs struct {
 	CertificateArn pulumi.StringInput
 	// OriginCidrs, when set, are the only IPv4 ranges the load balancer admits (a CDN's, so
 	// that it cannot be bypassed). Empty: the internet.
-	OriginCidrs      []string
-	Protect          bool   // load balancer deletion protection; protect the log bucket. Default false
-	LogRetentionDays int    // the log groups' and the access logs' retention; 0 keeps them forever
-	Region           string // required: where the access logs are delivered from
-	AccountID        string // required: owns the access log bucket
-	// Monitor receives the fleet's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
+	OriginCidrs []string
+	// Account: Region (where the access logs are delivered from) and AccountID (owns the
+	// access log bucket) are required.
+	access.Account
+	// Ops: Protect turns on the load balancer's deletion protection and protects the log bucket; the retention covers the access logs too; the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
+	Alarms monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // Fleet is an Application Load Balancer in front of an Auto Scaling Group of hardened, private,
@@ -95,8 +103,8 @@ func (a *FleetArgs) validate() error {
 		return fmt.Errorf("compute: FleetArgs needs the release (ReleaseBucket, ReleaseKey, ReleaseSHA256)")
 	case a.Region == "" || a.AccountID == "":
 		return fmt.Errorf("compute: FleetArgs needs Region and AccountID")
-	case a.MinSize < 1 || a.DesiredSize < a.MinSize || a.MaxSize < a.DesiredSize || a.MaxSize < 2:
-		return fmt.Errorf("compute: FleetArgs sizes %d/%d/%d: want 1 <= min <= desired <= max, max >= 2", a.MinSize, a.DesiredSize, a.MaxSize)
+	case a.MinSize < 1 || a.DesiredSize < a.MinSize || a.MaxSize < a.DesiredSize || a.MaxSize < MinFleetMax || a.MaxSize > MaxFleetSize:
+		return fmt.Errorf("compute: FleetArgs sizes %d/%d/%d: want 1 <= min <= desired <= max, %d <= max <= %d", a.MinSize, a.DesiredSize, a.MaxSize, MinFleetMax, MaxFleetSize)
 	}
 	return nil
 }
@@ -195,7 +203,7 @@ func (b fleetBuild) loadBalancer(lbSG *ec2.SecurityGroup) (*lb.LoadBalancer, *lb
 		return nil, nil, err
 	}
 	logs, err := storage.NewBucket(ctx, name+"-access-logs", &storage.BucketArgs{
-		Protect: args.Protect, S3ManagedKeys: true, ExpireDays: args.LogRetentionDays, NoncurrentDays: 7,
+		Protect: args.Protect, S3ManagedKeys: true, ExpireDays: args.Retention(), NoncurrentDays: 7,
 		LogDelivery: true, LogDeliveryARN: deliverer, AccountID: args.AccountID,
 	}, b.child)
 	if err != nil {

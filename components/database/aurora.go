@@ -57,13 +57,11 @@ type AuroraArgs struct {
 	// the cluster shares with others (shards); VpcID, SubnetIDs, AllowFrom and SlowQueryMs are
 	// then the base's and must be left unset.
 	Base                *ShardBase
-	BackupRetentionDays int  // required: 1..35
-	SlowQueryMs         int  // log_min_duration_statement, without Base; 0 logs every statement
-	Protect             bool // pulumi protect and deletion protection; default false
-	LogRetentionDays    int  // the log groups' retention; 0 keeps them forever
-	// Monitor receives the cluster's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	Alarms  monitor.DBAlarms // thresholds; zero fields take their defaults
+	BackupRetentionDays int // required: 1..35
+	SlowQueryMs         int // log_min_duration_statement, without Base; 0 logs every statement
+	// Ops: Protect sets deletion protection; the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
+	Alarms monitor.DBAlarms // thresholds; zero fields take their defaults
 }
 
 // Aurora is an encrypted Aurora PostgreSQL cluster with deletion protection, a final snapshot,

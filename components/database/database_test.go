@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/offline"
 )
 
@@ -17,7 +18,7 @@ var azs = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 func TestPostgres(t *testing.T) {
 	p, err := offline.Try(func(ctx *pulumi.Context) error {
 		_, err := NewPostgres(ctx, "db", &PostgresArgs{Identifier: "llama-dev-db", VpcID: pulumi.String("vpc-1"), SubnetIDs: pulumi.ToStringArray([]string{"subnet-1", "subnet-2"}),
-			AZs: azs, EngineVersion: "16", InstanceClass: "db.t4g.medium", StorageGb: 20, MaxStorageGb: 100, BackupRetentionDays: 7, Replicas: 2, Protect: true})
+			AZs: azs, EngineVersion: "16", InstanceClass: "db.t4g.medium", StorageGb: 20, MaxStorageGb: 100, BackupRetentionDays: 7, Replicas: 2, Ops: monitor.Ops{Protect: true}})
 		return err
 	})
 	if err != nil {

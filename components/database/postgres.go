@@ -25,11 +25,9 @@ type PostgresArgs struct {
 	BackupRetentionDays int                     // required: 1..35
 	SlowQueryMs         int                     // log_min_duration_statement; 0 logs every statement
 	Replicas            int                     // read replicas, 0..15; default 0
-	Protect             bool                    // pulumi protect and deletion protection on the primary; default false
-	LogRetentionDays    int                     // the log groups' retention; 0 keeps them forever
-	// Monitor receives the database's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	Alarms  monitor.DBAlarms // thresholds; zero fields take their defaults
+	// Ops: Protect sets deletion protection on the primary; the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
+	Alarms monitor.DBAlarms // thresholds; zero fields take their defaults
 }
 
 // Postgres is an RDS for PostgreSQL primary with TLS forced, encrypted gp3 storage, backups,

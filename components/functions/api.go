@@ -35,11 +35,10 @@ type APIArgs struct {
 	ParamPrefix     string                  // required: the parameters the function may read
 	// DBConnect is the rds-db:connect resource the function signs in to with IAM (RDS Proxy's
 	// database user); empty: none.
-	DBConnect        pulumi.StringInput
-	LogRetentionDays int    // 0 keeps the logs forever
-	Region           string // required
-	AccountID        string // required
-	Partition        string // aws (default), aws-cn or aws-us-gov
+	DBConnect      pulumi.StringInput
+	access.Account // Region and AccountID required
+	// Ops: Protect (the function holds no state); the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
 	// Domain and CertificateArn give the API a custom domain (for Cloudflare in front);
 	// empty: the execute-api endpoint only.
 	Domain         string
@@ -64,9 +63,7 @@ type APIArgs struct {
 	// ReservedConcurrency caps the sandboxes running at once (and reserves them from the
 	// account's concurrency); 0 leaves the function unreserved.
 	ReservedConcurrency int
-	// Monitor receives the API's alarms and widgets; nil: none.
-	Monitor *monitor.Monitor
-	Alarms  monitor.AppAlarms // thresholds; zero fields take their defaults
+	Alarms              monitor.AppAlarms // thresholds; zero fields take their defaults
 }
 
 // API is an HTTP API in front of a Go function in the private subnets.

@@ -5,13 +5,14 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/offline"
 )
 
 func args() *APIArgs {
 	return &APIArgs{Code: pulumi.NewAssetArchive(map[string]any{"bootstrap": pulumi.NewStringAsset("app")}),
 		SubnetIDs: pulumi.ToStringArray([]string{"subnet-1", "subnet-2"}), SecurityGroupID: pulumi.String("sg-1"),
-		MemoryMb: 512, TimeoutSeconds: 10, FunctionPrefix: "llama-dev", ParamPrefix: "/llama/dev", Region: "us-east-1", AccountID: offline.Account}
+		MemoryMb: 512, TimeoutSeconds: 10, FunctionPrefix: "llama-dev", ParamPrefix: "/llama/dev", Account: access.Account{Region: "us-east-1", AccountID: offline.Account}}
 }
 
 func run(t *testing.T, a *APIArgs) (*offline.Plan, error) {

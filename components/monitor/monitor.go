@@ -6,6 +6,7 @@ package monitor
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -16,27 +17,58 @@ import (
 	"github.com/llama-stages/llama/components/access"
 )
 
+// Ops is what every component with state, logs or alarms takes the same way; its Args embed it.
+type Ops struct {
+	// Protect sets pulumi protect and the services' deletion protection on the component's
+	// stateful resources; default false.
+	Protect bool
+	// LogRetentionDays is the retention of the component's logs, one of LogRetentions;
+	// 0 takes DefaultLogRetentionDays. No log group the stack creates keeps logs forever.
+	LogRetentionDays int
+	// Monitor receives the component's alarms and widgets; nil: none.
+	Monitor *Monitor
+}
+
+// Retention is the log retention the component applies: LogRetentionDays, or the default.
+func (o Ops) Retention() int { return or(o.LogRetentionDays, DefaultLogRetentionDays) }
+
+// DefaultLogRetentionDays is how long the stack's log groups keep logs unless told otherwise.
+const DefaultLogRetentionDays = 90
+
+// LogRetentions are the retention periods CloudWatch Logs accepts, in days (CloudWatch Logs
+// API reference, PutRetentionPolicy, retentionInDays), "never expire" left out.
+var LogRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
 // AppAlarms are the thresholds of an app tier's alarms (the box, the fleet, the API).
 type AppAlarms struct {
-	LatencyP95Ms     int // p95 response time; default 1000
-	ErrorRatePercent int // 5xx share of requests; default 5
+	LatencyP95Ms     int // p95 response time; default DefaultAppAlarms'
+	ErrorRatePercent int // 5xx share of requests; default DefaultAppAlarms'
 }
+
+// DefaultAppAlarms are the app tier's thresholds where none is given.
+var DefaultAppAlarms = AppAlarms{LatencyP95Ms: 1000, ErrorRatePercent: 5}
 
 // WithDefaults fills the thresholds left zero.
 func (a AppAlarms) WithDefaults() AppAlarms {
-	return AppAlarms{LatencyP95Ms: or(a.LatencyP95Ms, 1000), ErrorRatePercent: or(a.ErrorRatePercent, 5)}
+	d := DefaultAppAlarms
+	return AppAlarms{LatencyP95Ms: or(a.LatencyP95Ms, d.LatencyP95Ms), ErrorRatePercent: or(a.ErrorRatePercent, d.ErrorRatePercent)}
 }
 
 // DBAlarms are the thresholds of a database's alarms.
 type DBAlarms struct {
-	ConnectionsPercent int // share of the connection limit; default 80
-	LatencyP95Ms       int // p95 read and write latency; default 50
-	ReplicaLagSeconds  int // default 30
+	ConnectionsPercent int // share of the connection limit; default DefaultDBAlarms'
+	LatencyP95Ms       int // p95 read and write latency; default DefaultDBAlarms'
+	ReplicaLagSeconds  int // default DefaultDBAlarms'
 }
+
+// DefaultDBAlarms are a database's thresholds where none is given.
+var DefaultDBAlarms = DBAlarms{ConnectionsPercent: 80, LatencyP95Ms: 50, ReplicaLagSeconds: 30}
 
 // WithDefaults fills the thresholds left zero.
 func (a DBAlarms) WithDefaults() DBAlarms {
-	return DBAlarms{ConnectionsPercent: or(a.ConnectionsPercent, 80), LatencyP95Ms: or(a.LatencyP95Ms, 50), ReplicaLagSeconds: or(a.ReplicaLagSeconds, 30)}
+	d := DefaultDBAlarms
+	return DBAlarms{ConnectionsPercent: or(a.ConnectionsPercent, d.ConnectionsPercent), LatencyP95Ms: or(a.LatencyP95Ms, d.LatencyP95Ms),
+		ReplicaLagSeconds: or(a.ReplicaLagSeconds, d.ReplicaLagSeconds)}
 }
 
 func or(v, def int) int {
@@ -48,9 +80,9 @@ func or(v, def int) int {
 
 // MonitorArgs configures the monitor.
 type MonitorArgs struct {
-	Region     string // required: the dashboard's widgets read it
-	AccountID  string // required: owns the topic's key
-	Partition  string // aws (default), aws-cn or aws-us-gov
+	// Account is where the stack runs: the dashboard's widgets read the region, and the
+	// account owns the topic's key. Region and AccountID are required.
+	access.Account
 	AlertEmail string // subscribed to the topic when set; default none
 }
 
@@ -372,14 +404,20 @@ func sortedKeys(m map[string]pulumi.StringInput) []string {
 
 // LogGroupArgs configures a log group.
 type LogGroupArgs struct {
-	Name          string // the log group's name; AWS services that create their own need it exact
-	RetentionDays int    // required: every log group the stack makes has a retention
+	Name string // the log group's name; AWS services that create their own need it exact
+	// RetentionDays is one of LogRetentions; 0 takes DefaultLogRetentionDays. Every log group
+	// the stack makes has a retention.
+	RetentionDays int
 }
 
 // NewLogGroup creates a log group with a retention. Create it before the service that writes to
 // it, so the service does not create one that keeps logs forever.
 func NewLogGroup(ctx *pulumi.Context, name string, args LogGroupArgs, opts ...pulumi.ResourceOption) (*cloudwatch.LogGroup, error) {
-	lg := &cloudwatch.LogGroupArgs{RetentionInDays: pulumi.Int(args.RetentionDays)}
+	days := or(args.RetentionDays, DefaultLogRetentionDays)
+	if !slices.Contains(LogRetentions, days) {
+		return nil, fmt.Errorf("log group %s: retention %d days: want one of %v", name, days, LogRetentions)
+	}
+	lg := &cloudwatch.LogGroupArgs{RetentionInDays: pulumi.Int(days)}
 	if args.Name != "" {
 		lg.Name = pulumi.String(args.Name)
 	}

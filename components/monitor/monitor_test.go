@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/offline"
 )
 
@@ -27,7 +28,7 @@ func TestNilMonitor(t *testing.T) {
 // on OK, M of N, and percentiles go to the extended statistic.
 func TestMonitor(t *testing.T) {
 	p, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
-		m, err := NewMonitor(ctx, "monitor", &MonitorArgs{Region: "us-east-1", AccountID: offline.Account, AlertEmail: "ops@example.com"})
+		m, err := NewMonitor(ctx, "monitor", &MonitorArgs{AlertEmail: "ops@example.com", Account: access.Account{Region: "us-east-1", AccountID: offline.Account}})
 		if err != nil {
 			return nil, err
 		}
@@ -51,5 +52,26 @@ func TestMonitor(t *testing.T) {
 	}
 	if _, err := NewMonitor(nil, "m", &MonitorArgs{}); err == nil {
 		t.Error("a monitor without a region and an account was accepted")
+	}
+}
+
+// TestLogRetention: no log group keeps its logs forever: an unset retention takes the default,
+// and one CloudWatch does not accept is refused before the engine sees it.
+func TestLogRetention(t *testing.T) {
+	for _, c := range []struct {
+		days, want int
+	}{{0, DefaultLogRetentionDays}, {30, 30}, {2, -1}} {
+		p, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
+			_, err := NewLogGroup(ctx, "logs", LogGroupArgs{RetentionDays: c.days})
+			return nil, err
+		}, offline.Options{})
+		switch {
+		case c.want < 0 && err == nil:
+			t.Errorf("retention %d days was accepted", c.days)
+		case c.want >= 0 && err != nil:
+			t.Errorf("retention %d days: %v", c.days, err)
+		case c.want >= 0 && p.OfType("aws:cloudwatch/logGroup:LogGroup")[0].Input("retentionInDays") != int64(c.want):
+			t.Errorf("retention %d days: the log group keeps logs %v days, want %d", c.days, p.OfType("aws:cloudwatch/logGroup:LogGroup")[0].Input("retentionInDays"), c.want)
+		}
 	}
 }

@@ -11,21 +11,31 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
+)
+
+// The availability zones a network spans: two for anything that fails over, at most six, the
+// subnet plan's room (six /19s, /22s and /22s in a /16).
+const (
+	MinAZs = 2
+	MaxAZs = 6
 )
 
 // NetworkArgs configures the VPC.
 type NetworkArgs struct {
-	Cidr   netip.Prefix // required: an IPv4 /16
-	AZs    []string     // required: the availability zones to span, 2 to 6
-	Region string       // required: the gateway endpoints' service names name it
+	Cidr netip.Prefix // required: an IPv4 /16
+	AZs  []string     // required: the availability zones to span, MinAZs to MaxAZs
+	// Account: Region is required, the gateway endpoints' service names name it.
+	access.Account
+	// Ops: the flow logs' retention (Protect and Monitor unused).
+	monitor.Ops
 	// Nat gives the private subnets a way out to the internet (AWS APIs, package updates)
 	// through NAT gateways; default false: the private subnets have no route out. A rung
 	// that puts compute in them turns it on, which creates the gateways and updates the
 	// private route tables in place.
-	Nat              bool
-	NatPerAz         bool // with Nat: one NAT gateway per AZ (survives an AZ outage); default a single one
-	LogRetentionDays int  // flow log retention; 0 keeps them forever
+	Nat      bool
+	NatPerAz bool // with Nat: one NAT gateway per AZ (survives an AZ outage); default a single one
 }
 
 // Network is a VPC with public, private and isolated database subnets in every AZ.
@@ -64,8 +74,8 @@ func (a *NetworkArgs) validate() error {
 		return fmt.Errorf("network: NewNetwork needs NetworkArgs")
 	case !a.Cidr.IsValid() || !a.Cidr.Addr().Is4() || a.Cidr.Bits() != 16:
 		return fmt.Errorf("network: Cidr %v: want an IPv4 /16", a.Cidr)
-	case len(a.AZs) < 2 || len(a.AZs) > 6:
-		return fmt.Errorf("network needs 2 to 6 availability zones, got %d", len(a.AZs))
+	case len(a.AZs) < MinAZs || len(a.AZs) > MaxAZs:
+		return fmt.Errorf("network needs %d to %d availability zones, got %d", MinAZs, MaxAZs, len(a.AZs))
 	case a.Region == "":
 		return fmt.Errorf("network: NetworkArgs needs Region")
 	}

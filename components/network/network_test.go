@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
+	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/offline"
 )
 
@@ -28,7 +30,7 @@ func TestNetwork(t *testing.T) {
 		wantGateways  int
 	}{{"no NAT", false, false, 0}, {"one NAT", true, false, 1}, {"NAT per zone", true, true, 3}}
 	for _, c := range cases {
-		p, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/16"), AZs: azs, Region: "us-east-1", Nat: c.nat, NatPerAz: c.natPerAz, LogRetentionDays: 30})
+		p, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/16"), AZs: azs, Nat: c.nat, NatPerAz: c.natPerAz, Account: access.Account{Region: "us-east-1"}, Ops: monitor.Ops{LogRetentionDays: 30}})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -48,10 +50,10 @@ func TestNetwork(t *testing.T) {
 			t.Errorf("%s: %d NAT gateways, want %d", c.name, n, c.wantGateways)
 		}
 	}
-	if _, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/16"), AZs: azs[:1], Region: "us-east-1"}); err == nil {
+	if _, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/16"), AZs: azs[:1], Account: access.Account{Region: "us-east-1"}}); err == nil {
 		t.Error("one availability zone was accepted")
 	}
-	if _, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/24"), AZs: azs, Region: "us-east-1"}); err == nil {
+	if _, err := plan(t, &NetworkArgs{Cidr: netip.MustParsePrefix("10.1.0.0/24"), AZs: azs, Account: access.Account{Region: "us-east-1"}}); err == nil {
 		t.Error("a /24 was accepted")
 	}
 }

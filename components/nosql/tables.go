@@ -23,10 +23,10 @@ type Table struct {
 
 // TablesArgs configures the tables.
 type TablesArgs struct {
-	Prefix  string           // required: physical name prefix, llama-<stack>
-	Tables  []Table          // required: at least one, each with a name and a partition key
-	Protect bool             // pulumi protect and deletion protection
-	Monitor *monitor.Monitor // receives the tables' alarms and widgets; nil: none
+	Prefix string  // required: physical name prefix, llama-<stack>
+	Tables []Table // required: at least one, each with a name and a partition key
+	// Ops: Protect sets deletion protection; the log retention; the monitor that receives alarms and widgets.
+	monitor.Ops
 }
 
 // Tables are on-demand DynamoDB tables with point-in-time recovery, encryption and deletion

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/offline"
 )
 
@@ -14,8 +15,8 @@ import (
 func TestTables(t *testing.T) {
 	var access string
 	p, err := offline.Run(func(ctx *pulumi.Context) (pulumi.Map, error) {
-		tb, err := NewTables(ctx, "tables", &TablesArgs{Prefix: "llama-dev", Protect: true,
-			Tables: []Table{{Name: "activity", PartitionKey: "userId", SortKey: "createdAt", TTLAttribute: "expiresAt"}, {Name: "feed", PartitionKey: "id"}}})
+		tb, err := NewTables(ctx, "tables", &TablesArgs{Prefix: "llama-dev",
+			Tables: []Table{{Name: "activity", PartitionKey: "userId", SortKey: "createdAt", TTLAttribute: "expiresAt"}, {Name: "feed", PartitionKey: "id"}}, Ops: monitor.Ops{Protect: true}})
 		if err != nil {
 			return nil, err
 		}

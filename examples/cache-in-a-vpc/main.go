@@ -10,7 +10,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/cache"
+	"github.com/llama-stages/llama/components/monitor"
 	"github.com/llama-stages/llama/components/network"
 )
 
@@ -28,14 +30,14 @@ func program(ctx *pulumi.Context) error {
 	}
 	azs := zones.Names[:2]
 	net, err := network.NewNetwork(ctx, "example", &network.NetworkArgs{
-		Cidr: netip.MustParsePrefix("10.42.0.0/16"), AZs: azs, Region: region.Name, LogRetentionDays: 30,
+		Cidr: netip.MustParsePrefix("10.42.0.0/16"), AZs: azs, Account: access.Account{Region: region.Name}, Ops: monitor.Ops{LogRetentionDays: 30},
 	})
 	if err != nil {
 		return err
 	}
 	c, err := cache.NewCache(ctx, "sessions", &cache.CacheArgs{
 		ID: "example-sessions", VpcID: net.VpcID, SubnetIDs: net.PrivateSubnetIDs, AZs: azs,
-		ClientGroup: net.AppSecurityGroupID, NodeType: "cache.t4g.micro", Nodes: 2, LogRetentionDays: 30,
+		ClientGroup: net.AppSecurityGroupID, NodeType: "cache.t4g.micro", Nodes: 2, Ops: monitor.Ops{LogRetentionDays: 30},
 	})
 	if err != nil {
 		return err
