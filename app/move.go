@@ -266,10 +266,6 @@ func (m *mover) drainAll(ctx context.Context, d direction) error {
 // store it now names.
 func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error) {
 	res := MoveResult{Move: m.tier, Back: d == back}
-	leaving, fencedTag := m.l.old, "old"
-	if d == back {
-		leaving, fencedTag = m.l.new, "new"
-	}
 	// Until the switch the app stays where it is: on the old tier going forward, on the new
 	// one going back.
 	state := StateCatchingUp
@@ -287,28 +283,47 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	if err := m.catchUp(ctx, d); err != nil {
 		return res, err
 	}
-	// Verify what has settled while the app still writes; behind the fence, only what changed.
+	gen := m.r.Gen + 1
+	rows, pause, err := m.fenceAndVerify(ctx, d, state, gen)
+	if err != nil {
+		return res, err
+	}
+	if err := m.recordSwitch(ctx, d, gen, rows, pause); err != nil {
+		return res, err
+	}
+	res.Rows, res.Verified, res.WritePauseMs = rows, true, pause
+	return res, nil
+}
+
+// fenceAndVerify verifies what has settled while the app still writes, fences the stores the
+// switch leaves at generation gen, drains what is left and verifies behind the fence only what
+// changed. It returns the rows verified and how long writes were paused. A difference opens
+// the fence again: the app goes on writing where it did, and the move can be run again once
+// the difference is understood.
+func (m *mover) fenceAndVerify(ctx context.Context, d direction, state string, gen int) (rows, pauseMs int64, err error) {
+	leaving, fencedTag := m.l.old, "old"
+	if d == back {
+		leaving, fencedTag = m.l.new, "new"
+	}
 	pending, settled, pre, err := m.l.preVerify(ctx, d)
 	if err != nil {
-		return res, fmt.Errorf("verifying the %s move before the switch: %w", m.tier, err)
+		return 0, 0, fmt.Errorf("verifying the %s move before the switch: %w", m.tier, err)
 	}
 	if pre {
 		m.l.touched = pending // the drains behind the fence add what they apply
 	}
 	start := time.Now()
-	gen := m.r.Gen + 1
 	for _, s := range leaving {
 		if err := s.fence(ctx, m.tier, gen); err != nil {
-			return res, err
+			return 0, 0, err
 		}
 	}
 	if err := m.record(ctx, state, func(r *Record) { r.Fenced = fencedTag }); err != nil {
-		return res, err
+		return 0, 0, err
 	}
 	if err := m.drainAll(ctx, d); err != nil {
-		return res, err
+		return 0, 0, err
 	}
-	var rows int64
 	if pre {
 		rows, err = m.l.verifyTouched(ctx, d, m.l.touched)
 		rows += settled
@@ -317,32 +332,31 @@ func (m *mover) switchOver(ctx context.Context, d direction) (MoveResult, error)
 	}
 	m.l.touched = nil
 	if err != nil {
-		// Open the fence again: the app goes on writing where it did, and the move can be run
-		// again once the difference is understood.
 		for _, s := range leaving {
 			s.unfence(ctx, m.tier, m.r.Gen)
 		}
 		m.record(ctx, state, func(r *Record) { r.Fenced = "" })
-		return res, fmt.Errorf("verifying the %s move: %w", m.tier, err)
+		return 0, 0, fmt.Errorf("verifying the %s move: %w", m.tier, err)
 	}
-	pause := time.Since(start).Milliseconds()
+	return rows, time.Since(start).Milliseconds(), nil
+}
+
+// recordSwitch records the switch, which the app follows: the new generation, the rows
+// verified and the pause, and for shards the count the retire pulumi up checks.
+func (m *mover) recordSwitch(ctx context.Context, d direction, gen int, rows, pauseMs int64) error {
 	next := StateSwitched
 	if d == back {
 		next = StateBack
 	}
-	if err := m.record(ctx, next, func(r *Record) {
-		r.Gen, r.Fenced, r.Rows, r.PauseMs, r.Target = gen, "", rows, pause, m.target
+	return m.record(ctx, next, func(r *Record) {
+		r.Gen, r.Fenced, r.Rows, r.PauseMs, r.Target = gen, "", rows, pauseMs, m.target
 		if m.tier == TierShards {
 			r.Shards = len(m.l.new) // what the retire pulumi up checks against llama:shards
 			if d == back {
 				r.Shards = 0
 			}
 		}
-	}); err != nil {
-		return res, err
-	}
-	res.Rows, res.Verified, res.WritePauseMs = rows, true, pause
-	return res, nil
+	})
 }
 
 // activityBack returns activity to PostgreSQL. Since the switch every write went to DynamoDB

@@ -70,71 +70,77 @@ func openLink(ctx context.Context, src Source, env Env, params map[string]string
 		return nil, fmt.Errorf("the next %s tier: %w", tier, err)
 	}
 	l := &link{tier: tier, tables: tablesOf(tier)}
-	ok := false
-	defer func() {
-		if !ok {
-			l.close()
-		}
-	}()
-	open := func(d DB) (*pgStore, error) {
-		key := fmt.Sprintf("%s/%s", d.Endpoint, d.Database)
-		for _, s := range l.stores {
-			if s.key == key {
-				return s, nil
+	from, to, err := l.sides(env, oldL, newL)
+	if err != nil {
+		return nil, err
+	}
+	for _, side := range []struct {
+		dbs    []DB
+		stores *[]*pgStore
+	}{{from, &l.old}, {to, &l.new}} {
+		for _, d := range side.dbs {
+			s, err := l.open(ctx, src, env, d)
+			if err != nil {
+				l.close()
+				return nil, err
 			}
+			*side.stores = append(*side.stores, s)
 		}
-		p, err := openDB(ctx, src, env, d, session{name: moverName, pool: 4})
-		if err != nil {
-			return nil, err
-		}
-		p.db.SetMaxOpenConns(4)
-		s := &pgStore{name: d.Name, key: key, db: p.db}
-		l.stores = append(l.stores, s)
-		return s, nil
 	}
-	homes := func(lay *Layout) []DB {
-		if len(lay.Shards) == 0 {
-			return []DB{lay.Primary}
-		}
-		var out []DB
-		for _, s := range lay.Shards {
-			out = append(out, s.Writer)
-		}
-		return out
-	}
-	var from, to []DB
-	switch tier {
+	return l, nil
+}
+
+// sides are the databases a tier's move copies from and to; the activity move's target is the
+// DynamoDB table, which it sets on the link.
+func (l *link) sides(env Env, oldL, newL *Layout) (from, to []DB, err error) {
+	switch l.tier {
 	case TierDB:
-		from, to = []DB{oldL.Primary}, []DB{newL.Primary}
+		return []DB{oldL.Primary}, []DB{newL.Primary}, nil
 	case TierShards:
-		from, to = homes(oldL), homes(newL)
 		if len(newL.Shards) == 0 {
-			return nil, fmt.Errorf("%sshards/count names no shard", NextPrefix)
+			return nil, nil, fmt.Errorf("%sshards/count names no shard", NextPrefix)
 		}
+		return homes(oldL), homes(newL), nil
 	case TierActivity:
-		from = homes(oldL)
 		if newL.Table == nil {
-			return nil, fmt.Errorf("%stables/: %w", NextPrefix, errNoTable)
+			return nil, nil, fmt.Errorf("%stables/: %w", NextPrefix, errNoTable)
 		}
 		tb := newL.Table
 		l.dyn = &dynStore{tb: &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}}
+		return homes(oldL), nil, nil
 	}
-	for _, d := range from {
-		s, err := open(d)
-		if err != nil {
-			return nil, err
+	return nil, nil, nil
+}
+
+// homes are the databases users live in: the shards' writers, or the primary without shards.
+func homes(lay *Layout) []DB {
+	if len(lay.Shards) == 0 {
+		return []DB{lay.Primary}
+	}
+	var out []DB
+	for _, s := range lay.Shards {
+		out = append(out, s.Writer)
+	}
+	return out
+}
+
+// open opens a store for the mover, once per database: a database both ends name (a shard the
+// move keeps) is one store.
+func (l *link) open(ctx context.Context, src Source, env Env, d DB) (*pgStore, error) {
+	key := fmt.Sprintf("%s/%s", d.Endpoint, d.Database)
+	for _, s := range l.stores {
+		if s.key == key {
+			return s, nil
 		}
-		l.old = append(l.old, s)
 	}
-	for _, d := range to {
-		s, err := open(d)
-		if err != nil {
-			return nil, err
-		}
-		l.new = append(l.new, s)
+	p, err := openDB(ctx, src, env, d, session{name: moverName, pool: 4})
+	if err != nil {
+		return nil, err
 	}
-	ok = true
-	return l, nil
+	p.db.SetMaxOpenConns(4)
+	s := &pgStore{name: d.Name, key: key, db: p.db}
+	l.stores = append(l.stores, s)
+	return s, nil
 }
 
 func (l *link) close() {

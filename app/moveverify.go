@@ -41,63 +41,82 @@ func (l *link) preVerify(ctx context.Context, d direction) (settledSet, int64, b
 			tx.Rollback()
 		}
 	}()
-	pending := settledSet{}
-	n := 0
+	pending, n := settledSet{}, 0
 	for _, s := range from {
 		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("%s: %w", s.name, err)
 		}
 		txs[s] = tx
-		rows, err := tx.QueryContext(ctx, `SELECT tbl, uid, id FROM llama_move_log WHERE tier = $1 LIMIT $2`, l.tier, maxPending+1)
+		got, err := l.pendingOn(ctx, tx, s, pending)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("%s: %w", s.name, err)
-		}
-		for rows.Next() {
-			var tbl string
-			var k rkey
-			if err := rows.Scan(&tbl, &k.uid, &k.id); err != nil {
-				rows.Close()
-				return nil, 0, false, err
-			}
-			pending[tbl] = append(pending[tbl], k)
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, 0, false, err
 		}
+		n += got
 	}
 	if n > maxPending {
 		return nil, 0, false, nil
 	}
 	var settled int64
-	mod := len(to)
 	for i, dst := range to {
-		for _, t := range l.tables {
-			want := newAggregate()
-			for _, s := range from {
-				a, err := checksumOn(ctx, txs[s], s.name, t, t.cols, mod, i, pending[t.name])
-				if err != nil {
-					return nil, 0, false, err
-				}
-				want.add(a)
-			}
-			var q querier = dst.db
-			if tx, ok := txs[dst]; ok {
-				q = tx // a store that is source and destination: one snapshot
-			}
-			got, err := checksumOn(ctx, q, dst.name, t, t.cols, mod, i, pending[t.name])
-			if err != nil {
-				return nil, 0, false, err
-			}
-			settled += got.rows
-			if !want.equal(got) {
-				return nil, 0, false, fmt.Errorf("%s on %s, rows with no change pending: the source holds %s, %s holds %s%s", t.name, dst.name, want, dst.name, got, differing(ctx, from, dst, t, mod, i))
-			}
+		rows, err := l.compareSettled(ctx, txs, from, dst, len(to), i, pending)
+		if err != nil {
+			return nil, 0, false, err
 		}
+		settled += rows
 	}
 	return pending, settled, true, nil
+}
+
+// pendingOn adds to pending the keys with a change the log still holds on a source, read in
+// the source's snapshot tx, and returns how many (at most maxPending+1).
+func (l *link) pendingOn(ctx context.Context, tx *sql.Tx, s *pgStore, pending settledSet) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT tbl, uid, id FROM llama_move_log WHERE tier = $1 LIMIT $2`, l.tier, maxPending+1)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", s.name, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var tbl string
+		var k rkey
+		if err := rows.Scan(&tbl, &k.uid, &k.id); err != nil {
+			return 0, err
+		}
+		pending[tbl] = append(pending[tbl], k)
+		n++
+	}
+	return n, rows.Err()
+}
+
+// compareSettled compares, table by table, the rows destination i of mod should hold with no
+// change pending against what it holds, each source read in its snapshot; it returns the rows
+// compared.
+func (l *link) compareSettled(ctx context.Context, txs map[*pgStore]*sql.Tx, from []*pgStore, dst *pgStore, mod, i int, pending settledSet) (int64, error) {
+	var settled int64
+	for _, t := range l.tables {
+		want := newAggregate()
+		for _, s := range from {
+			a, err := checksumOn(ctx, txs[s], s.name, t, t.cols, mod, i, pending[t.name])
+			if err != nil {
+				return 0, err
+			}
+			want.add(a)
+		}
+		var q querier = dst.db
+		if tx, ok := txs[dst]; ok {
+			q = tx // a store that is source and destination: one snapshot
+		}
+		got, err := checksumOn(ctx, q, dst.name, t, t.cols, mod, i, pending[t.name])
+		if err != nil {
+			return 0, err
+		}
+		settled += got.rows
+		if !want.equal(got) {
+			return 0, fmt.Errorf("%s on %s, rows with no change pending: the source holds %s, %s holds %s%s", t.name, dst.name, want, dst.name, got, differing(ctx, from, dst, t, mod, i))
+		}
+	}
+	return settled, nil
 }
 
 // checksumOn aggregates, over cols, the rows of a table whose user's id mod mod is rem,

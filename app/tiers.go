@@ -318,60 +318,18 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 		return nil, err
 	}
 	t := &tiers{params: params, view: v}
-	ok := false
-	defer func() {
-		if !ok {
-			t.close()
-		}
-	}()
 	open := func(d DB) (*pg, error) {
 		return openDB(ctx, src, env, d, session{name: appName(v.gens), pool: env.PoolSize, timeout: env.statementTimeout()})
 	}
-	t.primary = &home{}
-	if t.primary.writer, err = open(l.Primary); err != nil {
+	if err := t.openDatabases(l, open); err != nil {
+		t.close()
 		return nil, err
 	}
-	for _, r := range l.Replicas {
-		db, err := open(r)
-		if err != nil {
-			return nil, err
-		}
-		t.primary.readers = append(t.primary.readers, db)
-	}
-	for _, s := range l.Shards {
-		w, err := open(s.Writer)
-		if err != nil {
-			return nil, err
-		}
-		h := &home{writer: w}
-		t.shards = append(t.shards, h)
-		if s.Reader != nil {
-			r, err := open(*s.Reader)
-			if err != nil {
-				return nil, err
-			}
-			h.readers = []*pg{r}
-		}
-	}
 	if c := l.Cache; c != nil {
-		// One dial attempt with a short timeout and no retries: a dead cache must cost a read
-		// little, and the cache's breaker skips it for a while after a failure.
-		var tlsConfig *tls.Config
-		if c.TLS {
-			tlsConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
+		if err := t.openCache(ctx, src, c); err != nil {
+			t.close()
+			return nil, err
 		}
-		password := ""
-		if c.AuthSecretArn != "" {
-			cred, err := src.Secret(ctx, c.AuthSecretArn)
-			if err != nil {
-				return nil, fmt.Errorf("cache: %w", err)
-			}
-			password = cred.Password
-		}
-		if t.cache, err = newCache(c.Endpoint.String(), tlsConfig, password); err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
-		}
-		t.cacheDown = &breaker{period: 5 * time.Second}
 	}
 	t.static = newStaticFiles(env, l.StaticBucket)
 	if l.Site != nil {
@@ -380,8 +338,63 @@ func buildTiers(ctx context.Context, src Source, env Env, params map[string]stri
 	if tb := l.Table; tb != nil {
 		t.table = &table{client: dynamodb.NewFromConfig(env.AWS), name: tb.Name, partition: tb.PartitionKey, sort: tb.SortKey, ttl: tb.TTLAttribute}
 	}
-	ok = true
 	return t, nil
+}
+
+// openDatabases opens the primary and its replicas, and each shard's writer and reader.
+func (t *tiers) openDatabases(l *Layout, open func(DB) (*pg, error)) error {
+	var err error
+	t.primary = &home{}
+	if t.primary.writer, err = open(l.Primary); err != nil {
+		return err
+	}
+	for _, r := range l.Replicas {
+		db, err := open(r)
+		if err != nil {
+			return err
+		}
+		t.primary.readers = append(t.primary.readers, db)
+	}
+	for _, s := range l.Shards {
+		w, err := open(s.Writer)
+		if err != nil {
+			return err
+		}
+		h := &home{writer: w}
+		t.shards = append(t.shards, h)
+		if s.Reader != nil {
+			r, err := open(*s.Reader)
+			if err != nil {
+				return err
+			}
+			h.readers = []*pg{r}
+		}
+	}
+	return nil
+}
+
+// openCache opens the cache client with its auth token. One dial attempt with a short timeout
+// and no retries: a dead cache must cost a read little, and the cache's breaker skips it for a
+// while after a failure.
+func (t *tiers) openCache(ctx context.Context, src Source, c *Cache) error {
+	var tlsConfig *tls.Config
+	if c.TLS {
+		tlsConfig = &tls.Config{ServerName: c.Endpoint.Host, MinVersion: tls.VersionTLS12}
+	}
+	password := ""
+	if c.AuthSecretArn != "" {
+		cred, err := src.Secret(ctx, c.AuthSecretArn)
+		if err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		password = cred.Password
+	}
+	var err error
+	if t.cache, err = newCache(c.Endpoint.String(), tlsConfig, password); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	t.cacheDown = &breaker{period: 5 * time.Second}
+	return nil
 }
 
 // session is how a process uses a database: the application_name its sessions carry, its

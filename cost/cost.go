@@ -2,6 +2,7 @@ package cost
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -64,33 +65,54 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 		return nil, err
 	}
 	pr := &pricer{p: p, g: t.Global, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
-	for _, res := range p.Resources {
+	if err := pr.resources(); err != nil {
+		return nil, err
+	}
+	pr.edge()
+	pr.certificates()
+	pr.dataOut()
+	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
+	e.total(pr.items)
+	usage := map[string]float64{}
+	maps.Copy(usage, u)
+	e.Assumptions["usage"] = usage
+	e.Assumptions["hoursPerMonth"] = hoursPerMonth
+	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", no free tier (the account's first three dashboards aside), no savings plans; sources in cost/prices.json"
+	if len(pr.notes) > 0 {
+		e.Assumptions["notes"] = pr.notes
+	}
+	return e, nil
+}
+
+// resources prices every resource the plan holds that is not free; a type with no price is
+// an error, so that nothing the stack pays for goes unpriced.
+func (pr *pricer) resources() error {
+	for _, res := range pr.p.Resources {
 		pr.byURN[res.URN] = res
 	}
 	var unpriced []string
-	for _, res := range p.Resources {
-		if !res.Custom {
-			continue
-		}
-		if offline.KindOf(res.Type).Free {
+	for _, res := range pr.p.Resources {
+		if !res.Custom || offline.KindOf(res.Type).Free {
 			continue
 		}
 		ok, err := pr.price(res)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			unpriced = append(unpriced, res.Type)
 		}
 	}
 	if len(unpriced) > 0 {
-		return nil, fmt.Errorf("no price for %s: price the type in cost/types.go or declare it free", strings.Join(dedupe(unpriced), ", "))
+		return fmt.Errorf("no price for %s: price the type in cost/types.go or declare it free", strings.Join(dedupe(unpriced), ", "))
 	}
-	pr.edge()
-	pr.certificates()
-	pr.dataOut()
-	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
-	for _, it := range pr.items {
+	return nil
+}
+
+// total keeps the items that cost something at this usage, sorted by component and then
+// largest first, and sums them as fixed and usage.
+func (e *Estimate) total(items []Item) {
+	for _, it := range items {
 		if it.Monthly = round(it.Monthly); it.Monthly <= 0 {
 			continue // free at this usage
 		}
@@ -109,17 +131,6 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	})
 	e.Fixed, e.Usage = round(e.Fixed), round(e.Usage)
 	e.Monthly = round(e.Fixed + e.Usage)
-	usage := map[string]float64{}
-	for k, v := range u {
-		usage[k] = v
-	}
-	e.Assumptions["usage"] = usage
-	e.Assumptions["hoursPerMonth"] = hoursPerMonth
-	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", no free tier (the account's first three dashboards aside), no savings plans; sources in cost/prices.json"
-	if len(pr.notes) > 0 {
-		e.Assumptions["notes"] = pr.notes
-	}
-	return e, nil
 }
 
 func round(f float64) float64 { return math.Round(f*100) / 100 }

@@ -139,64 +139,86 @@ func checkPublishedMetrics(p *Plan) []error {
 	for _, r := range p.Resources {
 		switch r.Type {
 		case "aws:cloudwatch/metricAlarm:MetricAlarm":
-			if ns, _ := r.Inputs["namespace"].(string); ns != "" {
-				stat, _ := r.Inputs["statistic"].(string)
-				if ext, _ := r.Inputs["extendedStatistic"].(string); ext != "" {
-					stat = ext
-				}
-				if why := checkMetric(ns, fmt.Sprint(r.Inputs["metricName"]), keysOfMap(r.Inputs["dimensions"]), stat); why != "" {
-					errs = append(errs, &RuleError{URN: r.URN, Input: "metricName", Why: why})
-				}
-			}
-			qs, _ := r.Inputs["metricQueries"].([]any)
-			for i, q := range qs {
-				m, ok := q.(map[string]any)["metric"].(map[string]any)
-				if !ok {
-					continue
-				}
-				if why := checkMetric(fmt.Sprint(m["namespace"]), fmt.Sprint(m["metricName"]), keysOfMap(m["dimensions"]), fmt.Sprint(m["stat"])); why != "" {
-					errs = append(errs, &RuleError{URN: r.URN, Input: fmt.Sprintf("metricQueries[%d]", i), Why: why})
-				}
-			}
+			errs = append(errs, alarmMetrics(r)...)
 		case "aws:cloudwatch/dashboard:Dashboard":
-			raw, _ := r.Inputs["dashboardBody"].(string)
-			var body struct {
-				Widgets []struct {
-					Properties struct {
-						Metrics [][]any `json:"metrics"`
-					} `json:"properties"`
-				} `json:"widgets"`
-			}
-			if json.Unmarshal([]byte(raw), &body) != nil {
+			errs = append(errs, dashboardMetrics(r)...)
+		}
+	}
+	return errs
+}
+
+// alarmMetrics checks an alarm's metric, or each metric of its metric math.
+func alarmMetrics(r *Resource) []error {
+	var errs []error
+	if ns, _ := r.Inputs["namespace"].(string); ns != "" {
+		stat, _ := r.Inputs["statistic"].(string)
+		if ext, _ := r.Inputs["extendedStatistic"].(string); ext != "" {
+			stat = ext
+		}
+		if why := checkMetric(ns, fmt.Sprint(r.Inputs["metricName"]), keysOfMap(r.Inputs["dimensions"]), stat); why != "" {
+			errs = append(errs, &RuleError{URN: r.URN, Input: "metricName", Why: why})
+		}
+	}
+	qs, _ := r.Inputs["metricQueries"].([]any)
+	for i, q := range qs {
+		m, ok := q.(map[string]any)["metric"].(map[string]any)
+		if !ok {
+			continue
+		}
+		if why := checkMetric(fmt.Sprint(m["namespace"]), fmt.Sprint(m["metricName"]), keysOfMap(m["dimensions"]), fmt.Sprint(m["stat"])); why != "" {
+			errs = append(errs, &RuleError{URN: r.URN, Input: fmt.Sprintf("metricQueries[%d]", i), Why: why})
+		}
+	}
+	return errs
+}
+
+// dashboardMetrics checks every metric a dashboard's widgets draw.
+func dashboardMetrics(r *Resource) []error {
+	raw, _ := r.Inputs["dashboardBody"].(string)
+	var body struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if json.Unmarshal([]byte(raw), &body) != nil {
+		return nil
+	}
+	var errs []error
+	for wi, w := range body.Widgets {
+		for _, m := range w.Properties.Metrics {
+			ns, name, dims, stat, ok := widgetMetric(m)
+			if !ok {
 				continue
 			}
-			for wi, w := range body.Widgets {
-				for _, m := range w.Properties.Metrics {
-					if len(m) < 2 {
-						continue
-					}
-					ns, ok1 := m[0].(string)
-					name, ok2 := m[1].(string)
-					if !ok1 || !ok2 {
-						continue // an expression
-					}
-					var dims []string
-					stat := ""
-					for i := 2; i < len(m); i++ {
-						if opts, ok := m[i].(map[string]any); ok {
-							stat, _ = opts["stat"].(string)
-							continue
-						}
-						if i%2 == 0 {
-							dims = append(dims, fmt.Sprint(m[i]))
-						}
-					}
-					if why := checkMetric(ns, name, dims, stat); why != "" {
-						errs = append(errs, &RuleError{URN: r.URN, Input: fmt.Sprintf("dashboardBody.widgets[%d]", wi), Why: why})
-					}
-				}
+			if why := checkMetric(ns, name, dims, stat); why != "" {
+				errs = append(errs, &RuleError{URN: r.URN, Input: fmt.Sprintf("dashboardBody.widgets[%d]", wi), Why: why})
 			}
 		}
 	}
 	return errs
+}
+
+// widgetMetric reads one metric array of a widget, [namespace, name, dim, value, ...,
+// {options}]; ok is false for an expression.
+func widgetMetric(m []any) (ns, name string, dims []string, stat string, ok bool) {
+	if len(m) < 2 {
+		return "", "", nil, "", false
+	}
+	ns, ok1 := m[0].(string)
+	name, ok2 := m[1].(string)
+	if !ok1 || !ok2 {
+		return "", "", nil, "", false
+	}
+	for i := 2; i < len(m); i++ {
+		if opts, ok := m[i].(map[string]any); ok {
+			stat, _ = opts["stat"].(string)
+			continue
+		}
+		if i%2 == 0 {
+			dims = append(dims, fmt.Sprint(m[i]))
+		}
+	}
+	return ns, name, dims, stat, true
 }

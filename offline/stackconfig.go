@@ -38,18 +38,27 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 			out[key] = fmt.Sprint(t.Default)
 		}
 	}
-	set := map[string]bool{}
 	if err := twice(overrides, "the overrides"); err != nil {
 		return nil, nil, err
 	}
-	if stack == "" {
-		// A new stack: Pulumi.yaml's defaults alone.
-		for k, v := range overrides {
+	file := map[string]string{} // a new stack: Pulumi.yaml's defaults alone
+	if stack != "" {
+		if file, err = stackFile(dir, stack, proj); err != nil {
+			return nil, nil, err
+		}
+	}
+	set := map[string]bool{}
+	for _, layer := range []map[string]string{file, overrides} {
+		for k, v := range layer {
 			out[QualifyKey(k)] = v
 			set[QualifyKey(k)] = true
 		}
-		return out, keysOf(set), nil
 	}
+	return out, keysOf(set), nil
+}
+
+// stackFile reads Pulumi.<stack>.yaml's config as Pulumi does, secure values blinded.
+func stackFile(dir, stack string, proj *workspace.Project) (map[string]string, error) {
 	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		var known []string
@@ -57,48 +66,47 @@ func StackConfig(dir, stack string, overrides map[string]string) (map[string]str
 		for _, f := range files {
 			known = append(known, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
 		}
-		return nil, nil, fmt.Errorf("stack %q has no %s%s; the stacks here are %s", stack, filepath.Base(path), suggest.DidYouMean(stack, known), strings.Join(known, ", "))
+		return nil, fmt.Errorf("stack %q has no %s%s; the stacks here are %s", stack, filepath.Base(path), suggest.DidYouMean(stack, known), strings.Join(known, ", "))
 	}
-	// Pulumi reads replicas and llama:replicas as one key, and which value it keeps depends on
-	// a map's order: refuse a key spelled twice in the file before Pulumi reads it.
-	if raw, err := os.ReadFile(path); err == nil {
-		var doc struct {
-			Config map[string]any `yaml:"config"`
-		}
-		if yaml.Unmarshal(raw, &doc) == nil {
-			flat := map[string]string{}
-			for k, v := range doc.Config {
-				flat[k] = fmt.Sprint(v)
-			}
-			if err := twice(flat, filepath.Base(path)); err != nil {
-				return nil, nil, err
-			}
-		}
+	if err := spelledTwice(path); err != nil {
+		return nil, err
 	}
 	ps, err := workspace.LoadProjectStack(diag.DefaultSink(os.Stderr, os.Stderr, diag.FormatOptions{Color: "never"}), proj, path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("loading %s: %w", filepath.Base(path), err)
 	}
 	file := map[string]string{}
 	for k, v := range ps.Config {
 		s, err := v.Value(config.NewBlindingDecrypter())
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
+			return nil, fmt.Errorf("%s in %s: %w", k, filepath.Base(path), err)
 		}
 		file[k.String()] = s
 	}
 	if err := twice(file, filepath.Base(path)); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for k, v := range file {
-		out[QualifyKey(k)] = v
-		set[QualifyKey(k)] = true
+	return file, nil
+}
+
+// spelledTwice: Pulumi reads replicas and llama:replicas as one key, and which value it keeps
+// depends on a map's order: refuse a key spelled twice in the file before Pulumi reads it.
+func spelledTwice(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil // Pulumi's own read reports it
 	}
-	for k, v := range overrides {
-		out[QualifyKey(k)] = v
-		set[QualifyKey(k)] = true
+	var doc struct {
+		Config map[string]any `yaml:"config"`
 	}
-	return out, keysOf(set), nil
+	if yaml.Unmarshal(raw, &doc) != nil {
+		return nil
+	}
+	flat := map[string]string{}
+	for k, v := range doc.Config {
+		flat[k] = fmt.Sprint(v)
+	}
+	return twice(flat, filepath.Base(path))
 }
 
 func keysOf(m map[string]bool) []string {

@@ -423,50 +423,70 @@ func cascades(a, b *offline.Plan) cascade {
 		}
 	}
 	for changed := true; changed; {
-		changed = false
-		tokens := map[string]string{} // identity value: the replaced resource's name
-		for urn := range replaced {
-			for _, v := range identity(old[urn]) {
-				tokens[v] = old[urn].Name
-			}
-		}
-		for urn, res := range now {
-			prev, ok := old[urn]
-			if !ok || replaced[urn] || !res.Custom {
-				continue
-			}
-			var keys []string
-			cause := ""
-			for k, v := range prev.Inputs {
-				if slices.Contains(res.IgnoreChanges, k) {
-					continue
-				}
-				if by := refersTo(v, tokens); by != "" {
-					keys, cause = append(keys, k), by
-				}
-			}
-			if len(keys) == 0 {
-				continue
-			}
-			sort.Strings(keys)
-			forced := ""
-			for _, k := range keys {
-				for _, f := range append(offline.KindOf(res.Type).ForceNew, offline.KindOf(res.Type).FollowsReferent...) {
-					if top, _, _ := strings.Cut(f, "."); top == k {
-						forced = k
-					}
-				}
-			}
-			if forced != "" {
-				replaced[urn], changed = true, true
-				c.replaced[urn] = fmt.Sprintf("its %s refers to %s, which is replaced", forced, refersTo(prev.Inputs[forced], tokens))
-				delete(c.touched, urn)
-				continue
-			}
-			c.touched[urn] = touch{keys: keys, cause: "refers to " + cause + ", which is replaced"}
-		}
+		changed = c.spread(old, now, replaced)
 	}
 	return c
+}
+
+// spread takes one step of the cascade: every resource that refers to a replaced one is
+// replaced too where the input is ForceNew (or follows its referent), else touched. It reports
+// whether it replaced any.
+func (c *cascade) spread(old, now map[string]*offline.Resource, replaced map[string]bool) bool {
+	changed := false
+	tokens := map[string]string{} // identity value: the replaced resource's name
+	for urn := range replaced {
+		for _, v := range identity(old[urn]) {
+			tokens[v] = old[urn].Name
+		}
+	}
+	for urn, res := range now {
+		prev, ok := old[urn]
+		if !ok || replaced[urn] || !res.Custom {
+			continue
+		}
+		keys, cause := referring(prev, res, tokens)
+		if len(keys) == 0 {
+			continue
+		}
+		if forced := forcedKey(res.Type, keys); forced != "" {
+			replaced[urn], changed = true, true
+			c.replaced[urn] = fmt.Sprintf("its %s refers to %s, which is replaced", forced, refersTo(prev.Inputs[forced], tokens))
+			delete(c.touched, urn)
+			continue
+		}
+		c.touched[urn] = touch{keys: keys, cause: "refers to " + cause + ", which is replaced"}
+	}
+	return changed
+}
+
+// referring lists, sorted, the inputs of a resource that refer to a replaced resource (its
+// ignored inputs aside), and names one such referent.
+func referring(prev, res *offline.Resource, tokens map[string]string) (keys []string, cause string) {
+	for k, v := range prev.Inputs {
+		if slices.Contains(res.IgnoreChanges, k) {
+			continue
+		}
+		if by := refersTo(v, tokens); by != "" {
+			keys, cause = append(keys, k), by
+		}
+	}
+	sort.Strings(keys)
+	return keys, cause
+}
+
+// forcedKey is the last of keys whose change replaces a resource of the type: a ForceNew
+// input, or one that follows its referent; "" when none.
+func forcedKey(typ string, keys []string) string {
+	forced := ""
+	kind := offline.KindOf(typ)
+	for _, k := range keys {
+		for _, f := range slices.Concat(kind.ForceNew, kind.FollowsReferent) {
+			if top, _, _ := strings.Cut(f, "."); top == k {
+				forced = k
+			}
+		}
+	}
+	return forced
 }
 
 // identityOutputs are the outputs that name one resource to others.

@@ -142,6 +142,24 @@ func Stage(p *offline.Plan) *stacks.Config {
 
 // Tree renders the plan as a tree of components and their resources, then counts.
 func Tree(p *offline.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder\n", p.Project, p.Stack, p.Stage, p.Platform)
+	writeTree(&b, p)
+	if Stage(p).Retired[stacks.Box] {
+		fmt.Fprintf(&b, "\nThe %s is retired at this stage: its instance, address and rules are gone; its stateful parts stay, retained on delete:\n", stacks.Box)
+		for _, r := range p.Resources {
+			if r.Stateful && r.RetainOnDelete {
+				fmt.Fprintf(&b, "  %s %s\n", shortType(r.Type), r.Name)
+			}
+		}
+	}
+	writeCounts(&b, p)
+	b.WriteString(outputsText(p))
+	return b.String()
+}
+
+// writeTree writes the resources under their parents, components first, roots by name.
+func writeTree(b *strings.Builder, p *offline.Plan) {
 	children := map[string][]*offline.Resource{}
 	byURN := map[string]*offline.Resource{}
 	for _, r := range p.Resources {
@@ -155,11 +173,9 @@ func Tree(p *offline.Plan) string {
 			roots = append(roots, r)
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s: stage %s on the %s ladder\n", p.Project, p.Stack, p.Stage, p.Platform)
 	var walk func(r *offline.Resource, depth int)
 	walk = func(r *offline.Resource, depth int) {
-		fmt.Fprintf(&b, "%s%s %s%s\n", strings.Repeat("  ", depth), shortType(r.Type), r.Name, annotate(r))
+		fmt.Fprintf(b, "%s%s %s%s\n", strings.Repeat("  ", depth), shortType(r.Type), r.Name, annotate(r))
 		kids := children[r.URN]
 		sort.SliceStable(kids, func(i, j int) bool { return !kids[i].Custom && kids[j].Custom })
 		for _, c := range kids {
@@ -170,6 +186,11 @@ func Tree(p *offline.Plan) string {
 	for _, r := range roots {
 		walk(r, 0)
 	}
+}
+
+// writeCounts writes how many resources, components and stateful resources the plan has, and
+// how many of each type.
+func writeCounts(b *strings.Builder, p *offline.Plan) {
 	counts := map[string]int{}
 	custom, stateful := 0, 0
 	for _, r := range p.Resources {
@@ -181,27 +202,10 @@ func Tree(p *offline.Plan) string {
 			stateful++
 		}
 	}
-	for _, l := range []stacks.Layer{stacks.Box} {
-		if Stage(p).Retired[l] {
-			fmt.Fprintf(&b, "\nThe %s is retired at this stage: its instance, address and rules are gone; its stateful parts stay, retained on delete:\n", l)
-			for _, r := range p.Resources {
-				if r.Stateful && r.RetainOnDelete {
-					fmt.Fprintf(&b, "  %s %s\n", shortType(r.Type), r.Name)
-				}
-			}
-		}
+	fmt.Fprintf(b, "\n%d resources (%d components), %d stateful\n", len(p.Resources), len(p.Resources)-custom, stateful)
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(b, "  %3d %s\n", counts[t], t)
 	}
-	fmt.Fprintf(&b, "\n%d resources (%d components), %d stateful\n", len(p.Resources), len(p.Resources)-custom, stateful)
-	types := make([]string, 0, len(counts))
-	for t := range counts {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
-		fmt.Fprintf(&b, "  %3d %s\n", counts[t], t)
-	}
-	b.WriteString(outputsText(p))
-	return b.String()
 }
 
 func shortType(t string) string {

@@ -157,13 +157,10 @@ func (b *Box) data(ctx *pulumi.Context, name string, args *BoxArgs) (*ebs.Volume
 	return vol, creds, stored, nil
 }
 
-// instance creates the instance (HTTP from the internet only), attaches the data volume and
-// gives it an Elastic IP.
-func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, stored pulumi.Resource, logPrefix string) (*ec2.Instance, error) {
-	child := pulumi.Parent(b)
-	// The boot script reads the database's credentials once, at first boot (with retries): the
-	// instance waits for the secret's value and, where the box grants it, the role's right to
-	// read it.
+// secretReady is what the instance waits for before it boots: the boot script reads the
+// database's credentials once, at first boot (with retries), so the secret's value and, where
+// the box grants it, the role's right to read it.
+func secretReady(ctx *pulumi.Context, name string, args *BoxArgs, creds *secret.Generated, stored pulumi.Resource, child pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	ready := []pulumi.Resource{stored}
 	if args.RoleName != nil {
 		grant, err := access.NewRolePolicy(ctx, name+"-db-secret-read", args.RoleName, access.ReadSecrets(pulumi.StringArray{creds.Arn}), child)
@@ -172,17 +169,32 @@ func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs
 		}
 		ready = append(ready, grant)
 	}
-	// nginx serves HTTP on port 80, and HTTPS on 443 only where the box has a hostname to
-	// obtain a certificate for: without one the port stays closed. (The group's description
-	// is its first one: a new description would replace the group.)
+	return ready, nil
+}
+
+// webGroup admits the web: nginx serves HTTP on port 80, and HTTPS on 443 only where the box
+// has a hostname to obtain a certificate for; without one the port stays closed. (The group's
+// description is its first one: a new description would replace the group.)
+func webGroup(ctx *pulumi.Context, name string, args *BoxArgs, child pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
 	ingress := []network.Ingress{{Name: "http", Port: 80, Cidr: "0.0.0.0/0", Description: "HTTP from the internet"}}
 	if args.HTTPS {
 		ingress = append(ingress, network.Ingress{Name: "https", Port: 443, Cidr: "0.0.0.0/0", Description: "HTTPS from the internet"})
 	}
-	web, err := network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
+	return network.NewSecurityGroup(ctx, name+"-web-sg", &network.SecurityGroupArgs{
 		VpcID: args.VpcID, Description: "The box: HTTP from the internet, nothing else",
 		Ingress: ingress, EgressAll: true,
 	}, child)
+}
+
+// instance creates the instance (HTTP from the internet only), attaches the data volume and
+// gives it an Elastic IP.
+func (b *Box) instance(ctx *pulumi.Context, name string, args *BoxArgs, vol *ebs.Volume, creds *secret.Generated, stored pulumi.Resource, logPrefix string) (*ec2.Instance, error) {
+	child := pulumi.Parent(b)
+	ready, err := secretReady(ctx, name, args, creds, stored, child)
+	if err != nil {
+		return nil, err
+	}
+	web, err := webGroup(ctx, name, args, child)
 	if err != nil {
 		return nil, err
 	}
