@@ -103,6 +103,39 @@ func (f LocalFile) Secret(_ context.Context, arn string) (Credentials, error) {
 	return parseSecret(raw)
 }
 
+// Fixed is the Source of a function whose settings came with its deployment (LLAMA_SETTINGS, a
+// JSON object of the parameters): on a rung where it reads nothing at run time, it needs no
+// network path to SSM or Secrets Manager, and so no NAT gateway or interface endpoint. A
+// promotion that changes a setting redeploys the function, whose new sandboxes start with it.
+type Fixed map[string]string
+
+// ParseFixed reads LLAMA_SETTINGS.
+func ParseFixed(raw string) (Fixed, error) {
+	var f Fixed
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		return nil, fmt.Errorf("LLAMA_SETTINGS is not a JSON object of strings: %w", err)
+	}
+	if len(f) == 0 {
+		return nil, errors.New("LLAMA_SETTINGS holds no parameter")
+	}
+	return f, nil
+}
+
+// Params returns the settings.
+func (f Fixed) Params(context.Context) (map[string]string, error) {
+	return maps.Clone(map[string]string(f)), nil
+}
+
+// Secret refuses: a function given its settings reads no secret (it signs in with IAM).
+func (f Fixed) Secret(_ context.Context, arn string) (Credentials, error) {
+	return Credentials{}, fmt.Errorf("secret %s: this function's settings came with its deployment, and it has no network path to Secrets Manager", arn)
+}
+
+// SetParam refuses: the moves that record come with rungs whose functions read SSM.
+func (f Fixed) SetParam(_ context.Context, key, _ string) error {
+	return fmt.Errorf("recording %s: this function's settings came with its deployment, and it has no network path to SSM", key)
+}
+
 // AWS is the Source of a deployed app: SSM parameters under Prefix (/llama/<stack>) and
 // Secrets Manager. Secrets are cached: the stack does not rotate them.
 type AWS struct {

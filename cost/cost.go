@@ -92,7 +92,7 @@ func (pr *pricer) resources() error {
 	}
 	var unpriced []string
 	for _, res := range pr.p.Resources {
-		if !res.Custom || offline.KindOf(res.Type).Free {
+		if !res.Custom || offline.KindOf(res.Type).IsFree(res.Inputs) {
 			continue
 		}
 		ok, err := pr.price(res)

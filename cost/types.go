@@ -104,6 +104,14 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		}
 		return nil
 	},
+	"aws:ec2/vpcEndpoint:VpcEndpoint": func(pr *pricer, res *offlineResource) error {
+		// An interface endpoint (a gateway endpoint is free, offline.Catalog): by the hour in
+		// each AZ, and by the GB processed, which the settings and secrets the functions read
+		// keep far below a GB a month.
+		azs := float64(len(in(res, "subnetIds").([]any)))
+		pr.hourly(res, azs, "interface endpoint AZs", pr.g["interfaceEndpointAzHour"])
+		return nil
+	},
 	"aws:rds/proxyEndpoint:ProxyEndpoint": func(pr *pricer, res *offlineResource) error {
 		g := pr.g
 		azs := float64(len(in(res, "vpcSubnetIds").([]any)))

@@ -39,6 +39,10 @@ type Kind struct {
 	// nor priced in cost/types.go is an error of the estimate.
 	Free    bool
 	FreeWhy string
+	// FreeWhen, where set, is the attribute that makes a resource of a free type free: an
+	// interface endpoint costs by the hour though a gateway endpoint does not. A resource for
+	// which it is false is priced in cost/types.go like any other.
+	FreeWhen func(inputs map[string]any) bool
 	// Public types are what the internet reaches: a load balancer, an address, an API, a
 	// proxied record. The diff lists them among what matters.
 	Public bool
@@ -55,6 +59,12 @@ type Kind struct {
 type Watch struct {
 	Name   func(r *Resource) string
 	Alarms []string
+}
+
+// IsFree reports whether a resource of the kind costs nothing itself: its type is free, and
+// the attribute that decides holds.
+func (k *Kind) IsFree(inputs map[string]any) bool {
+	return k.Free && (k.FreeWhen == nil || k.FreeWhen(inputs))
 }
 
 // KindOf returns a type's catalog entry; an empty one for a type it does not hold.
@@ -165,7 +175,10 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"subnetId", "gatewayId"},
 	},
 	"aws:ec2/vpcEndpoint:VpcEndpoint": {
+		// VPC pricing: gateway endpoints (S3, DynamoDB) are free; interface endpoints bill by
+		// the hour in each AZ and by the GB.
 		Free: true, FreeWhy: "gateway endpoints (S3, DynamoDB) are free",
+		FreeWhen: func(in map[string]any) bool { return in["vpcEndpointType"] == "Gateway" },
 		Outputs: func(s *state) string {
 			id := "vpce-" + s.hex(17)
 			s.set("prefixListId", "pl-"+s.hex(8))
@@ -393,7 +406,14 @@ var Catalog = map[string]*Kind{
 		ForceNew: []string{"secretId", "secretString", "secretBinary"},
 	},
 	"aws:ssm/parameter:Parameter": {
+		// Systems Manager pricing: standard parameters are free, advanced ones are not; an
+		// Intelligent-Tiering parameter is standard while its value fits 4 KB and it has no
+		// policies (Systems Manager User Guide, "Managing parameter tiers").
 		Free: true, FreeWhy: "standard parameters are free",
+		FreeWhen: func(in map[string]any) bool {
+			small := len(str(in["insecureValue"]))+len(str(in["value"])) <= 4096 && in["policies"] == nil
+			return in["tier"] == nil || in["tier"] == "Standard" || in["tier"] == "Intelligent-Tiering" && small
+		},
 		Outputs: func(s *state) string {
 			n := s.physical("name")
 			s.set("arn", s.arn("ssm", "parameter"+n))

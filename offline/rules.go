@@ -31,8 +31,32 @@ var Rules = []Rule{
 		checkHeldEntryPoints},
 	{"cloudflare-plan", "Cloudflare Origin Rules, \"Availability\": the Host header, SNI and DNS record overrides are Enterprise-plan features; the ruleset API refuses them on the Free, Pro and Business plans (llama:cloudflarePlan names the zone's plan)",
 		checkCloudflarePlan},
+	{"lambda-environment-size", "Lambda Developer Guide, \"Lambda quotas\": a function's environment variables total at most 4 KB, keys and values together; a larger set fails CreateFunction and UpdateFunctionConfiguration",
+		checkLambdaEnvironment},
 	{"published-metrics", "each service's CloudWatch metrics page, per namespace in offline/metrics.go: an alarm or widget on a metric, dimensions or statistic the service does not publish watches nothing",
 		checkPublishedMetrics},
+}
+
+// LambdaEnvironmentLimit is the most bytes a function's environment variables hold, keys and
+// values together.
+const LambdaEnvironmentLimit = 4096
+
+// checkLambdaEnvironment holds every function's environment to Lambda's size quota.
+func checkLambdaEnvironment(p *Plan) []error {
+	var errs []error
+	for _, r := range p.OfType("aws:lambda/function:Function") {
+		env, _ := r.Inputs["environment"].(map[string]any)
+		vars, _ := env["variables"].(map[string]any)
+		size := 0
+		for k, v := range vars {
+			size += len(k) + len(fmt.Sprint(v))
+		}
+		if size > LambdaEnvironmentLimit {
+			errs = append(errs, &RuleError{URN: r.URN, Input: "environment.variables",
+				Why: fmt.Sprintf("%d bytes of environment variables, more than Lambda's %d", size, LambdaEnvironmentLimit)})
+		}
+	}
+	return errs
 }
 
 // RuleError is a plan a provider would refuse: the resource, the input and the rule.

@@ -113,7 +113,7 @@ func (s *stage) appTier(base foundation) (access.Grantee, published, error) {
 	if err != nil || !s.has(Functions) {
 		return nil, pub, err
 	}
-	api, apiPub, err := s.functions(base, db, site)
+	api, apiPub, err := s.functions(base, db, site, pub.settings)
 	pub.add(apiPub)
 	return api, pub, err
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -48,11 +49,12 @@ func (s *stage) foundation() (foundation, published, error) {
 		// Every later step runs in the VPC: a rung without it is a mistake in the ladder table.
 		return f, out, fmt.Errorf("stage %s/%s has no %s layer: every rung needs it (stacks.Ladder)", cfg.Platform, cfg.Stage, Network)
 	}
+	nat, interfaces := s.egress()
 	f.net, err = network.NewNetwork(s.ctx, "network", &network.NetworkArgs{
 		Cidr: cfg.Network.Cidr, AZs: e.azs,
-		// Only the fleet and the functions run in the private subnets and need a way out;
+		// Only the fleet and the functions run in the private subnets and may need a way out;
 		// the box is public and the databases and the cache need none.
-		Nat: s.has(Fleet) || s.has(Functions), NatPerAz: cfg.Network.NatPerAz, Account: e.account(), Ops: s.ops(f),
+		Nat: nat, NatPerAz: cfg.Network.NatPerAz, InterfaceEndpoints: interfaces, Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return f, out, err
@@ -284,9 +286,10 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 	return db, out, nil
 }
 
-// functions: the app as a Lambda function behind an HTTP API, signing in to the database's
-// proxy with IAM; from the cdn rung on, behind Cloudflare at api.<domain>.
-func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucket) (*functions.API, published, error) {
+// functions: the app as a Lambda function behind an HTTP API, signing in to the database with
+// IAM; from the cdn rung on, behind Cloudflare at api.<domain>. Where it reads nothing at run
+// time (readsAtRunTime) it is given known, the settings published so far, with its own.
+func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucket, known params.Values) (*functions.API, published, error) {
 	cfg, e, out := s.cfg, s.env, newPublished()
 	// Lambda runs the app on Graviton (arm64): the same code base, its Lambda entry point.
 	art, err := s.buildApp("arm64")
@@ -297,13 +300,23 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 	if s.has(CDN) {
 		domain = cfg.apiHostname()
 	}
+	d := s.siteDomain()
+	if d != "" && site != nil {
+		out.settings[contract.SPADomain], out.settings[contract.SPABucket] = pulumi.String(d), site.Name
+	}
+	var settings pulumi.StringMap
+	if !s.readsAtRunTime() {
+		settings = pulumi.StringMap{}
+		maps.Copy(settings, known)
+		maps.Copy(settings, out.settings)
+	}
 	api, err := functions.NewAPI(s.ctx, "api", &functions.APIArgs{
 		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID,
 		MemoryMb: cfg.Serverless.LambdaMemory, TimeoutSeconds: cfg.Serverless.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
 		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
 		DBConnect: pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.accountID, db.ProxyResourceID, database.MasterUser),
 		Domain:    domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
-		DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
+		Settings: settings, DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return nil, out, err
@@ -313,7 +326,7 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		out.hosts = append(out.hosts, cdn.Host{Name: domain, Origin: api.DomainTarget, Kind: cdn.API,
 			OriginHeader: &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}})
 	}
-	if d := s.siteDomain(); d != "" && site != nil {
+	if d != "" && site != nil {
 		// The SPA goes through the function at its own hostname (the API's second custom
 		// domain), which the app answers from the bucket: Cloudflare reaches it with the Host
 		// it was asked for, with strict TLS, on every plan (a bucket origin would need Origin
@@ -323,9 +336,31 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 			host.OriginHeader = &cdn.Header{Name: functions.OriginHeader, Value: api.OriginSecret}
 		}
 		out.hosts = append(out.hosts, host)
-		out.settings[contract.SPADomain], out.settings[contract.SPABucket] = pulumi.String(d), site.Name
 	}
 	return api, out, nil
+}
+
+// readsAtRunTime reports whether the function reads AWS APIs beyond S3 and DynamoDB (whose
+// gateway endpoints are free) while it serves: SSM for settings later steps publish (the cache,
+// shards and tables come after it) and for the mover's records, and Secrets Manager for the
+// cache's token and the shards' credentials. Below those rungs it is given its settings at
+// deploy time and needs no network path out of the VPC: no NAT gateway, no interface endpoint.
+func (s *stage) readsAtRunTime() bool {
+	return s.has(Cache) || s.has(Shards) || s.has(Tables)
+}
+
+// egress is how the private subnets reach AWS's APIs: the fleet through NAT gateways (it also
+// installs packages and ships logs with the agent); the functions, where they read at run
+// time, through interface endpoints of the two services they call, which cost less than NAT
+// and keep the traffic on AWS's network.
+func (s *stage) egress() (nat bool, interfaces []string) {
+	if s.has(Fleet) {
+		return true, nil
+	}
+	if s.has(Functions) && s.readsAtRunTime() {
+		return false, []string{"ssm", "secretsmanager"}
+	}
+	return false, nil
 }
 
 // functionPool is the connections a function sandbox keeps to each database: it serves one

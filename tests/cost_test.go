@@ -139,8 +139,8 @@ func TestHandCheckedPrices(t *testing.T) {
 		"database-proxy/fixed":      730 * 0.12,                           // RDS Proxy's 8-ACU minimum
 		"database-instance-0/fixed": 730 * 0.5 * 0.12,                     // the writer's 0.5 ACU minimum
 		"database-instance-0/usage": 730 * 0.5 * 0.12,                     // and its average above it (1 ACU)
-		"network-nat-0/fixed":       730*0.045 + 0,                        // a NAT gateway per AZ (the default)
-		"network-nat-0-eip/fixed":   730 * 0.005,                          // and its address
+		"network-nat-0/fixed":       0,                                    // no NAT: nothing in the VPC needs the internet
+		"network-nat-0-eip/fixed":   0,                                    // nor its address
 		"api-function/usage":        12e6*0.06*0.5*0.0000133334 + 12*0.20, // 12M API calls, 60 ms at 512 MB
 	} {
 		if !near(items[key], want) {

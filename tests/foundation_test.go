@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,14 +169,15 @@ func TestNetwork(t *testing.T) {
 	}
 }
 
-// TestNatOnlyWhereSomethingUsesIt: nothing runs in the private subnets before the fleet (or
-// the functions), so the first rungs pay for no NAT gateway and its address; the rung that
-// needs one creates it and updates the private routes in place.
+// TestNatOnlyWhereSomethingUsesIt: nothing runs in the private subnets before the fleet, and
+// the functions reach AWS's APIs without the internet, so only the fleet's rungs pay for NAT
+// gateways and their addresses; the rung that needs one creates it and updates the private
+// routes in place.
 func TestNatOnlyWhereSomethingUsesIt(t *testing.T) {
 	for _, r := range allRungs() {
 		p := plan(t, r.platform, r.stage, nil)
 		layers, _ := stacks.LayersOf(r.platform, r.stage)
-		want := layers[stacks.Fleet] || r.platform == stacks.Serverless
+		want := layers[stacks.Fleet]
 		if got := len(ofType(p, "aws:ec2/natGateway:NatGateway")) > 0; got != want {
 			t.Errorf("%s: NAT gateway %v, want %v", r, got, want)
 		}
@@ -511,5 +513,51 @@ func TestStrictEngine(t *testing.T) {
 	_, err = offline.Run(emptyOutput, offline.Options{Config: map[string]string{}})
 	if err == nil || !strings.Contains(err.Error(), "is empty") {
 		t.Errorf("an input fed by an output the mocks left empty was not refused: %v", err)
+	}
+}
+
+// TestFunctionsReachAWSWithoutNAT: the functions are given their settings at deploy time where
+// they read nothing else at run time (no interface endpoint, no NAT: the S3 and DynamoDB
+// gateway endpoints are free); from the rung where they read SSM and Secrets Manager (the
+// cache's token, the shards' credentials, the mover's records) they reach both through
+// interface endpoints in every AZ that admit the app alone, and read SSM as before.
+func TestFunctionsReachAWSWithoutNAT(t *testing.T) {
+	for _, stage := range stacks.StageNames(stacks.Serverless) {
+		p := plan(t, stacks.Serverless, stage, nil)
+		layers, _ := stacks.LayersOf(stacks.Serverless, stage)
+		reads := layers[stacks.Cache] || layers[stacks.Shards] || layers[stacks.Tables]
+		var interfaces []string
+		for _, e := range ofType(p, "aws:ec2/vpcEndpoint:VpcEndpoint") {
+			if in(e, "vpcEndpointType") != "Interface" {
+				continue
+			}
+			interfaces = append(interfaces, str(in(e, "serviceName")))
+			if n := len(in(e, "subnetIds").([]any)); n != 2 || in(e, "privateDnsEnabled") != true {
+				t.Errorf("%s: endpoint %s in %d subnets, private DNS %v", stage, str(in(e, "serviceName")), n, in(e, "privateDnsEnabled"))
+			}
+		}
+		sort.Strings(interfaces)
+		want := ""
+		if reads {
+			want = "com.amazonaws.us-east-1.secretsmanager,com.amazonaws.us-east-1.ssm"
+		}
+		if got := strings.Join(interfaces, ","); got != want {
+			t.Errorf("%s: interface endpoints %q, want %q", stage, got, want)
+		}
+		fn := ofType(p, "aws:lambda/function:Function")[0]
+		vars := in(fn, "environment", "variables").(map[string]any)
+		settings, given := vars["LLAMA_SETTINGS"].(string)
+		if given == reads {
+			t.Errorf("%s: settings given at deploy time %v, though the function reads at run time %v", stage, given, reads)
+		}
+		if given {
+			var m map[string]string
+			if err := json.Unmarshal([]byte(settings), &m); err != nil || m["db/name"] == "" {
+				t.Errorf("%s: LLAMA_SETTINGS %s (%v)", stage, settings, err)
+			}
+		}
+		if len(ofType(p, "aws:ec2/natGateway:NatGateway")) > 0 {
+			t.Errorf("%s: a NAT gateway", stage)
+		}
 	}
 }

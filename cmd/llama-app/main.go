@@ -2,7 +2,9 @@
 // behind nginx on the box and the fleet, and as the Lambda function on the serverless ladder.
 //
 // It reads the parameters the stack publishes under LLAMA_PARAMS in SSM (and the secrets they
-// point to), or, with LLAMA_LOCAL=<file>, a local JSON file of the same keys; it listens on
+// point to); or, as a function on a rung where it reads nothing at run time, LLAMA_SETTINGS, the
+// same parameters as a JSON object given at deploy time; or, with LLAMA_LOCAL=<file>, a local
+// JSON file of the same keys; it listens on
 // LLAMA_ADDR (default :8080) unless it runs on Lambda. LLAMA_REFRESH (a Go duration, default
 // 1m) is how often it reads the parameters again, so a promotion reaches it without a redeploy.
 // LLAMA_DB_POOL (default 20) is the connections it keeps open to each database.
@@ -115,9 +117,9 @@ type source interface {
 	app.Recorder
 }
 
-// settings reads LLAMA_LOCAL or LLAMA_PARAMS and the AWS configuration.
+// settings reads LLAMA_LOCAL, LLAMA_SETTINGS or LLAMA_PARAMS, and the AWS configuration.
 func settings(ctx context.Context) (source, app.Env, error) {
-	local, prefix := os.Getenv("LLAMA_LOCAL"), os.Getenv("LLAMA_PARAMS")
+	local, fixed, prefix := os.Getenv("LLAMA_LOCAL"), os.Getenv("LLAMA_SETTINGS"), os.Getenv("LLAMA_PARAMS")
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err == nil && awsCfg.Region == "" {
 		if local != "" {
@@ -134,6 +136,9 @@ func settings(ctx context.Context) (source, app.Env, error) {
 	switch {
 	case local != "":
 		return app.LocalFile(local), env, nil
+	case fixed != "":
+		f, err := app.ParseFixed(fixed)
+		return f, env, err
 	case prefix != "":
 		return app.NewAWS(awsCfg, prefix), env, nil
 	}

@@ -57,6 +57,10 @@ type APIArgs struct {
 	// function answering requests without the CDN's header, while clients move to Domain
 	// (the edge move); default false: behind the CDN only.
 	KeepDirect bool
+	// Settings, when set, are the parameters the app reads, given to the function at deploy
+	// time (LLAMA_SETTINGS): on a rung where it reads nothing else at run time it then needs
+	// no network path to SSM. Nil: the app reads the parameters under ParamPrefix.
+	Settings pulumi.StringMap
 	// DBPool is the connections each sandbox keeps to each database (LLAMA_DB_POOL): a sandbox
 	// serves one request at a time. Default the app's own default.
 	DBPool int
@@ -181,8 +185,15 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	if err != nil {
 		return nil, nil, origin, err
 	}
-	// The app reads everything else from the parameters under LLAMA_PARAMS.
+	// The app reads everything else from the parameters under LLAMA_PARAMS, or from the
+	// settings it is given.
 	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
+	if args.Settings != nil {
+		env["LLAMA_SETTINGS"] = args.Settings.ToStringMapOutput().ApplyT(func(m map[string]string) (string, error) {
+			b, err := json.Marshal(m)
+			return string(b), err
+		}).(pulumi.StringOutput)
+	}
 	if args.DBPool > 0 {
 		env["LLAMA_DB_POOL"] = pulumi.String(fmt.Sprint(args.DBPool))
 	}

@@ -36,6 +36,11 @@ type NetworkArgs struct {
 	// private route tables in place.
 	Nat      bool
 	NatPerAz bool // with Nat: one NAT gateway per AZ (survives an AZ outage); default a single one
+	// InterfaceEndpoints are the AWS services ("ssm", "secretsmanager") the private subnets
+	// reach through interface endpoints, in every AZ, with private DNS, admitting HTTPS from
+	// the app alone: a way to those APIs without NAT. Default none. Each costs by the hour
+	// and AZ (unlike the S3 and DynamoDB gateway endpoints every network has).
+	InterfaceEndpoints []string
 }
 
 // Network is a VPC with public, private and isolated database subnets in every AZ.
@@ -115,6 +120,9 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		EgressAll: true,
 	}, b.child)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.interfaceEndpoints(private, app.ID()); err != nil {
 		return nil, err
 	}
 	n.VpcID, n.AppSecurityGroupID = b.vpc.ID(), app.ID()
@@ -263,6 +271,32 @@ func (b *netBuild) endpoints() error {
 		if _, err := ec2.NewVpcEndpoint(b.ctx, b.name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
 			VpcId: b.vpc.ID(), ServiceName: pulumi.String(ServiceName(b.args.Region, svc)),
 			VpcEndpointType: pulumi.String("Gateway"), RouteTableIds: b.routeTables,
+		}, b.child); err != nil {
+			return fmt.Errorf("%s endpoint: %w", svc, err)
+		}
+	}
+	return nil
+}
+
+// interfaceEndpoints: an interface endpoint of each service the args name, in the private
+// subnets, with private DNS (the SDKs' default endpoints resolve to it), admitting HTTPS from
+// the app's group alone.
+func (b *netBuild) interfaceEndpoints(private pulumi.StringArray, app pulumi.IDOutput) error {
+	if len(b.args.InterfaceEndpoints) == 0 {
+		return nil
+	}
+	sg, err := NewSecurityGroup(b.ctx, b.name+"-endpoints-sg", &SecurityGroupArgs{
+		VpcID: b.vpc.ID(), Description: "Interface endpoints: HTTPS from the app",
+		Ingress: []Ingress{{Name: "app", Port: 443, SourceGroup: app, Description: "HTTPS from the app"}},
+	}, b.child)
+	if err != nil {
+		return err
+	}
+	for _, svc := range b.args.InterfaceEndpoints {
+		if _, err := ec2.NewVpcEndpoint(b.ctx, b.name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
+			VpcId: b.vpc.ID(), ServiceName: pulumi.String(ServiceName(b.args.Region, svc)),
+			VpcEndpointType: pulumi.String("Interface"), SubnetIds: private, PrivateDnsEnabled: pulumi.Bool(true),
+			SecurityGroupIds: pulumi.StringArray{sg.ID()},
 		}, b.child); err != nil {
 			return fmt.Errorf("%s endpoint: %w", svc, err)
 		}
