@@ -33,6 +33,20 @@ func TestDescribe(t *testing.T) {
 			}
 			return ""
 		}, ""},
+		{"the serverless start: the writer, directly, with IAM", map[string]string{"db/primary/endpoint": "w.cluster-c1.us-east-1.rds.amazonaws.com", "db/port": "5432",
+			"db/name": "llama", "db/user": "llama_app", "db/auth": "iam", "db/sslmode": "verify-full"}, func(l *Layout) string {
+			if p := l.Primary; !p.IAM || p.Proxy || p.SecretArn != "" || p.User != "llama_app" || len(l.Replicas) != 0 {
+				return "primary " + p.Name + " " + p.User
+			}
+			return ""
+		}, ""},
+		{"through RDS Proxy", map[string]string{"db/proxy/endpoint": "p.proxy-c1.us-east-1.rds.amazonaws.com", "db/proxy/readEndpoint": "r.endpoint.proxy-c1.us-east-1.rds.amazonaws.com",
+			"db/port": "5432", "db/name": "llama", "db/user": "llama_admin", "db/sslmode": "verify-full"}, func(l *Layout) string {
+			if p := l.Primary; !p.IAM || !p.Proxy || len(l.Replicas) != 1 || !l.Replicas[0].Proxy {
+				return "primary " + p.Name
+			}
+			return ""
+		}, ""},
 		{"replicas in order", base(map[string]string{"db/replicas/0/endpoint": "r0", "db/replicas/1/endpoint": "r1"}), func(l *Layout) string {
 			if len(l.Replicas) != 2 || l.Replicas[1].Name != "replica-1" || l.Replicas[1].SecretArn != "arn:s" {
 				return "replicas wrong"

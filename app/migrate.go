@@ -54,10 +54,17 @@ const migrationLock = 0x6c6c616d61 // "llama"
 
 // Migrate applies the embedded migrations not yet applied to a database, each in its own
 // transaction, under an advisory lock. It is idempotent and returns the schema version.
+//
+// A database that has every migration is left alone without a lock or a CREATE: the app on the
+// serverless start signs in as a user that may change rows but not the schema, which the
+// deploy applied (Bootstrap).
 func Migrate(ctx context.Context, db *sql.DB) (int, error) {
 	ms, err := migrations()
 	if err != nil {
 		return 0, err
+	}
+	if len(ms) > 0 && schemaCurrent(ctx, db, ms) {
+		return ms[len(ms)-1].version, nil
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -86,6 +93,32 @@ func Migrate(ctx context.Context, db *sql.DB) (int, error) {
 		version = m.version
 	}
 	return version, nil
+}
+
+// schemaCurrent reports whether the database records every migration; false where it cannot tell.
+func schemaCurrent(ctx context.Context, db *sql.DB, ms []migration) bool {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM llama_schema`)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	have := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if rows.Scan(&v) != nil {
+			return false
+		}
+		have[v] = true
+	}
+	if rows.Err() != nil {
+		return false
+	}
+	for _, m := range ms {
+		if !have[m.version] {
+			return false
+		}
+	}
+	return true
 }
 
 func apply(ctx context.Context, conn *sql.Conn, m migration) error {

@@ -69,12 +69,15 @@ type pgTarget struct {
 	Password string // empty with IAM
 	SSLMode  string
 	// RootCert is the PEM of the authorities verify-ca and verify-full check the server's
-	// certificate against. Empty: RDS's and Aurora's (rdsca.Bundle), or, with IAM (RDS Proxy,
-	// whose certificates come from ACM), the system's roots.
+	// certificate against. Empty: RDS's and Aurora's (rdsca.Bundle), or, through RDS Proxy
+	// (whose certificates come from ACM), the system's roots.
 	RootCert string
 	// IAM signs in with an RDS IAM authentication token, fresh for every connection (RDS
-	// Proxy requires it of clients); Region and AWS sign it.
-	IAM    bool
+	// Proxy requires it of clients; the serverless start signs in to Aurora so); Region and
+	// AWS sign it.
+	IAM bool
+	// Proxy says the endpoint is RDS Proxy's.
+	Proxy  bool
 	Region string
 	AWS    aws.Config
 	// AppName is the sessions' application_name: the app's names its generation of each
@@ -99,7 +102,7 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 	cfg.SSLMode, cfg.ConnectTimeout, cfg.ApplicationName = pq.SSLMode(t.SSLMode), 3*time.Second, t.AppName
 	if t.SSLMode == "verify-full" {
 		root := t.RootCert
-		if root == "" && !t.IAM {
+		if root == "" && !t.Proxy {
 			root = rdsca.Bundle
 		}
 		if root == "" {
@@ -118,7 +121,7 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 	if cfg.Runtime == nil {
 		cfg.Runtime = map[string]string{}
 	}
-	if !t.IAM {
+	if !t.Proxy {
 		// Sent at connection start. RDS Proxy (the IAM sign-in) takes a narrower set of
 		// startup parameters, so through it the server's defaults hold (UTC on RDS and Aurora)
 		// and statements are bounded by the request's deadline alone.

@@ -150,7 +150,8 @@ type DB struct {
 	Database  string
 	User      string
 	SSLMode   string
-	IAM       bool   // an RDS IAM token per connection (RDS Proxy)
+	IAM       bool   // an RDS IAM token per connection
+	Proxy     bool   // the endpoint is RDS Proxy's (its certificate is ACM's; it takes few startup parameters)
 	SecretArn string // the credentials' secret, without IAM
 }
 
@@ -231,11 +232,13 @@ func (d describer) databases() (primary DB, replicas []DB, err error) {
 		if primary, err = d.db("primary", proxy, "", true); err != nil {
 			return primary, nil, err
 		}
+		primary.Proxy = true
 		if ro := p[contract.DBProxyReadEndpoint]; ro != "" {
 			r, err := d.db("replica-0", ro, "", true)
 			if err != nil {
 				return primary, nil, err
 			}
+			r.Proxy = true
 			replicas = append(replicas, r)
 		}
 		return primary, replicas, nil
@@ -243,6 +246,11 @@ func (d describer) databases() (primary DB, replicas []DB, err error) {
 	ep, secret := p[contract.DBPrimaryEndpoint], p[contract.DBSecretArn]
 	if ep == "" {
 		return primary, nil, fmt.Errorf("no db/primary/endpoint parameter: the stack publishes one on every rung")
+	}
+	if p[contract.DBAuth] == "iam" {
+		// The serverless start: the Aurora writer, directly, with an IAM token.
+		primary, err = d.db("primary", ep, "", true)
+		return primary, nil, err
 	}
 	if primary, err = d.db("primary", ep, secret, false); err != nil {
 		return primary, nil, err
@@ -408,7 +416,7 @@ type session struct {
 // openDB opens (lazily) one database the parameters describe, reading its secret.
 func openDB(ctx context.Context, src Source, env Env, d DB, sess session) (*pg, error) {
 	tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
-		IAM: d.IAM, Region: env.Region, AWS: env.AWS, AppName: sess.name, StatementTimeout: sess.timeout}
+		IAM: d.IAM, Proxy: d.Proxy, Region: env.Region, AWS: env.AWS, AppName: sess.name, StatementTimeout: sess.timeout}
 	if !d.IAM {
 		c, err := src.Secret(ctx, d.SecretArn)
 		if err != nil {

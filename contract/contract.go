@@ -23,6 +23,7 @@ const (
 	DBUser              = "db/user"
 	DBSecretArn         = "db/secretArn"
 	DBSSLMode           = "db/sslmode"
+	DBAuth              = "db/auth"
 
 	CachePrimaryEndpoint = "cache/primary/endpoint"
 	CacheReaderEndpoint  = "cache/reader/endpoint"
@@ -74,13 +75,14 @@ type Key struct {
 
 // Keys is the contract as the docs show it, in the order a reader meets the keys.
 var Keys = []Key{
-	{[]string{DBPrimaryEndpoint}, "every servers rung", "the primary's host; an endpoint may carry its own port (`127.0.0.1:55433`), which wins over `db/port`"},
+	{[]string{DBPrimaryEndpoint}, "every servers rung; serverless without a proxy", "the primary's host (on the serverless start, the Aurora writer); an endpoint may carry its own port (`127.0.0.1:55433`), which wins over `db/port`"},
+	{[]string{DBAuth}, "serverless without a proxy", "`iam`: the app signs in to `db/primary/endpoint` as `db/user` with an RDS IAM token (no secret; the deploy created the user and applied the schema); absent: the secret"},
 	{[]string{DBPort, DBName, DBUser}, "every rung", "`5432`, `llama`, the user (a secret's `username` wins)"},
-	{[]string{DBSecretArn}, "every rung", "the secret holding the database credentials"},
+	{[]string{DBSecretArn}, "every rung but the serverless start", "the secret holding the database credentials"},
 	{[]string{DBSSLMode}, "every rung", "`verify-full` on RDS and Aurora (TLS is forced; the app checks the server's certificate and name against the RDS certificate authorities it carries, [`app/rdsca`](../app/rdsca), and through RDS Proxy against the system's roots, the proxy's certificate being ACM's); `require` in a region the carried bundle has no root for, which the plan warns of; `disable` on the box's loopback; absent: `require`, or `disable` on loopback"},
 	{[]string{"db/replicas/<i>/endpoint"}, "`replicas` on", "each read replica"},
 	{[]string{DBReaderEndpoint}, "serverless shards", "an Aurora cluster's reader endpoint where no proxy stands in front"},
-	{[]string{DBProxyEndpoint, DBProxyReadEndpoint}, "serverless", "RDS Proxy (IAM sign-in); the read-only endpoint when there are readers"},
+	{[]string{DBProxyEndpoint, DBProxyReadEndpoint}, "serverless, `replicas` on", "RDS Proxy (IAM sign-in); the read-only endpoint when there are readers"},
 	{[]string{CachePrimaryEndpoint, CacheReaderEndpoint, CachePort}, "`cache` on", "the replication group"},
 	{[]string{CacheTLS, CacheAuthSecretArn}, "`cache` on", "`true`; the secret holding the auth token"},
 	{[]string{ShardsCount, ShardsRule}, "`sharded` on", "the number of shards; `shard = userId mod shardCount`"},

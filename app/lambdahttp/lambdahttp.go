@@ -32,7 +32,13 @@ type Command func(ctx context.Context, args []string) (lines []string, status in
 // carry the key.
 type Invocation struct {
 	Move []string `json:"llamaMove"`
+	// Bootstrap is the deploy's one-off preparation of the database, {"llamaBootstrap": {...}}
+	// (app.BootstrapArgs); its failure fails the invocation, and so the deploy.
+	Bootstrap json.RawMessage `json:"llamaBootstrap"`
 }
+
+// Bootstrapper runs the deploy's preparation and returns what to answer.
+type Bootstrapper func(ctx context.Context, args json.RawMessage) (any, error)
 
 // InvocationResult answers an Invocation: the command's lines (its JSON result last) and its
 // exit status.
@@ -41,17 +47,20 @@ type InvocationResult struct {
 	Status int      `json:"status"`
 }
 
-// StartWith serves h, and runs move for one-off invocations; it does not return.
-func StartWith(h http.Handler, move Command) { lambda.Start(Mux(h, move)) }
+// StartWith serves h, and runs move and boot for one-off invocations; it does not return.
+func StartWith(h http.Handler, move Command, boot Bootstrapper) { lambda.Start(Mux(h, move, boot)) }
 
 // Mux tells one-off invocations from HTTP API events.
-func Mux(h http.Handler, move Command) func(context.Context, json.RawMessage) (any, error) {
+func Mux(h http.Handler, move Command, boot Bootstrapper) func(context.Context, json.RawMessage) (any, error) {
 	serve := Handler(h)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var inv Invocation
 		if json.Unmarshal(raw, &inv) == nil && len(inv.Move) > 0 {
 			lines, status := move(ctx, inv.Move)
 			return InvocationResult{Lines: lines, Status: status}, nil
+		}
+		if len(inv.Bootstrap) > 0 && boot != nil {
+			return boot(ctx, inv.Bootstrap)
 		}
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &ev); err != nil {

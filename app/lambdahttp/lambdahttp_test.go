@@ -52,10 +52,17 @@ func TestRoundTrip(t *testing.T) {
 func TestMux(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	var ran []string
+	var booted string
 	mux := Mux(h, func(_ context.Context, args []string) ([]string, int) {
 		ran = args
 		return []string{`{"move":"shards","verified":true}`}, 0
+	}, func(_ context.Context, args json.RawMessage) (any, error) {
+		booted = string(args)
+		return map[string]int{"schemaVersion": 2}, nil
 	})
+	if _, err := mux(context.Background(), json.RawMessage(`{"llamaBootstrap": {"appUser": "llama_app"}}`)); err != nil || booted != `{"appUser": "llama_app"}` {
+		t.Fatalf("bootstrap: %v, ran with %s", err, booted)
+	}
 	out, err := mux(context.Background(), json.RawMessage(`{"llamaMove": ["shards", "--back"]}`))
 	if res, ok := out.(InvocationResult); err != nil || !ok || res.Status != 0 || strings.Join(ran, " ") != "shards --back" {
 		t.Fatalf("invocation: %v %v, ran %v", out, err, ran)

@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,11 +86,12 @@ func run(log *slog.Logger) error {
 	if lambdahttp.OnLambda() {
 		// A one-off invocation {"llamaMove": ["shards"]} runs the mover where the function's
 		// network reaches both stores (the serverless ladder has no instance to log in to).
+		// {"llamaBootstrap": {...}} is the deploy preparing the serverless start's database.
 		lambdahttp.StartWith(h, func(ctx context.Context, args []string) ([]string, int) {
 			var out, errs strings.Builder
 			status := app.MoveCommand(ctx, args, src, src, env, &out, &errs)
 			return append(strings.Split(strings.TrimSpace(errs.String()), "\n"), strings.Split(strings.TrimSpace(out.String()), "\n")...), status
-		})
+		}, bootstrap)
 		return nil
 	}
 	addr := os.Getenv("LLAMA_ADDR")
@@ -109,6 +111,19 @@ func run(log *slog.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return hs.Shutdown(shutdown)
+}
+
+// bootstrap runs app.Bootstrap for the deploy's invocation; an error fails the invocation.
+func bootstrap(ctx context.Context, raw json.RawMessage) (any, error) {
+	var a app.BootstrapArgs
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("llamaBootstrap: %w", err)
+	}
+	v, err := app.Bootstrap(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"schemaVersion": v, "appUser": a.AppUser}, nil
 }
 
 // source is where the settings come from: the local file or SSM; both take the mover's records.
