@@ -59,6 +59,23 @@ type Kind struct {
 type Watch struct {
 	Name   func(r *Resource) string
 	Alarms []string
+	// Skip, where set, exempts a resource that serves nothing (a function only the deploy
+	// invokes, whose failure fails the deploy).
+	Skip func(r *Resource) bool
+}
+
+// Unwatched reports whether a resource of a watched type is exempt from watching: it serves
+// nothing (Watch.Skip).
+func Unwatched(r *Resource) bool {
+	w := KindOf(r.Type).Watch
+	return w != nil && w.Skip != nil && w.Skip(r)
+}
+
+// invokedByDeploy reports whether a function is one the deploy alone invokes.
+func invokedByDeploy(r *Resource) bool {
+	tags, _ := r.Inputs["tags"].(map[string]any)
+	_, ok := tags["llama:invokedBy"]
+	return ok
 }
 
 // IsFree reports whether a resource of the kind costs nothing itself: its type is free, and
@@ -702,7 +719,24 @@ var Catalog = map[string]*Kind{
 		},
 		ForceNew: []string{"name", "packageType"},
 		Labels:   []string{"name", "runtime", "memorySize", "timeout"},
-		Watch:    &Watch{Name: func(r *Resource) string { return str(r.Input("name")) }, Alarms: []string{"Throttles", "Errors", "Duration"}},
+		Watch: &Watch{Name: func(r *Resource) string { return str(r.Input("name")) }, Alarms: []string{"Throttles", "Errors", "Duration"},
+			Skip: invokedByDeploy},
+		// A function the deploy alone invokes (tagged llama:invokedBy) runs once a release:
+		// Lambda's free tier aside, a request and a few seconds.
+		Free: true, FreeWhy: "functions the deploy alone invokes cost a request a release",
+		FreeWhen: func(in map[string]any) bool { return invokedByDeploy(&Resource{Inputs: in}) },
+	},
+	"aws:lambda/invocation:Invocation": {
+		// terraform-provider-aws internal/service/lambda/invocation.go: function_name,
+		// qualifier and triggers are ForceNew, and so is input under the default
+		// CREATE_ONLY lifecycle scope (customizeDiffInputChangeWithCreateOnlyScope); a function
+		// error fails the create.
+		Free: true, FreeWhy: "one invocation a release",
+		Outputs: func(s *state) string {
+			s.set("result", `{"schemaVersion":2}`)
+			return s.in("functionName") + "_$LATEST_" + s.hex(32)
+		},
+		ForceNew: []string{"functionName", "qualifier", "triggers", "input"},
 	},
 	"aws:lambda/permission:Permission": {
 		Free: true,

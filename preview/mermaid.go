@@ -35,8 +35,8 @@ type graph struct {
 func newGraph(p *offline.Plan) *graph {
 	g := &graph{p: p, count: map[string]int{}}
 	for _, r := range p.Resources {
-		if !r.Custom {
-			continue
+		if !r.Custom || offline.Unwatched(r) {
+			continue // what serves nothing: the deploy's own function
 		}
 		g.count[r.Type]++
 		if src, _ := r.Inputs["replicateSourceDb"].(string); r.Type == "aws:rds/instance:Instance" && src != "" {
@@ -119,10 +119,10 @@ func (g *graph) data(app string) {
 	if g.has("aws:rds/proxy:Proxy") {
 		g.node("proxy", "RDS Proxy")
 		g.edge(app, "proxy")
-		if clusters > 0 {
-			g.serverlessDB()
-			clusters--
-		}
+	}
+	if g.named("aws:rds/cluster:Cluster", "database-cluster") {
+		g.serverlessDB(app)
+		clusters--
 	}
 	if clusters > 0 {
 		g.node("shards", fmt.Sprintf("Aurora shards x%d (by user ID)", clusters))
@@ -137,8 +137,9 @@ func (g *graph) data(app string) {
 	}
 }
 
-// serverlessDB draws the serverless writer and its readers behind the proxy.
-func (g *graph) serverlessDB() {
+// serverlessDB draws the serverless writer and its readers, behind the proxy where there is
+// one, else reached by the app itself.
+func (g *graph) serverlessDB(app string) {
 	readers := -1 // the writer
 	for _, r := range g.p.Resources {
 		if r.Type == "aws:rds/clusterInstance:ClusterInstance" && strings.HasPrefix(r.Name, "database-") {
@@ -150,5 +151,9 @@ func (g *graph) serverlessDB() {
 		label += fmt.Sprintf(" + %d readers", readers)
 	}
 	g.node("aurora", label)
-	g.edge("proxy", "aurora")
+	if g.has("aws:rds/proxy:Proxy") {
+		g.edge("proxy", "aurora")
+	} else {
+		g.edge(app, "aurora")
+	}
 }

@@ -161,7 +161,8 @@ type ServerlessConfig struct {
 	MinAcu, MaxAcu float64
 	LambdaMemory   int
 	LambdaTimeout  int
-	MaxConcurrency int // llama:maxFunctionConcurrency
+	MaxConcurrency int    // llama:maxFunctionConcurrency
+	Proxy          string // llama:dbProxy: auto or always
 }
 
 // DefaultRDSQuota is RDS's default quota of DB clusters, and of DB instances, an account and

@@ -36,7 +36,7 @@ const (
 	Shards      Layer = "shards"       // Aurora clusters, one a shard
 	Tables      Layer = "tables"       // DynamoDB tables
 	Functions   Layer = "functions"    // API Gateway + Lambda
-	ServerlessD Layer = "serverlessdb" // Aurora Serverless v2 + RDS Proxy
+	ServerlessD Layer = "serverlessdb" // Aurora Serverless v2 (behind RDS Proxy from the replicas rung)
 	SPA         Layer = "spa"          // single-page app bucket
 	SPAEdge     Layer = "spa-edge"     // Cloudflare in front of the SPA, wherever a zone is configured
 	Hostname    Layer = "hostname"     // the app's record in the Cloudflare zone and its certificates, wherever a domain is configured
@@ -107,11 +107,11 @@ var Ladder = []Rung{
 		Layers:  []Layer{Tables}, Step: stepTables, Requests: 1000e6},
 
 	{Platform: Serverless, Order: 1, Stage: "serverless", Guide: "part 3",
-		Adds:    "SPA bucket, API Gateway HTTP API, Go Lambda functions in private subnets, Aurora Serverless v2 behind RDS Proxy, monitoring",
+		Adds:    "SPA bucket, API Gateway HTTP API, Go Lambda functions in private subnets (no NAT: VPC endpoints), Aurora Serverless v2 they sign in to with IAM (no secret; llama:minAcu 0 pauses it when idle), monitoring",
 		Promote: "Start here when time to market matters most: no servers to manage, pay per use, scales to tens of thousands of users.",
 		Layers:  []Layer{Network, Monitoring, SPA, SPAEdge, ServerlessD, Functions}, Requests: 30e6},
 	{Platform: Serverless, Order: 2, Stage: "replicas", Guide: "final part",
-		Adds:    "Aurora Serverless v2 reader instances",
+		Adds:    "Aurora Serverless v2 reader instances, and RDS Proxy in front, pooling the functions' connections",
 		Promote: "When combined read and write traffic starts to overwhelm the serverless writer and reads dominate: add readers.",
 		Layers:  []Layer{Replicas}, Step: stepReplicas, Requests: 100e6},
 	{Platform: Serverless, Order: 3, Stage: "cache", Guide: "final part",

@@ -58,12 +58,17 @@ func publishSignIn(p *published, prefix string, secretArn pulumi.StringInput, ss
 // publishAurora: an Aurora cluster as the database, under prefix. With a proxy, the clients' security group
 // reaches the proxy alone: publish what they can reach (the cluster's endpoints stay stack
 // outputs, for operators).
-func publishAurora(p *published, prefix string, a *database.Aurora, sslmode string) {
+// With iamUser, clients sign in to the writer as that user with IAM, and hold no secret.
+func publishAurora(p *published, prefix string, a *database.Aurora, sslmode, iamUser string) {
 	if !a.Proxied {
 		p.settings[prefix+contract.DBPrimaryEndpoint] = a.Endpoint
 		p.settings[prefix+contract.DBReaderEndpoint] = a.ReaderEndpoint
 	}
 	publishSignIn(p, prefix, a.SecretArn, sslmode)
+	if iamUser != "" {
+		delete(p.settings, prefix+contract.DBSecretArn)
+		p.settings[prefix+contract.DBUser], p.settings[prefix+contract.DBAuth] = pulumi.String(iamUser), pulumi.String("iam")
+	}
 	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
 	if a.Proxied {
 		// Clients reach the cluster through the proxy, signing in with IAM; the read-only

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -269,22 +270,39 @@ func (s *stage) spa(f foundation) (*storage.Bucket, published, error) {
 	return spa, out, nil
 }
 
-// serverlessDB: Aurora Serverless v2 behind RDS Proxy, with readers from the replicas rung on.
+// serverlessDB: Aurora Serverless v2, which the functions reach directly with IAM on the
+// serverless start and through RDS Proxy from the replicas rung on (proxied).
 func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) {
 	cfg, e, out := s.cfg, s.env, newPublished()
+	var proxy *database.ProxyArgs
+	if s.proxied() {
+		proxy = &database.ProxyArgs{SubnetIDs: f.net.PrivateSubnetIDs, ClientGroup: f.net.AppSecurityGroupID}
+	}
 	db, err := database.NewAurora(s.ctx, "database", &database.AuroraArgs{
 		Identifier: e.base + "-db", VpcID: f.net.VpcID, SubnetIDs: f.net.DatabaseSubnetIDs, AZs: e.azs,
-		// The functions reach the writer through RDS Proxy only.
-		Serverless: true, MinAcu: cfg.Serverless.MinAcu, MaxAcu: cfg.Serverless.MaxAcu, Readers: s.replicas(),
-		Proxy:               &database.ProxyArgs{SubnetIDs: f.net.PrivateSubnetIDs, ClientGroup: f.net.AppSecurityGroupID},
+		// The app reaches the writer itself on the serverless start, and keeps the way while a
+		// promotion brings the proxy: sandboxes started before it still sign in directly.
+		AllowFrom:  []database.Source{{Name: "app", Group: f.net.AppSecurityGroupID}},
+		Serverless: true, MinAcu: cfg.Serverless.MinAcu, MaxAcu: cfg.Serverless.MaxAcu, Readers: s.replicas(), Proxy: proxy,
 		BackupRetentionDays: cfg.Database.BackupRetentionDays, SlowQueryMs: cfg.Database.SlowQueryMs, Alarms: cfg.dbAlarms(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return nil, out, err
 	}
-	publishAurora(&out, "", db, s.sslMode())
+	iamUser := ""
+	if proxy == nil {
+		iamUser = database.AppUser
+	}
+	publishAurora(&out, "", db, s.sslMode(), iamUser)
 	return db, out, nil
 }
+
+// proxied reports whether RDS Proxy stands in front of the serverless writer: from the
+// replicas rung on, where readers share its read-only endpoint and the traffic pays for its
+// floor (8 ACUs of proxy; RDS Proxy pricing). Below it the functions sign in to the writer
+// themselves, their connections bounded (functionPool, functionConcurrency), and the writer
+// can pause at llama:minAcu 0, which a proxy's open connections would prevent.
+func (s *stage) proxied() bool { return s.has(Replicas) || s.cfg.Serverless.Proxy == "always" }
 
 // functions: the app as a Lambda function behind an HTTP API, signing in to the database with
 // IAM; from the cdn rung on, behind Cloudflare at api.<domain>. Where it reads nothing at run
@@ -310,13 +328,20 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		maps.Copy(settings, known)
 		maps.Copy(settings, out.settings)
 	}
+	var ready []pulumi.Resource
+	if !db.Proxied {
+		boot, err := s.bootstrap(f, db, art)
+		if err != nil {
+			return nil, out, err
+		}
+		ready = append(ready, boot.Done)
+	}
 	api, err := functions.NewAPI(s.ctx, "api", &functions.APIArgs{
 		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID,
 		MemoryMb: cfg.Serverless.LambdaMemory, TimeoutSeconds: cfg.Serverless.LambdaTimeout, FunctionPrefix: e.base, ParamPrefix: e.prefix,
-		// The app signs in to RDS Proxy with IAM as the master user the proxy's secret names.
-		DBConnect: pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.accountID, db.ProxyResourceID, database.MasterUser),
-		Domain:    domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
-		Settings: settings, DBPool: functionPool, ReservedConcurrency: s.functionConcurrency(), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
+		DBConnect: s.dbConnect(db), Ready: ready,
+		Domain: domain, SiteDomain: s.siteDomain(), SiteBucketArn: siteArn(site), CertificateArn: f.cert, KeepDirect: cfg.Pending(MoveEdge), CorsOrigins: s.spaOrigins(),
+		Settings: settings, DBPool: s.functionPool(), ReservedConcurrency: s.functionConcurrency(), Alarms: cfg.appAlarms(), Account: e.account(), Ops: s.ops(f),
 	})
 	if err != nil {
 		return nil, out, err
@@ -363,21 +388,70 @@ func (s *stage) egress() (nat bool, interfaces []string) {
 	return false, nil
 }
 
-// functionPool is the connections a function sandbox keeps to each database: it serves one
-// request at a time, and a second connection lets a move's catch-up or a migration run beside it.
-const functionPool = 2
+// bootstrap prepares the serverless start's database before the app's function changes: the
+// schema, and the user the app signs in as with IAM (functions.Bootstrap). It runs again with
+// every release, for its migrations, and with a new cluster.
+func (s *stage) bootstrap(f foundation, db *database.Aurora, art *release.Artifact) (*functions.Bootstrap, error) {
+	input := pulumi.All(db.Endpoint, db.MasterPassword).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(map[string]any{"llamaBootstrap": map[string]any{
+			"endpoint": fmt.Sprintf("%s:%d", v[0], database.Port), "database": database.DatabaseName, "user": database.MasterUser,
+			"password": v[1], "sslmode": s.sslMode(), "appUser": database.AppUser,
+		}})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	return functions.NewBootstrap(s.ctx, "bootstrap", &functions.BootstrapArgs{
+		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID, FunctionPrefix: s.env.base,
+		Input: input, Triggers: pulumi.StringMap{"release": pulumi.String(art.SHA256), "cluster": db.ResourceID}, Ops: s.ops(f),
+	}, pulumi.DependsOn([]pulumi.Resource{db}))
+}
+
+// dbConnect are the database users the function signs in as with IAM: the app's user on the
+// writer itself, and, through RDS Proxy, the master user the proxy's secret names. Where the
+// proxy stands both stay granted: sandboxes started before it still sign in directly.
+func (s *stage) dbConnect(db *database.Aurora) pulumi.StringArray {
+	e := s.env
+	arn := func(resource pulumi.StringOutput, user string) pulumi.StringInput {
+		return pulumi.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", e.partition, e.region, e.accountID, resource, user)
+	}
+	out := pulumi.StringArray{arn(db.ResourceID, database.AppUser)}
+	if db.Proxied {
+		out = append(out, arn(db.ProxyResourceID, database.MasterUser))
+	}
+	return out
+}
+
+// functionPool is the connections a function sandbox keeps to each database. A sandbox serves
+// one request at a time: one connection on the serverless start, where no move or migration
+// runs beside it (the deploy applies the schema); two from the replicas rung on, where a
+// move's catch-up or a migration may.
+func (s *stage) functionPool() int {
+	if !s.proxied() {
+		return 1
+	}
+	return 2
+}
+
+// lambdaAccountConcurrency is an account's default concurrency a region (Lambda quotas,
+// "Concurrent executions"): unreserved, the function never runs more sandboxes than this.
+const lambdaAccountConcurrency = 1000
 
 // functionConcurrency bounds the function where it reaches databases without RDS Proxy: the
-// shards. A proxy in front of each shard would pool the sandboxes' connections, but costs its
-// 8-ACU floor a shard ($87.60 a month in us-east-1; RDS Proxy pricing, "Aurora Serverless v2"),
-// more than a small shard itself. Instead each sandbox keeps functionPool connections and the
-// sandboxes are capped so that they use at most 90% of a shard writer's max_connections at
-// its maximum capacity (and no more than llama:maxFunctionConcurrency). 0: unreserved.
+// serverless start's writer and the shards. A proxy in front of each would pool the
+// sandboxes' connections, but costs its 8-ACU floor (RDS Proxy pricing, "Aurora Serverless
+// v2"), more than a small writer itself. Instead each sandbox keeps functionPool connections
+// and the sandboxes are capped so that they use at most 90% of a writer's max_connections at
+// its maximum capacity (and no more than llama:maxFunctionConcurrency). 0: unreserved, where
+// even the account's whole default concurrency fits (a reservation would also fail in an
+// account whose limit is still a new account's).
 func (s *stage) functionConcurrency() int {
-	if !s.has(Shards) || s.cfg.Shards.Count == 0 {
+	shards := s.has(Shards) && s.cfg.Shards.Count > 0
+	if !shards && s.proxied() {
 		return 0
 	}
-	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / functionPool
+	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / s.functionPool()
+	if !shards && fit >= lambdaAccountConcurrency {
+		return 0
+	}
 	return max(1, min(fit, s.cfg.Serverless.MaxConcurrency))
 }
 

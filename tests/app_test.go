@@ -61,8 +61,18 @@ func TestAppReadsEveryRung(t *testing.T) {
 			policies := appPolicies(p)
 			var secrets []string
 			switch {
+			case r.platform == stacks.Serverless && !layers[stacks.Replicas]:
+				// The serverless start: the writer itself, with IAM, as the app's user, whom
+				// the function may sign in as; no secret.
+				cluster := ofType(p, typCluster)[0]
+				if !l.Primary.IAM || l.Primary.Proxy || l.Primary.SecretArn != "" || l.Primary.Endpoint.Host != str(cluster.Outputs["endpoint"]) || l.Primary.User != "llama_app" {
+					t.Errorf("the function does not reach the writer directly with IAM: %+v", l.Primary)
+				}
+				if want := "dbuser:" + str(cluster.Outputs["clusterResourceId"]) + "/llama_app"; !strings.Contains(policies, want) {
+					t.Errorf("the function may not rds-db:connect as %s", want)
+				}
 			case r.platform == stacks.Serverless:
-				if !l.Primary.IAM || l.Primary.Endpoint.Host != outputOf(p, "aws:rds/proxy:Proxy", "database-proxy", "endpoint") {
+				if !l.Primary.IAM || !l.Primary.Proxy || l.Primary.Endpoint.Host != outputOf(p, "aws:rds/proxy:Proxy", "database-proxy", "endpoint") {
 					t.Errorf("the function does not reach the writer through RDS Proxy with IAM: %+v", l.Primary)
 				}
 				if !strings.Contains(policies, "rds-db:connect") {

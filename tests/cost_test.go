@@ -136,7 +136,7 @@ func TestHandCheckedPrices(t *testing.T) {
 		items[it.Name+"/"+it.Kind] += it.Monthly
 	}
 	for key, want := range map[string]float64{
-		"database-proxy/fixed":      730 * 0.12,                           // RDS Proxy's 8-ACU minimum
+		"database-proxy/fixed":      0,                                    // no RDS Proxy before the replicas rung
 		"database-instance-0/fixed": 730 * 0.5 * 0.12,                     // the writer's 0.5 ACU minimum
 		"database-instance-0/usage": 730 * 0.5 * 0.12,                     // and its average above it (1 ACU)
 		"network-nat-0/fixed":       0,                                    // no NAT: nothing in the VPC needs the internet

@@ -81,7 +81,7 @@ func TestFabricatedShapes(t *testing.T) {
 	if subnet == nil || !netip.MustParsePrefix(str(in(subnet, "cidrBlock"))).Contains(netip.MustParseAddr(str(inst.Outputs["privateIp"]))) {
 		t.Errorf("the box's address %v is not in its subnet %v", inst.Outputs["privateIp"], in(subnet, "cidrBlock"))
 	}
-	sl := plan(t, stacks.Serverless, "serverless", nil)
+	sl := plan(t, stacks.Serverless, "replicas", nil)
 	if id := ofType(sl, "aws:rds/proxyTarget:ProxyTarget")[0].ID; !strings.Contains(id, "/default/TRACKED_CLUSTER/") {
 		t.Errorf("proxy target id %s", id)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,11 +25,7 @@ func TestServerlessStarter(t *testing.T) {
 	if len(ofType(p, typInstance)) != 0 || len(ofType(p, typLT)) != 0 {
 		t.Error("the serverless stack runs servers")
 	}
-	fns := ofType(p, typFunction)
-	if len(fns) != 1 {
-		t.Fatalf("%d functions", len(fns))
-	}
-	fn := fns[0]
+	fn := named(t, p, typFunction, "api-function")
 	for k, v := range map[string]any{"runtime": "provided.al2023", "handler": "bootstrap", "timeout": int64(10), "memorySize": int64(512)} {
 		if fmt.Sprint(in(fn, k)) != fmt.Sprint(v) {
 			t.Errorf("function %s = %v, want %v", k, in(fn, k), v)
@@ -55,7 +52,7 @@ func TestServerlessStarter(t *testing.T) {
 			continue
 		}
 		pol := str(in(rp, "policy"))
-		if !strings.Contains(pol, `"rds-db:connect"`) || !strings.Contains(pol, "dbuser:prx-") || strings.Contains(pol, `"*"`) {
+		if !strings.Contains(pol, `"rds-db:connect"`) || !strings.Contains(pol, "dbuser:cluster-") || !strings.Contains(pol, "/llama_app") || strings.Contains(pol, "dbuser:prx-") || strings.Contains(pol, `"*"`) {
 			t.Errorf("function policy is not least privilege: %s", pol)
 		}
 	}
@@ -93,21 +90,44 @@ func TestServerlessStarter(t *testing.T) {
 	if len(insts) != 1 || in(insts[0], "instanceClass") != "db.serverless" {
 		t.Error("want one db.serverless writer")
 	}
-	px := ofType(p, "aws:rds/proxy:Proxy")
-	if len(px) != 1 || in(px[0], "requireTls") != true {
-		t.Fatal("no RDS Proxy requiring TLS")
-	}
-	auth := in(px[0], "auths").([]any)[0].(map[string]any)
-	if auth["iamAuth"] != "REQUIRED" || byID(p, str(auth["secretArn"])) == nil {
-		t.Errorf("proxy auth %v", auth)
-	}
-	tgt := ofType(p, "aws:rds/proxyTarget:ProxyTarget")
-	if len(tgt) != 1 || in(tgt[0], "dbClusterIdentifier") != c.ID {
-		t.Error("the proxy does not target the cluster")
+	// No RDS Proxy on the serverless start: the function signs in to the writer itself,
+	// which admits the app alone.
+	if len(ofType(p, "aws:rds/proxy:Proxy")) != 0 {
+		t.Error("an RDS Proxy on the serverless start")
 	}
 	_, from := sourcesOf(p, strs(in(c, "vpcSecurityGroupIds"))[0])
-	if strings.Join(from, ",") != "database-proxy-sg" {
-		t.Errorf("the writer admits %v; it should admit the proxy only", from)
+	if strings.Join(from, ",") != "network-app-sg" {
+		t.Errorf("the writer admits %v; it should admit the app only", from)
+	}
+	// The deploy prepares the database before the function changes: the deploy's own function
+	// (the same build, answering nothing but the preparation, unwatched and unpriced), invoked
+	// with the master password kept secret, again with each release.
+	boot := named(t, p, typFunction, "bootstrap-function")
+	inv := named(t, p, "aws:lambda/invocation:Invocation", "bootstrap-invocation")
+	if in(boot, "environment", "variables", "LLAMA_BOOTSTRAP") != "1" || in(boot, "tags", "llama:invokedBy") == nil || in(inv, "functionName") != boot.ID {
+		t.Error("the bootstrap function is not the deploy's own, or is not the one invoked")
+	}
+	if !strings.Contains(fmt.Sprint(inv.Inputs["input"]), "secret") || in(inv, "triggers", "release") == nil {
+		t.Errorf("the bootstrap's input is not secret, or a release does not run it again: %v", inv.Inputs)
+	}
+	if !contains(fn.DependsOn, inv.URN) {
+		t.Error("the app's function does not wait for the bootstrap")
+	}
+	// Without a proxy each sandbox keeps one connection, and the sandboxes are capped to 90%
+	// of what a 2-ACU writer admits; at 8 ACUs even the account's default 1,000 fit, and a
+	// reservation (which a new account's limit would refuse) is left off.
+	if in(fn, "environment", "variables", "LLAMA_DB_POOL") != "1" || num(in(fn, "reservedConcurrentExecutions")) != int64(database.ServerlessMaxConnections(2)*9/10) {
+		t.Errorf("pool %v, reserved concurrency %v", in(fn, "environment", "variables", "LLAMA_DB_POOL"), in(fn, "reservedConcurrentExecutions"))
+	}
+	if r := in(named(t, plan(t, stacks.Serverless, "serverless", nil), typFunction, "api-function"), "reservedConcurrentExecutions"); r != nil {
+		t.Errorf("reserved concurrency %v at 8 ACUs", r)
+	}
+	// llama:dbProxy always brings the proxy from the start, and with it neither the deploy's
+	// preparation nor a bound on the sandboxes.
+	always := plan(t, stacks.Serverless, "serverless", map[string]string{"dbProxy": "always", "maxAcu": "2"})
+	if len(ofType(always, "aws:rds/proxy:Proxy")) != 1 || len(ofType(always, "aws:lambda/invocation:Invocation")) != 0 ||
+		in(named(t, always, typFunction, "api-function"), "reservedConcurrentExecutions") != nil {
+		t.Error("llama:dbProxy always: no proxy, or still a bootstrap or a bound")
 	}
 	if len(ofType(p, typBucket)) != 1 {
 		t.Error("no SPA bucket")
@@ -126,6 +146,23 @@ func TestServerlessRungs(t *testing.T) {
 	}
 	if len(zones) != 3 {
 		t.Errorf("writer and readers share AZs: %v", zones)
+	}
+	// RDS Proxy from the replicas rung on, requiring TLS and IAM of clients; the writer admits
+	// the proxy and, for sandboxes started before it, the app.
+	px := ofType(rep, "aws:rds/proxy:Proxy")
+	if len(px) != 1 || in(px[0], "requireTls") != true {
+		t.Fatal("no RDS Proxy requiring TLS")
+	}
+	auth := in(px[0], "auths").([]any)[0].(map[string]any)
+	if auth["iamAuth"] != "REQUIRED" || byID(rep, str(auth["secretArn"])) == nil {
+		t.Errorf("proxy auth %v", auth)
+	}
+	c := ofType(rep, typCluster)[0]
+	if tgt := ofType(rep, "aws:rds/proxyTarget:ProxyTarget"); len(tgt) != 1 || in(tgt[0], "dbClusterIdentifier") != c.ID {
+		t.Error("the proxy does not target the cluster")
+	}
+	if _, from := sourcesOf(rep, strs(in(c, "vpcSecurityGroupIds"))[0]); strings.Join(slices.Sorted(slices.Values(from)), ",") != "database-proxy-sg,network-app-sg" {
+		t.Errorf("the writer admits %v; it should admit the proxy and the app", from)
 	}
 	if len(ofType(rep, "aws:rds/proxyEndpoint:ProxyEndpoint")) != 1 {
 		t.Error("no read-only proxy endpoint for the readers")
@@ -199,7 +236,11 @@ func TestServerlessRungs(t *testing.T) {
 }
 
 func TestServerlessPromotionChain(t *testing.T) {
-	promotionChain(t, stacks.Serverless, map[string]string{"protect": "true"}, map[string]bool{})
+	promotionChain(t, stacks.Serverless, map[string]string{"protect": "true"}, map[string]bool{
+		// At replicas the proxy arrives: the deploy's preparation and the writer's own
+		// parameters go (the database and the app's user stay).
+		"bootstrap": true, "params-db-auth": true, "params-db-primary-endpoint": true, "params-db-reader-endpoint": true,
+	})
 }
 
 func TestServerlessBadConfig(t *testing.T) {
@@ -359,14 +400,21 @@ func TestAPIMappingWaitsForItsStage(t *testing.T) {
 	}
 }
 
-// TestServerlessPublishesWhatTheFunctionsReach: the function's security group reaches RDS
-// Proxy alone, so the cluster's own endpoints are not published for the app.
+// TestServerlessPublishesWhatTheFunctionsReach: on the serverless start the app signs in to
+// the writer with IAM and holds no secret; from the replicas rung on it reaches RDS Proxy, and
+// the cluster's own endpoints are not published for it.
 func TestServerlessPublishesWhatTheFunctionsReach(t *testing.T) {
 	for _, stage := range stacks.StageNames(stacks.Serverless) {
 		params := published(plan(t, stacks.Serverless, stage, nil))
-		for _, k := range []string{"db/primary/endpoint", "db/reader/endpoint"} {
+		if stage == "serverless" {
+			if params["db/auth"] != "iam" || params["db/user"] != "llama_app" || params["db/primary/endpoint"] == "" || params["db/secretArn"] != "" || params["db/proxy/endpoint"] != "" {
+				t.Errorf("the serverless start publishes %v", params)
+			}
+			continue
+		}
+		for _, k := range []string{"db/primary/endpoint", "db/reader/endpoint", "db/auth"} {
 			if _, ok := params[k]; ok {
-				t.Errorf("%s publishes %s, which the functions cannot reach", stage, k)
+				t.Errorf("%s publishes %s, which the functions do not use", stage, k)
 			}
 		}
 		if params["db/proxy/endpoint"] == "" {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -49,6 +50,21 @@ type InvocationResult struct {
 
 // StartWith serves h, and runs move and boot for one-off invocations; it does not return.
 func StartWith(h http.Handler, move Command, boot Bootstrapper) { lambda.Start(Mux(h, move, boot)) }
+
+// StartBootstrap runs boot for {"llamaBootstrap": {...}} and refuses any other event: the
+// deploy's own function, which serves nothing; it does not return.
+func StartBootstrap(boot Bootstrapper) { lambda.Start(BootstrapOnly(boot)) }
+
+// BootstrapOnly is the handler of the deploy's own function.
+func BootstrapOnly(boot Bootstrapper) func(context.Context, json.RawMessage) (any, error) {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var inv Invocation
+		if err := json.Unmarshal(raw, &inv); err != nil || len(inv.Bootstrap) == 0 {
+			return nil, errors.New(`this function only prepares the database: {"llamaBootstrap": {...}}`)
+		}
+		return boot(ctx, inv.Bootstrap)
+	}
+}
 
 // Mux tells one-off invocations from HTTP API events.
 func Mux(h http.Handler, move Command, boot Bootstrapper) func(context.Context, json.RawMessage) (any, error) {

@@ -48,6 +48,19 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestBootstrapOnly: the deploy's own function prepares the database and answers nothing else.
+func TestBootstrapOnly(t *testing.T) {
+	h := BootstrapOnly(func(_ context.Context, args json.RawMessage) (any, error) { return string(args), nil })
+	if out, err := h(context.Background(), json.RawMessage(`{"llamaBootstrap": {"appUser": "a"}}`)); err != nil || out != `{"appUser": "a"}` {
+		t.Errorf("bootstrap: %v %v", out, err)
+	}
+	for _, ev := range []string{`{"llamaMove": ["shards"]}`, `{"version":"2.0","rawPath":"/"}`, `[]`} {
+		if _, err := h(context.Background(), json.RawMessage(ev)); err == nil {
+			t.Errorf("%s was answered", ev)
+		}
+	}
+}
+
 // TestMux: a one-off invocation runs the command; an HTTP API event is served as a request.
 func TestMux(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })

@@ -48,6 +48,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "tls" {
 		os.Exit(tlsCommand(os.Args[2:]))
 	}
+	if lambdahttp.OnLambda() && os.Getenv("LLAMA_BOOTSTRAP") == "1" {
+		// The deploy's own function: it prepares the database and serves nothing, so it
+		// reads no settings.
+		lambdahttp.StartBootstrap(bootstrap)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {
 		log.Error("llama-app stopped", "err", err)

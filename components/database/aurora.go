@@ -50,9 +50,12 @@ type AuroraArgs struct {
 	AllowFrom      []Source                // security groups admitted on 5432, without Base; default none
 	Serverless     bool                    // db.serverless instances scaled between MinAcu and MaxAcu
 	MinAcu, MaxAcu float64                 // Serverless v2 capacity bounds: 0 <= min <= max, 1 <= max <= 256
-	InstanceClass  string                  // the provisioned instance class; required unless Serverless
-	Readers        int                     // reader instances, each in another AZ than the writer, 0..15
-	Proxy          *ProxyArgs              // an RDS Proxy, which clients then reach alone; default none
+	// AutoPauseSeconds, with MinAcu 0, is how long the instances are idle (no user
+	// connection) before they pause: 300..86400; default 300. Ignored otherwise.
+	AutoPauseSeconds int
+	InstanceClass    string     // the provisioned instance class; required unless Serverless
+	Readers          int        // reader instances, each in another AZ than the writer, 0..15
+	Proxy            *ProxyArgs // an RDS Proxy, which clients then reach alone; default none
 	// Base, when set, is the security group, subnet group, parameter group and monitoring role
 	// the cluster shares with others (shards); VpcID, SubnetIDs, AllowFrom and SlowQueryMs are
 	// then the base's and must be left unset.
@@ -78,8 +81,14 @@ type Aurora struct {
 	ProxyArn          pulumi.StringOutput `pulumi:"proxyArn"`
 	// ProxyResourceID is the last part of the proxy's ARN, for rds-db:connect policies.
 	ProxyResourceID pulumi.StringOutput `pulumi:"proxyResourceId"`
+	// ResourceID is the cluster's resource ID (cluster-...), for rds-db:connect policies of
+	// users that sign in to the cluster with IAM.
+	ResourceID pulumi.StringOutput `pulumi:"resourceId"`
+	// MasterPassword is the master user's password, secret: for the deploy's preparation of
+	// the database (functions.Bootstrap) alone.
+	MasterPassword pulumi.StringOutput
 	// Readers is how many reader instances the cluster has; Proxied whether clients reach
-	// it through RDS Proxy (and then through it alone).
+	// it through RDS Proxy.
 	Readers int
 	Proxied bool
 }
@@ -96,6 +105,8 @@ func (a *AuroraArgs) validate() error {
 		return fmt.Errorf("database: AuroraArgs %s: a proxy needs the cluster's own security group, not a Base's", a.Identifier)
 	case a.Base == nil && (a.VpcID == nil || a.SubnetIDs == nil):
 		return fmt.Errorf("database: AuroraArgs %s needs VpcID and SubnetIDs, or a Base", a.Identifier)
+	case a.Serverless && a.MinAcu == 0 && a.AutoPauseSeconds != 0 && (a.AutoPauseSeconds < 300 || a.AutoPauseSeconds > 86400):
+		return fmt.Errorf("database: AuroraArgs %s: auto-pause after %d s: Aurora takes 300 to 86400", a.Identifier, a.AutoPauseSeconds)
 	case a.Serverless && (a.MinAcu < 0 || a.MaxAcu < 1 || a.MinAcu > a.MaxAcu || a.MaxAcu > 256):
 		return fmt.Errorf("database: AuroraArgs %s: capacity %g..%g ACUs: want 0 <= min <= max, 1 <= max <= 256", a.Identifier, a.MinAcu, a.MaxAcu)
 	case !a.Serverless && a.InstanceClass == "":
@@ -134,6 +145,7 @@ func NewAurora(ctx *pulumi.Context, name string, args *AuroraArgs, opts ...pulum
 		return nil, err
 	}
 	a.Identifier, a.Endpoint, a.ReaderEndpoint, a.SecretArn = cluster.ClusterIdentifier, cluster.Endpoint, cluster.ReaderEndpoint, own.creds.Arn
+	a.ResourceID, a.MasterPassword = cluster.ClusterResourceId, own.creds.Password
 	maxConn := MaxConnections(class)
 	if args.Serverless {
 		maxConn = ServerlessMaxConnections(args.MaxAcu)
@@ -206,9 +218,15 @@ func (a *Aurora) cluster(ctx *pulumi.Context, name string, args *AuroraArgs, pl 
 		CopyTagsToSnapshot: pulumi.Bool(true), EnabledCloudwatchLogsExports: exportList("cluster"),
 	}
 	if args.Serverless {
-		clusterArgs.Serverlessv2ScalingConfiguration = rds.ClusterServerlessv2ScalingConfigurationArgs{
+		scaling := rds.ClusterServerlessv2ScalingConfigurationArgs{
 			MinCapacity: pulumi.Float64(args.MinAcu), MaxCapacity: pulumi.Float64(args.MaxAcu),
 		}
+		if args.MinAcu == 0 {
+			// Scaling to zero: the instances pause after this long without a user connection
+			// (Aurora User Guide, "Scaling to Zero ACUs with automatic pause and resume").
+			scaling.SecondsUntilAutoPause = pulumi.Int(max(args.AutoPauseSeconds, 300))
+		}
+		clusterArgs.Serverlessv2ScalingConfiguration = scaling
 	}
 	// Minor versions upgrade automatically (the instances' autoMinorVersionUpgrade): the
 	// version new clusters start on must not be applied again once AWS has moved past it, or

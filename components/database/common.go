@@ -26,6 +26,9 @@ const (
 	Port         = 5432
 	DatabaseName = "llama"
 	MasterUser   = "llama_admin"
+	// AppUser is the user the app signs in as with IAM where it reaches Aurora without RDS
+	// Proxy (the serverless start): it changes rows, not the schema.
+	AppUser = "llama_app"
 	// monitoringInterval is the Enhanced Monitoring granularity in seconds.
 	monitoringInterval = 60
 	// insightsRetention is Performance Insights' free tier, in days.

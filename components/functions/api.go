@@ -33,9 +33,12 @@ type APIArgs struct {
 	TimeoutSeconds  int                     // required: 1..29 (the HTTP API gives up after 30 s)
 	FunctionPrefix  string                  // required: the function is <prefix>-api
 	ParamPrefix     string                  // required: the parameters the function may read
-	// DBConnect is the rds-db:connect resource the function signs in to with IAM (RDS Proxy's
-	// database user); empty: none.
-	DBConnect      pulumi.StringInput
+	// DBConnect are the rds-db:connect resources the function signs in to with IAM (a
+	// cluster's or RDS Proxy's database users); none: no database.
+	DBConnect pulumi.StringArray
+	// Ready are what the function waits for before it is created or changed: the database
+	// its new settings name, prepared (Bootstrap). Default none.
+	Ready          []pulumi.Resource
 	access.Account // Region and AccountID required
 	// Ops: Protect (the function holds no state); the log retention; the monitor that receives alarms and widgets.
 	monitor.Ops
@@ -178,8 +181,8 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	}
 	stmts := []access.Statement{access.ReadParameters(args.Partition, args.Region, args.AccountID, args.ParamPrefix),
 		access.RecordMoves(args.Partition, args.Region, args.AccountID, args.ParamPrefix)}
-	if args.DBConnect != nil {
-		stmts = append(stmts, access.Statement{Sid: "ConnectThroughProxy", Actions: []string{"rds-db:connect"}, Resources: pulumi.StringArray{args.DBConnect}})
+	if len(args.DBConnect) > 0 {
+		stmts = append(stmts, access.Statement{Sid: "ConnectWithIAM", Actions: []string{"rds-db:connect"}, Resources: args.DBConnect})
 	}
 	policy, err := access.NewRolePolicy(ctx, name+"-access", role.Name, stmts, b.child)
 	if err != nil {
@@ -228,7 +231,7 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 		TracingConfig: lambda.FunctionTracingConfigArgs{Mode: pulumi.String("Active")},
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
 		Environment:   lambda.FunctionEnvironmentArgs{Variables: env}, ReservedConcurrentExecutions: reserved,
-	}, b.child, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
+	}, b.child, pulumi.DependsOn(append([]pulumi.Resource{logs, policy}, args.Ready...)))
 	if err != nil {
 		return nil, nil, origin, fmt.Errorf("function: %w", err)
 	}
