@@ -85,6 +85,8 @@ type pgTarget struct {
 	AppName string
 	// StatementTimeout bounds every statement on the server (statement_timeout); 0: none.
 	StatementTimeout time.Duration
+	// ConnectTimeout bounds opening a connection; 0: 3 s.
+	ConnectTimeout time.Duration
 }
 
 // config is the connection's settings as lib/pq's fields: no quoting by hand, so an IAM token
@@ -99,7 +101,11 @@ func (t pgTarget) config(password string) (pq.Config, error) {
 		t.AppName = "llama-app"
 	}
 	cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.Password = t.Endpoint.Host, uint16(t.Endpoint.Port), t.Database, t.User, password
-	cfg.SSLMode, cfg.ConnectTimeout, cfg.ApplicationName = pq.SSLMode(t.SSLMode), 3*time.Second, t.AppName
+	connect := t.ConnectTimeout
+	if connect <= 0 {
+		connect = 3 * time.Second
+	}
+	cfg.SSLMode, cfg.ConnectTimeout, cfg.ApplicationName = pq.SSLMode(t.SSLMode), connect, t.AppName
 	if t.SSLMode == "verify-full" {
 		root := t.RootCert
 		if root == "" && !t.Proxy {

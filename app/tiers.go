@@ -145,14 +145,17 @@ type Site struct {
 
 // DB is one PostgreSQL endpoint and how the app signs in.
 type DB struct {
-	Name      string   // the stats target: primary, replica-0, shard-1-writer
-	Endpoint  Endpoint // host and port
-	Database  string
-	User      string
-	SSLMode   string
-	IAM       bool   // an RDS IAM token per connection
-	Proxy     bool   // the endpoint is RDS Proxy's (its certificate is ACM's; it takes few startup parameters)
-	SecretArn string // the credentials' secret, without IAM
+	Name     string   // the stats target: primary, replica-0, shard-1-writer
+	Endpoint Endpoint // host and port
+	Database string
+	User     string
+	SSLMode  string
+	IAM      bool // an RDS IAM token per connection
+	Proxy    bool // the endpoint is RDS Proxy's (its certificate is ACM's; it takes few startup parameters)
+	// ConnectTimeout bounds opening a connection; 0: 3 s. Longer where the writer may be
+	// paused and answers once it has resumed.
+	ConnectTimeout time.Duration
+	SecretArn      string // the credentials' secret, without IAM
 }
 
 // Shard is one shard's writer and, when it has one, its reader.
@@ -249,8 +252,17 @@ func (d describer) databases() (primary DB, replicas []DB, err error) {
 	}
 	if p[contract.DBAuth] == "iam" {
 		// The serverless start: the Aurora writer, directly, with an IAM token.
-		primary, err = d.db("primary", ep, "", true)
-		return primary, nil, err
+		if primary, err = d.db("primary", ep, "", true); err != nil {
+			return primary, nil, err
+		}
+		if s := p[contract.DBConnectTimeout]; s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return primary, nil, fmt.Errorf("%s %q: want whole seconds", contract.DBConnectTimeout, s)
+			}
+			primary.ConnectTimeout = time.Duration(n) * time.Second
+		}
+		return primary, nil, nil
 	}
 	if primary, err = d.db("primary", ep, secret, false); err != nil {
 		return primary, nil, err
@@ -416,7 +428,7 @@ type session struct {
 // openDB opens (lazily) one database the parameters describe, reading its secret.
 func openDB(ctx context.Context, src Source, env Env, d DB, sess session) (*pg, error) {
 	tg := pgTarget{Name: d.Name, Endpoint: d.Endpoint, Database: d.Database, User: d.User, SSLMode: d.SSLMode,
-		IAM: d.IAM, Proxy: d.Proxy, Region: env.Region, AWS: env.AWS, AppName: sess.name, StatementTimeout: sess.timeout}
+		IAM: d.IAM, Proxy: d.Proxy, Region: env.Region, AWS: env.AWS, AppName: sess.name, StatementTimeout: sess.timeout, ConnectTimeout: d.ConnectTimeout}
 	if !d.IAM {
 		c, err := src.Secret(ctx, d.SecretArn)
 		if err != nil {

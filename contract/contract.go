@@ -24,6 +24,7 @@ const (
 	DBSecretArn         = "db/secretArn"
 	DBSSLMode           = "db/sslmode"
 	DBAuth              = "db/auth"
+	DBConnectTimeout    = "db/connectTimeout"
 
 	CachePrimaryEndpoint = "cache/primary/endpoint"
 	CacheReaderEndpoint  = "cache/reader/endpoint"
@@ -79,6 +80,7 @@ var Keys = []Key{
 	{[]string{DBAuth}, "serverless without a proxy", "`iam`: the app signs in to `db/primary/endpoint` as `db/user` with an RDS IAM token (no secret; the deploy created the user and applied the schema); absent: the secret"},
 	{[]string{DBPort, DBName, DBUser}, "every rung", "`5432`, `llama`, the user (a secret's `username` wins)"},
 	{[]string{DBSecretArn}, "every rung but the serverless start", "the secret holding the database credentials"},
+	{[]string{DBConnectTimeout}, "serverless start at `llama:minAcu` 0", "seconds a connection may take: a paused writer answers once it has resumed (about 15 s); absent: 3"},
 	{[]string{DBSSLMode}, "every rung", "`verify-full` on RDS and Aurora (TLS is forced; the app checks the server's certificate and name against the RDS certificate authorities it carries, [`app/rdsca`](../app/rdsca), and through RDS Proxy against the system's roots, the proxy's certificate being ACM's); `require` in a region the carried bundle has no root for, which the plan warns of; `disable` on the box's loopback; absent: `require`, or `disable` on loopback"},
 	{[]string{"db/replicas/<i>/endpoint"}, "`replicas` on", "each read replica"},
 	{[]string{DBReaderEndpoint}, "serverless shards", "an Aurora cluster's reader endpoint where no proxy stands in front"},

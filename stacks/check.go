@@ -229,6 +229,18 @@ func (c *Config) UncoveredHostnames() []string {
 	return out
 }
 
+// PauseNotes says what llama:minAcu 0 does on this stage: the writer pauses, and the first
+// request after a pause waits for it; where RDS Proxy stands in front it never pauses.
+func PauseNotes(c *Config) []string {
+	switch {
+	case c.Platform != Serverless || c.Serverless.MinAcu != 0:
+		return nil
+	case c.Proxied():
+		return []string{"llama:minAcu 0 saves nothing on this stage: RDS Proxy holds connections open to the writer, which keeps it from pausing (Aurora User Guide, auto-pause); it bills at least 0.5 ACU of use all the same"}
+	}
+	return []string{"llama:minAcu 0: the writer pauses after 5 minutes without a connection; the first request after a pause waits about 15 s (longer after a day) while it resumes, and idle function sandboxes hold their connection until Lambda retires them"}
+}
+
 // EdgeNotes says what the edge needs beyond Cloudflare's free plan: Advanced Certificate
 // Manager, declared, for a hostname two labels below its zone.
 func EdgeNotes(c *Config) []string {

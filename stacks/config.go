@@ -305,6 +305,7 @@ var crossRules = []struct {
 		}
 		return "", ""
 	}},
+	{[]string{"platform", "minAcu", "lambdaTimeout", "dbProxy"}, resumeRule},
 	{[]string{"platform", "stage", "replicas", "shards", "shardReaders", "dbClusterQuota", "dbInstanceQuota"}, quotaRule},
 	{[]string{"platform", "stage", "moved", "shards", "shardsFrom", "tables"}, movedRule},
 	{[]string{"tables"}, func(c *Config) (string, string) {
@@ -336,6 +337,34 @@ func movedRule(c *Config) (string, string) {
 	}
 	if f := c.Moves.ShardsFrom; f > 0 && (!has[MoveShards] || c.Shards.Count == 0 || f >= c.Shards.Count) {
 		return "shardsFrom", fmt.Sprintf("empty, or a shard count below llama:shards (%d) on a stage with shards: a shard move only grows the count", c.Shards.Count)
+	}
+	return "", ""
+}
+
+// ResumeSeconds is how long a request may wait for a paused Aurora Serverless v2 writer to
+// resume: about 15 s, longer after a day's pause (Aurora User Guide, "Scaling to Zero ACUs with
+// automatic pause and resume", "How auto-pause works").
+const ResumeSeconds = 20
+
+// Pauses reports whether the serverless writer can pause: llama:minAcu 0 where no RDS Proxy
+// holds connections open to it (Aurora User Guide, auto-pause: RDS Proxy keeps the instance
+// from pausing).
+func (c *Config) Pauses() bool {
+	return c.Platform == Serverless && c.Serverless.MinAcu == 0 && !c.Proxied()
+}
+
+// Proxied reports whether RDS Proxy stands in front of the serverless writer: from the
+// replicas rung on, where readers share its read-only endpoint and the traffic pays for its
+// floor (8 ACUs of proxy; RDS Proxy pricing), or from the start with llama:dbProxy always.
+func (c *Config) Proxied() bool {
+	return c.Platform == Serverless && (c.Has(Replicas) || c.Serverless.Proxy == "always")
+}
+
+// resumeRule: a writer that pauses answers its first request after a pause in about 15 s, so
+// the function must wait that long: lambdaTimeout of at least ResumeSeconds.
+func resumeRule(c *Config) (string, string) {
+	if c.Pauses() && c.Serverless.LambdaTimeout < ResumeSeconds {
+		return "lambdaTimeout", fmt.Sprintf("at least %d with llama:minAcu 0: the first request after the writer paused waits for it to resume (about 15 s, longer after a day), and a function that gives up sooner answers 5xx until it has", ResumeSeconds)
 	}
 	return "", ""
 }

@@ -58,7 +58,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		return nil, err
 	}
 	s := &stage{ctx: ctx, cfg: cfg, env: e, opts: opts}
-	notes := slices.Concat(PlainHTTPNotes(cfg), RDSCANotes(cfg, e.region, time.Now()), EdgeNotes(cfg))
+	notes := slices.Concat(PlainHTTPNotes(cfg), RDSCANotes(cfg, e.region, time.Now()), EdgeNotes(cfg), PauseNotes(cfg))
 	for _, note := range notes {
 		s.warn(note)
 	}

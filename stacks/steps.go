@@ -294,6 +294,11 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 		iamUser = database.AppUser
 	}
 	publishAurora(&out, "", db, s.sslMode(), iamUser)
+	if cfg.Pauses() {
+		// A paused writer answers the first connection once it has resumed: wait for it,
+		// within the function's time.
+		out.settings[contract.DBConnectTimeout] = pulumi.String(fmt.Sprint(cfg.Serverless.LambdaTimeout - 2))
+	}
 	return db, out, nil
 }
 
@@ -302,7 +307,7 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 // floor (8 ACUs of proxy; RDS Proxy pricing). Below it the functions sign in to the writer
 // themselves, their connections bounded (functionPool, functionConcurrency), and the writer
 // can pause at llama:minAcu 0, which a proxy's open connections would prevent.
-func (s *stage) proxied() bool { return s.has(Replicas) || s.cfg.Serverless.Proxy == "always" }
+func (s *stage) proxied() bool { return s.cfg.Proxied() }
 
 // functions: the app as a Lambda function behind an HTTP API, signing in to the database with
 // IAM; from the cdn rung on, behind Cloudflare at api.<domain>. Where it reads nothing at run

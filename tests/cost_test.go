@@ -260,3 +260,33 @@ func TestReadmeCostTable(t *testing.T) {
 	}
 	checkReadmeBlock(t, "cost", table)
 }
+
+// TestServerlessStartCost holds the serverless start to the guide's promise, "very little
+// upfront investment", at Pulumi.yaml's defaults and the rung's own traffic: at most $60 a
+// month before the first request, at most $10 with llama:minAcu 0 (the writer paused when
+// idle), and less than the load-balanced fleet at the same traffic.
+func TestServerlessStartCost(t *testing.T) {
+	price := func(platform stacks.Platform, stage string, over map[string]string) *cost.Estimate {
+		t.Helper()
+		_, e, err := preview.Cost(preview.Request{Dir: "..", Stack: "prod", Defaults: true, Platform: string(platform), Stage: stage, Overrides: over}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	start := price(stacks.Serverless, "serverless", nil)
+	if start.Fixed > 60 {
+		t.Errorf("the serverless start holds at $%.2f a month fixed, over $60", start.Fixed)
+	}
+	if paused := price(stacks.Serverless, "serverless", map[string]string{"minAcu": "0", "lambdaTimeout": "20"}); paused.Fixed > 10 {
+		t.Errorf("the serverless start at llama:minAcu 0 holds at $%.2f a month fixed, over $10", paused.Fixed)
+	}
+	// The fleet priced at the serverless start's traffic (the same profile: 30M requests).
+	fleet := price(stacks.Servers, "load-balanced", map[string]string{"moved": "db,traffic"})
+	if a, b := start.Assumptions["usage"].(map[string]float64)["requests"], fleet.Assumptions["usage"].(map[string]float64)["requests"]; a != b {
+		t.Fatalf("priced at %g and %g requests a month", a, b)
+	}
+	if start.Monthly >= fleet.Monthly {
+		t.Errorf("the serverless start ($%.2f) costs no less than the load-balanced fleet ($%.2f) at the same traffic", start.Monthly, fleet.Monthly)
+	}
+}

@@ -249,6 +249,7 @@ func TestServerlessBadConfig(t *testing.T) {
 		{"separate-db on serverless", stacks.Serverless, "separate-db", nil, "llama:stage", "servers ladder only"},
 		{"min ACU above max", stacks.Serverless, "serverless", map[string]string{"minAcu": "8", "maxAcu": "4"}, "llama:minAcu", "at most llama:maxAcu"},
 		{"0.3 ACU", stacks.Serverless, "serverless", map[string]string{"minAcu": "0.3"}, "llama:minAcu", "steps of 0.5"},
+		{"a pausing writer behind a 10 s function", stacks.Serverless, "serverless", map[string]string{"minAcu": "0"}, "llama:lambdaTimeout", "resume"},
 		{"257 ACU", stacks.Serverless, "serverless", map[string]string{"maxAcu": "257"}, "llama:maxAcu", "to 256"},
 		{"ACU not a number", stacks.Serverless, "serverless", map[string]string{"maxAcu": "lots"}, "llama:maxAcu", "a number"},
 		{"64 MB", stacks.Serverless, "serverless", map[string]string{"lambdaMemory": "64"}, "llama:lambdaMemory", "128 to 10240"},
@@ -488,5 +489,26 @@ func TestTheSPARecordWaitsForTheFunction(t *testing.T) {
 		if !contains(from, named(t, p, want.typ, want.name).URN) {
 			t.Errorf("the SPA's record does not wait for %s: its content comes from %v", want.name, from)
 		}
+	}
+}
+
+// TestServerlessPauses: at llama:minAcu 0 the serverless start's writer scales to zero and
+// pauses after five idle minutes; the app waits for it to resume within the function's time.
+// Behind RDS Proxy (from the replicas rung) it would never pause, and the plan says so.
+func TestServerlessPauses(t *testing.T) {
+	p := plan(t, stacks.Serverless, "serverless", map[string]string{"minAcu": "0", "lambdaTimeout": "25"})
+	c := ofType(p, typCluster)[0]
+	if fmt.Sprint(in(c, "serverlessv2ScalingConfiguration", "minCapacity")) != "0" || num(in(c, "serverlessv2ScalingConfiguration", "secondsUntilAutoPause")) != 300 {
+		t.Errorf("scaling %v", in(c, "serverlessv2ScalingConfiguration"))
+	}
+	if got := published(p)["db/connectTimeout"]; got != "23" {
+		t.Errorf("db/connectTimeout %q, want 23 (the function's 25 s less 2)", got)
+	}
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "first request after a pause") }) {
+		t.Errorf("no word of the first request after a pause: %v", p.Warnings)
+	}
+	rep := plan(t, stacks.Serverless, "replicas", map[string]string{"minAcu": "0"})
+	if _, ok := published(rep)["db/connectTimeout"]; ok || !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, "keeps it from pausing") }) {
+		t.Errorf("behind the proxy: %v", rep.Warnings)
 	}
 }
