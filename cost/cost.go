@@ -36,6 +36,11 @@ type Estimate struct {
 	Usage         float64        `json:"usage"`
 	Items         []Item         `json:"items"`
 	Assumptions   map[string]any `json:"assumptions"`
+	// Unpriced are what the stack may pay for by use that the profile does not price, each
+	// with its price ("KMS requests: $0.03 per 10,000"), as Infracost lists usage-based costs.
+	Unpriced []string `json:"unpriced"`
+	// Risks are what could make the bill larger than the estimate on this stage.
+	Risks []string `json:"risks"`
 }
 
 // EstimateSchemaVersion is the version of the estimate's JSON.
@@ -71,7 +76,9 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	pr.edge()
 	pr.certificates()
 	pr.dataOut()
-	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{}}
+	pr.observability()
+	e := &Estimate{SchemaVersion: EstimateSchemaVersion, Region: region, PriceDate: t.PriceDate, Currency: t.Currency, Items: []Item{}, Assumptions: map[string]any{},
+		Unpriced: pr.unpriced(), Risks: pr.risks()}
 	e.total(pr.items)
 	usage := map[string]float64{}
 	maps.Copy(usage, u)
@@ -216,6 +223,12 @@ func (pr *pricer) byID(v string, outputs ...string) *offline.Resource {
 
 // requestGB is the bytes the app's responses add up to a month, in GB.
 func (pr *pricer) responseGB() float64 { return pr.u["requests"] * pr.u["responseKB"] / 1e6 }
+
+// functionRequests are the requests the API and its function answer: the app's, not its static
+// files'.
+func (pr *pricer) functionRequests() float64 {
+	return pr.u["requests"] * (1 - pr.u["staticRequestShare"])
+}
 
 // offlineResource is a planned resource.
 type offlineResource = offline.Resource

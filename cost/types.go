@@ -180,7 +180,7 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 	"aws:lambda/function:Function": func(pr *pricer, res *offlineResource) error {
 		g, u := pr.g, pr.u
 		// The function serves the API's requests; the SPA's files come from its bucket.
-		req := u["requests"] * (1 - u["staticShare"])
+		req := pr.functionRequests()
 		mem := num(in(res, "memorySize")) / 1024
 		gbs := req * u["lambdaMs"] / 1000 * mem
 		pr.add(res, "usage", gbs*g["lambdaArmGbSecond"], "%.4g GB-s (arm64, %g ms x %g GB) x $%g/GB-s", gbs, u["lambdaMs"], mem, g["lambdaArmGbSecond"])
@@ -188,9 +188,9 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		return nil
 	},
 	"aws:apigatewayv2/api:Api": func(pr *pricer, res *offlineResource) error {
-		r, u := pr.r, pr.u
+		r := pr.r
 		// The SPA's files come from its bucket, not the API.
-		req := u["requests"] * (1 - u["staticShare"])
+		req := pr.functionRequests()
 		pr.add(res, "usage", req/1e6*r.HTTPAPIMillion, "%.4g M requests x $%g/M", req/1e6, r.HTTPAPIMillion)
 		return nil
 	},
@@ -313,6 +313,7 @@ func (pr *pricer) logGroup(res *offlineResource) {
 	}
 	if gb > 0 {
 		pr.add(res, "usage", gb*r.LogsIngestGb, "%.2f GB ingested x $%g/GB", gb, r.LogsIngestGb)
+		pr.logStorage(res, gb)
 	}
 }
 
@@ -334,7 +335,7 @@ func (pr *pricer) bucket(res *offlineResource) {
 	case "static", "spa":
 		gb := u["staticStorageGB"]
 		pr.add(res, "usage", gb*r.S3GbMonth, "%g GB x $%g/GB-month", gb, r.S3GbMonth)
-		gets := u["requests"] * u["staticShare"] * (1 - pr.cdnHit())
+		gets := u["requests"] * u["staticRequestShare"] * (1 - pr.cdnHit())
 		pr.add(res, "usage", gets/1000*g["s3GetThousand"], "%.4g M GET requests x $%g/1,000", gets/1e6, g["s3GetThousand"])
 	default:
 		gb := 0.05 // builds of the app, a few tens of MB each

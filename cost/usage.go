@@ -26,6 +26,7 @@ var Figures = []Figure{
 	{"requests", "requests/month", "requests the app serves a month (API calls and static files)", false, 1e12},
 	{"responseKB", "KB", "average response size", false, 1e5},
 	{"staticShare", "share", "share of response bytes that are static files (the box's disk, the static bucket or the SPA)", true, 1},
+	{"staticRequestShare", "share", "share of requests that ask for static files: what the bucket, and on the serverless ladder not the function, answers", true, 1},
 	{"cdnHitRatio", "share", "share of static bytes Cloudflare serves from its cache, from the cdn rung on", true, 1},
 	{"logBytesPerRequest", "bytes", "log bytes a request writes across nginx, the app and access logs", false, 1e6},
 	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false, 1e5},
@@ -39,6 +40,7 @@ var Figures = []Figure{
 	{"activityReadShare", "share", "share of requests that read activity: DynamoDB reads from the nosql rung on", true, 1},
 	{"dynamoStorageGB", "GB", "DynamoDB storage, all tables", false, 1e7},
 	{"staticStorageGB", "GB", "static assets or the SPA in S3", false, 1e7},
+	{"logCompression", "share", "share of ingested log bytes CloudWatch Logs keeps after compressing them, which storage bills", true, 1},
 }
 
 // Usage is a traffic profile: a value for every figure.
@@ -57,7 +59,7 @@ func Profile(requests float64) Usage {
 		writer = 1
 	}
 	return Usage{
-		"requests": requests, "responseKB": 20, "staticShare": 0.6, "cdnHitRatio": 0.9,
+		"requests": requests, "responseKB": 20, "staticShare": 0.6, "staticRequestShare": 0.6, "cdnHitRatio": 0.9, "logCompression": 0.15,
 		"logBytesPerRequest": 800, "flowLogBytesPerRequest": 150, "privateEgressGB": 10,
 		"lambdaMs": 60, "writerAcu": writer, "readerAcu": writer / 2, "auroraStorageGB": 20, "auroraIoPerRequest": 2,
 		"activityShare": 0.3, "activityReadShare": 0.05, "dynamoStorageGB": 10, "staticStorageGB": 5,

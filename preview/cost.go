@@ -104,6 +104,18 @@ func CostText(p *offline.Plan, e *cost.Estimate) string {
 			fmt.Fprintf(&b, "  %s\n", notes[k])
 		}
 	}
+	if len(e.Unpriced) > 0 {
+		b.WriteString("\nNot priced (by use, beyond the profile):\n")
+		for _, u := range e.Unpriced {
+			fmt.Fprintf(&b, "  %s\n", u)
+		}
+	}
+	if len(e.Risks) > 0 {
+		b.WriteString("\nRisks (what could make the bill larger):\n")
+		for _, r := range e.Risks {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+	}
 	return b.String()
 }
 

@@ -94,15 +94,22 @@ func TestHandCheckedPrices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// kept is what a log group's storage costs at the default 90 days: compressed to 15%, at
+	// $0.03 a GB-month, each item rounded to the cent as the estimate rounds it.
+	kept := func(gbIngested float64) float64 { return math.Round(gbIngested*90/30.4*0.15*0.03*100) / 100 }
+	// Enhanced Monitoring: a 1.5 KB sample a minute, ingested at $0.50 a GB.
+	enhanced := math.Round(730*3600/60*1.5/1e6*0.50*100) / 100
 	box := 730*0.0208 + // the box
 		(20+50)*0.08 + // its root and data volumes, gp3
 		730*0.005 + // its Elastic IP
 		1.0 + 0.40 + // the alarm topic's KMS key, the box's database secret
 		6*0.30 + // six log metric filters (custom metrics)
-		6*0.10 // six alarm metrics (the error rate's alarm reads two)
+		6*0.10 + // six alarm metrics (the error rate's alarm reads two)
+		7*0.30 // the box's detailed monitoring: seven metrics a minute
 	usage := 3e6*20/1e6*0.09 + // 60 GB out to the internet
 		2*(3e6*800/1e9/2)*0.50 + // 2.4 GB of nginx and app logs
-		3e6*150/1e9*0.50 // 0.45 GB of flow logs
+		3e6*150/1e9*0.50 + // 0.45 GB of flow logs
+		2*kept(1.2) + kept(0.45) // and what their groups keep
 	if !near(e.Fixed, box) || !near(e.Usage, usage) || !near(e.Monthly, box+usage) {
 		t.Errorf("single-box: fixed %.2f, usage %.2f; by hand %.2f and %.2f", e.Fixed, e.Usage, box, usage)
 	}
@@ -119,7 +126,7 @@ func TestHandCheckedPrices(t *testing.T) {
 		0.40 + // the master credentials' secret
 		2*0.30 + // slow-query and lock-wait filters
 		5*0.10 // CPU, connections, read and write latency, slow queries
-	usage = 10e6*20/1e6*0.09 + 10e6*800/1e9*0.50 + 10e6*150/1e9*0.50
+	usage = 10e6*20/1e6*0.09 + 10e6*800/1e9*0.50 + 10e6*150/1e9*0.50 + 2*kept(4) + kept(1.5) + enhanced
 	box -= 3*0.30 + 0.10 // the box's own database is watched no more: three filters and an alarm go
 	if !near(e.Fixed, box+db) || !near(e.Usage, usage) || !near(e.Monthly, box+db+usage) {
 		t.Errorf("separate-db: fixed %.2f, usage %.2f; by hand %.2f and %.2f", e.Fixed, e.Usage, box+db, usage)
@@ -136,12 +143,13 @@ func TestHandCheckedPrices(t *testing.T) {
 		items[it.Name+"/"+it.Kind] += it.Monthly
 	}
 	for key, want := range map[string]float64{
-		"database-proxy/fixed":      0,                                    // no RDS Proxy before the replicas rung
-		"database-instance-0/fixed": 730 * 0.5 * 0.12,                     // the writer's 0.5 ACU minimum
-		"database-instance-0/usage": 730 * 0.5 * 0.12,                     // and its average above it (1 ACU)
-		"network-nat-0/fixed":       0,                                    // no NAT: nothing in the VPC needs the internet
-		"network-nat-0-eip/fixed":   0,                                    // nor its address
-		"api-function/usage":        12e6*0.06*0.5*0.0000133334 + 12*0.20, // 12M API calls, 60 ms at 512 MB
+		"database-proxy/fixed":      0,                       // no RDS Proxy before the replicas rung
+		"database-instance-0/fixed": 730 * 0.5 * 0.12,        // the writer's 0.5 ACU minimum
+		"database-instance-0/usage": 730*0.5*0.12 + enhanced, // its average above it (1 ACU), and Enhanced Monitoring
+		"network-nat-0/fixed":       0,                       // no NAT: nothing in the VPC needs the internet
+		"network-nat-0-eip/fixed":   0,                       // nor its address
+		"api-function/usage": 12e6*0.06*0.5*0.0000133334 + 12*0.20 + // 12M API calls, 60 ms at 512 MB
+			(730*3600+0.05*(12e6-730*3600))/1e6*5.0, // and X-Ray's traces: one a second and 5% of the rest
 	} {
 		if !near(items[key], want) {
 			t.Errorf("serverless %s: %.2f, by hand %.2f", key, items[key], want)

@@ -54,7 +54,7 @@ func TestCostJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(c); got != "assumptions,currency,fixed,items,monthly,priceDate,region,schemaVersion,usage" || c["schemaVersion"] != float64(1) {
+	if got := keys(c); got != "assumptions,currency,fixed,items,monthly,priceDate,region,risks,schemaVersion,unpriced,usage" || c["schemaVersion"] != float64(1) {
 		t.Errorf("cost keys %s", got)
 	}
 	items := c["items"].([]any)

@@ -1,0 +1,155 @@
+package cost
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// secondsPerMonth is AWS's month (730 hours) in seconds.
+const secondsPerMonth = hoursPerMonth * 3600
+
+// Observability the stack turns on and the services bill by the metric, trace or byte
+// (CloudWatch pricing, "Paid tier"; X-Ray pricing), priced where it is turned on.
+const (
+	// ec2DetailedMetrics are the metrics EC2's detailed monitoring publishes each minute an
+	// instance, billed as custom metrics (CloudWatch pricing, example "EC2 detailed
+	// monitoring": 7 metrics, $2.10 an instance a month).
+	ec2DetailedMetrics = 7
+	// httpAPIRouteMetrics are the metrics an HTTP API's detailed metrics publish per route:
+	// Count, 4xx, 5xx, Latency, IntegrationLatency and DataProcessed (API Gateway Developer
+	// Guide, "Monitor HTTP API metrics"), billed as custom metrics.
+	httpAPIRouteMetrics = 6
+	// enhancedMonitoringSampleKB is what one Enhanced Monitoring sample of an instance's OS
+	// metrics weighs in CloudWatch Logs (RDSOSMetrics), about.
+	enhancedMonitoringSampleKB = 1.5
+)
+
+// observability adds what watching the stack costs beyond its alarms: detailed monitoring of
+// the instances, the API's per-route metrics, the function's traces and the databases'
+// Enhanced Monitoring.
+func (pr *pricer) observability() {
+	g := pr.g
+	for _, inst := range pr.ofType("aws:ec2/instance:Instance") {
+		if in(inst, "monitoring") == true {
+			pr.add(inst, "fixed", ec2DetailedMetrics*g["customMetricMonth"], "detailed monitoring: %d metrics a minute x $%g/month", ec2DetailedMetrics, g["customMetricMonth"])
+		}
+	}
+	for _, lt := range pr.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
+		if in(lt, "monitoring", "enabled") != true {
+			continue
+		}
+		n := 0.0
+		for _, asg := range pr.ofType("aws:autoscaling/group:Group") {
+			n += num(in(asg, "desiredCapacity"))
+		}
+		pr.add(lt, "fixed", n*ec2DetailedMetrics*g["customMetricMonth"], "detailed monitoring of %g instances: %d metrics each x $%g/month", n, ec2DetailedMetrics, g["customMetricMonth"])
+	}
+	for _, st := range pr.ofType("aws:apigatewayv2/stage:Stage") {
+		if in(st, "defaultRouteSettings", "detailedMetricsEnabled") == true {
+			routes := float64(len(pr.ofType("aws:apigatewayv2/route:Route")))
+			pr.add(st, "fixed", routes*httpAPIRouteMetrics*g["customMetricMonth"], "detailed metrics: %g route(s) x %d metrics x $%g/month", routes, httpAPIRouteMetrics, g["customMetricMonth"])
+		}
+	}
+	for _, fn := range pr.ofType("aws:lambda/function:Function") {
+		if in(fn, "tracingConfig", "mode") == "Active" && !isFreeFunction(fn) {
+			traces := sampledTraces(pr.functionRequests())
+			pr.add(fn, "usage", traces/1e6*g["xrayTraceMillion"], "X-Ray: %.3g M traces recorded (1 a second and 5%% of the rest) x $%g/M", traces/1e6, g["xrayTraceMillion"])
+		}
+	}
+	for _, typ := range []string{"aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"} {
+		for _, db := range pr.ofType(typ) {
+			interval := num(in(db, "monitoringInterval"))
+			if interval <= 0 {
+				continue
+			}
+			gb := secondsPerMonth / interval * enhancedMonitoringSampleKB / 1e6
+			pr.add(db, "usage", gb*pr.r.LogsIngestGb, "Enhanced Monitoring: %.2f GB of OS metrics (a sample every %g s) ingested x $%g/GB", gb, interval, pr.r.LogsIngestGb)
+		}
+	}
+}
+
+// sampledTraces is how many requests of a month X-Ray records under Lambda's default sampling
+// rule: the first request each second, and 5% of the others (X-Ray Developer Guide, "Sampling
+// rules": reservoir 1, rate 0.05).
+func sampledTraces(requests float64) float64 {
+	if requests <= secondsPerMonth {
+		return requests
+	}
+	return secondsPerMonth + 0.05*(requests-secondsPerMonth)
+}
+
+// isFreeFunction reports whether a function is one the deploy alone invokes.
+func isFreeFunction(fn *offlineResource) bool {
+	tags, _ := in(fn, "tags").(map[string]any)
+	for k := range tags {
+		if strings.HasPrefix(k, "llama:invokedBy") {
+			return true
+		}
+	}
+	return false
+}
+
+// logStorage is what a log group keeps at its retention: ingested bytes stay compressed for
+// the retention (CloudWatch stores logs compressed; "Storage (Archival)").
+func (pr *pricer) logStorage(res *offlineResource, ingestedGB float64) {
+	days := num(in(res, "retentionInDays"))
+	if days <= 0 || ingestedGB <= 0 {
+		return
+	}
+	months := days / 30.4
+	gb := ingestedGB * months * pr.u["logCompression"]
+	pr.add(res, "usage", gb*pr.g["logsStorageGbMonth"], "%.2f GB kept (%g days of logs, compressed to %.0f%%) x $%g/GB-month", gb, days, 100*pr.u["logCompression"], pr.g["logsStorageGbMonth"])
+}
+
+// unpriced lists the usage-based prices the profile does not model, for the services the
+// stage has (each service's pricing page; cost/prices.json's sources).
+func (pr *pricer) unpriced() []string {
+	out := []string{"CloudWatch Logs Insights queries: $0.005 per GB scanned"}
+	has := func(typ string) bool { return len(pr.ofType(typ)) > 0 }
+	if has("aws:kms/key:Key") {
+		out = append(out, "KMS requests: $0.03 per 10,000 (the alarm topic's messages, encrypted volumes' and buckets' data keys)")
+	}
+	if has("aws:secretsmanager/secret:Secret") {
+		out = append(out, "Secrets Manager API calls: $0.05 per 10,000 (the app reads each secret once a process)")
+	}
+	if has("aws:lambda/function:Function") {
+		out = append(out, "X-Ray trace retrieval and scans: $0.50 per million beyond the free tier (when traces are read)")
+	}
+	if has("aws:rds/cluster:Cluster") || has("aws:rds/instance:Instance") {
+		out = append(out, "backup storage beyond the databases' size, and final snapshots kept after a delete: $0.021-0.095 per GB-month")
+	}
+	if has("aws:elasticache/replicationGroup:ReplicationGroup") {
+		out = append(out, "ElastiCache snapshots beyond one of each node's size: $0.085 per GB-month")
+	}
+	return out
+}
+
+// risks says what could make the bill larger than the estimate: burstable classes' surplus
+// credits, the free allowances that are the account's (not the stack's), and the tiers the
+// profile does not cross.
+func (pr *pricer) risks() []string {
+	var out []string
+	burst := func(class string) bool {
+		c := strings.TrimPrefix(strings.TrimPrefix(class, "db."), "cache.")
+		return strings.HasPrefix(c, "t2.") || strings.HasPrefix(c, "t3.") || strings.HasPrefix(c, "t3a.") || strings.HasPrefix(c, "t4g.")
+	}
+	var classes []string
+	for _, r := range pr.p.Resources {
+		for _, k := range []string{"instanceType", "instanceClass", "nodeType"} {
+			if c := str(in(r, k)); burst(c) && !slices.Contains(classes, c) {
+				classes = append(classes, c)
+			}
+		}
+	}
+	if len(classes) > 0 {
+		sort.Strings(classes)
+		out = append(out, "burstable classes ("+strings.Join(classes, ", ")+") run in unlimited mode: CPU above the baseline for long bills surplus credits ($0.05 a vCPU-hour on EC2, $0.075 on RDS), unpriced here")
+	}
+	if len(pr.ofType("aws:cloudwatch/dashboard:Dashboard")) > 0 {
+		out = append(out, fmt.Sprintf("the first %g dashboards are free per account, not per stack: a second stack in the account pays $%g a month for each of its own", pr.g["freeDashboards"], pr.g["dashboardMonth"]))
+	}
+	out = append(out, "data transfer out is priced at its first tier (10 TB a month); Lambda, API Gateway and CloudWatch Logs bill less per unit past theirs: a profile past a tier costs a little less than shown")
+	return out
+}
