@@ -224,10 +224,53 @@ func (pr *pricer) byID(v string, outputs ...string) *offline.Resource {
 // requestGB is the bytes the app's responses add up to a month, in GB.
 func (pr *pricer) responseGB() float64 { return pr.u["requests"] * pr.u["responseKB"] / 1e6 }
 
-// functionRequests are the requests the API and its function answer: the app's, not its static
-// files'.
-func (pr *pricer) functionRequests() float64 {
+// The traffic's path. Static files leave through the box (before the fleet), the load balancer
+// (the app answers /static/ and static.<domain> from the bucket), or, on the serverless ladder,
+// the API (the function answers the SPA's hostname from its bucket, wherever a zone serves it;
+// without one nothing serves the SPA). Cloudflare answers its cache hits without the origin.
+
+// dynamicRequests are the app's own requests, which reach the origin whatever the cache holds.
+func (pr *pricer) dynamicRequests() float64 {
 	return pr.u["requests"] * (1 - pr.u["staticRequestShare"])
+}
+
+// staticServed reports whether anything in the stack serves the static files.
+func (pr *pricer) staticServed() bool {
+	if len(pr.ofType("aws:ec2/instance:Instance")) > 0 || len(pr.ofType("aws:lb/loadBalancer:LoadBalancer")) > 0 {
+		return true
+	}
+	for _, r := range pr.ofType("aws:ssm/parameter:Parameter") {
+		if strings.HasSuffix(str(in(r, "name")), "/spa/domain") {
+			return true
+		}
+	}
+	return false
+}
+
+// staticOriginRequests are the static files' requests the origin answers: Cloudflare's misses.
+func (pr *pricer) staticOriginRequests() float64 {
+	if !pr.staticServed() {
+		return 0
+	}
+	return pr.u["requests"] * pr.u["staticRequestShare"] * (1 - pr.cdnHit())
+}
+
+// originRequests are the requests the origin answers, its logs record and its network carries.
+func (pr *pricer) originRequests() float64 { return pr.dynamicRequests() + pr.staticOriginRequests() }
+
+// functionRequests are the requests the API and its function answer: the app's, and the SPA's
+// files wherever the function serves them.
+func (pr *pricer) functionRequests() float64 { return pr.originRequests() }
+
+// originGB are the bytes the origin sends to the internet (or to Cloudflare): the app's
+// responses and the static files Cloudflare does not serve from its cache.
+func (pr *pricer) originGB() (dynamic, static float64) {
+	total := pr.responseGB()
+	dynamic = total * (1 - pr.u["staticShare"])
+	if pr.staticServed() {
+		static = total * pr.u["staticShare"] * (1 - pr.cdnHit())
+	}
+	return dynamic, static
 }
 
 // offlineResource is a planned resource.

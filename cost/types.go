@@ -48,13 +48,14 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		return nil
 	},
 	"aws:lb/loadBalancer:LoadBalancer": func(pr *pricer, res *offlineResource) error {
-		r, g, u := pr.r, pr.g, pr.u
+		r, g := pr.r, pr.g
 		pr.hourly(res, 1, "load balancer", r.ALBHour)
 		azs := float64(len(in(res, "subnets").([]any)))
 		pr.hourly(res, azs, "public IPv4 addresses (one per AZ)", g["publicIpv4Hour"])
 		// An LCU is 1 GB an hour processed (the dimension that dominates for an API); at
-		// least one.
-		gb := pr.responseGB() * (1 - u["staticShare"]) / hoursPerMonth
+		// least one. The static files Cloudflare does not hold pass through it too.
+		dynamic, static := pr.originGB()
+		gb := (dynamic + static) / hoursPerMonth
 		lcu := max(1, gb)
 		pr.add(res, "usage", lcu*hoursPerMonth*r.ALBLcuHour, "%.2f LCU x %d h x $%g/LCU-h", lcu, hoursPerMonth, r.ALBLcuHour)
 		return nil
@@ -87,7 +88,7 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		clusters := float64(len(pr.ofType(res.Type)))
 		gb := u["auroraStorageGB"]
 		pr.add(res, "usage", gb*r.AuroraStorageGbMonth, "%g GB x $%g/GB-month", gb, r.AuroraStorageGbMonth)
-		io := u["requests"] * u["auroraIoPerRequest"] / clusters / 1e6
+		io := pr.dynamicRequests() * u["auroraIoPerRequest"] / clusters / 1e6
 		pr.add(res, "usage", io*r.AuroraIoMillion, "%.1f M I/Os x $%g/M", io, r.AuroraIoMillion)
 		return nil
 	},
@@ -301,7 +302,7 @@ func (pr *pricer) logGroup(res *offlineResource) {
 	var gb float64
 	switch {
 	case strings.HasSuffix(res.Name, "flow-logs"):
-		gb = u["requests"] * u["flowLogBytesPerRequest"] / 1e9
+		gb = pr.originRequests() * u["flowLogBytesPerRequest"] / 1e9
 	case pr.requestLog(res.Name):
 		n := 0
 		for _, g := range pr.ofType(res.Type) {
@@ -309,7 +310,7 @@ func (pr *pricer) logGroup(res *offlineResource) {
 				n++
 			}
 		}
-		gb = u["requests"] * u["logBytesPerRequest"] / 1e9 / float64(n)
+		gb = pr.originRequests() * u["logBytesPerRequest"] / 1e9 / float64(n)
 	}
 	if gb > 0 {
 		pr.add(res, "usage", gb*r.LogsIngestGb, "%.2f GB ingested x $%g/GB", gb, r.LogsIngestGb)
@@ -335,12 +336,13 @@ func (pr *pricer) bucket(res *offlineResource) {
 	case "static", "spa":
 		gb := u["staticStorageGB"]
 		pr.add(res, "usage", gb*r.S3GbMonth, "%g GB x $%g/GB-month", gb, r.S3GbMonth)
-		gets := u["requests"] * u["staticRequestShare"] * (1 - pr.cdnHit())
+		// The app or the function reads each file Cloudflare does not serve from its cache.
+		gets := pr.staticOriginRequests()
 		pr.add(res, "usage", gets/1000*g["s3GetThousand"], "%.4g M GET requests x $%g/1,000", gets/1e6, g["s3GetThousand"])
 	default:
 		gb := 0.05 // builds of the app, a few tens of MB each
 		if strings.Contains(res.Name, "access-logs") {
-			gb = u["requests"] * 300 / 1e9 // ~300 bytes a request, kept as long as the logs
+			gb = pr.originRequests() * 300 / 1e9 // ~300 bytes a request, kept as long as the logs
 		}
 		pr.add(res, "usage", gb*r.S3GbMonth, "%.2f GB x $%g/GB-month", gb, r.S3GbMonth)
 	}
@@ -417,43 +419,27 @@ func (pr *pricer) edge() {
 }
 
 // dataOut adds the bytes the stack sends to the internet, on the resource that sends them: the
-// box (before load-balanced), the load balancer and the static bucket (after), or the API and
-// the SPA's bucket. Cloudflare still fetches its misses from the origin.
+// box (its responses and its static files), the load balancer (the app's responses and the
+// static files the app reads from the bucket), or the API (the function's responses, and the
+// SPA's files where it serves them). The buckets send nothing out: the app and the function
+// read them in the region, through the free S3 gateway endpoint. Cloudflare's cache hits never
+// reach the origin.
 func (pr *pricer) dataOut() {
-	u, r := pr.u, pr.r
-	total := pr.responseGB()
-	static, dynamic := total*u["staticShare"], total*(1-u["staticShare"])
-	origin := func(typ, name string) *offlineResource {
-		for _, res := range pr.ofType(typ) {
-			if name == "" || res.Name == name {
-				return res
-			}
-		}
-		return nil
-	}
+	r := pr.r
+	dynamic, static := pr.originGB()
 	out := func(res *offlineResource, gb float64, what string) {
 		pr.add(res, "usage", gb*r.DataOutGb, "%.0f GB %s out to the internet x $%g/GB", gb, what, r.DataOutGb)
 	}
-	staticFrom := origin("aws:s3/bucketV2:BucketV2", "static")
-	if staticFrom == nil {
-		staticFrom = origin("aws:s3/bucketV2:BucketV2", "spa")
+	what := "of responses and static files"
+	if hit := pr.cdnHit(); hit > 0 && static > 0 {
+		what = fmt.Sprintf("of responses and static files (%.0f%% of static bytes served from Cloudflare's cache)", 100*hit)
+	} else if static == 0 {
+		what = "of API responses"
 	}
-	hit := pr.cdnHit()
-	switch front := origin("aws:lb/loadBalancer:LoadBalancer", ""); {
-	case front != nil:
-		out(front, dynamic, "of API responses")
-	case origin("aws:apigatewayv2/api:Api", "") != nil:
-		out(origin("aws:apigatewayv2/api:Api", ""), dynamic, "of API responses")
-	case origin("aws:ec2/instance:Instance", "") != nil:
-		// The box serves its static files itself.
-		out(origin("aws:ec2/instance:Instance", ""), total, "of responses and static files")
-		return
-	}
-	if staticFrom != nil {
-		what := "of static files"
-		if hit > 0 {
-			what = fmt.Sprintf("of static files (%.0f%% served from Cloudflare's cache)", 100*hit)
+	for _, typ := range []string{"aws:lb/loadBalancer:LoadBalancer", "aws:apigatewayv2/api:Api", "aws:ec2/instance:Instance"} {
+		if front := pr.ofType(typ); len(front) > 0 {
+			out(front[0], dynamic+static, what)
+			return
 		}
-		out(staticFrom, static*(1-hit), what)
 	}
 }

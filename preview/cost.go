@@ -232,9 +232,11 @@ var exampleZone = map[string]string{"cloudflareZoneId": "0123456789abcdef0123456
 // RungCost prices a rung of a stack (or, with defaults, of a new stack with Pulumi.yaml's
 // defaults) at its own traffic profile.
 func RungCost(dir, stack string, defaults bool, platform stacks.Platform, stage string) (*cost.Estimate, error) {
-	// A rung's price is its steady state's: the moves it brings are done.
+	// A rung's price is its steady state's: the moves it brings are done. The cdn rungs need
+	// a zone; so does the serverless ladder's SPA on every rung, which only a zone's hostname
+	// serves (the function answers it from the bucket).
 	over := map[string]string{"moved": strings.Join(stacks.MovesOf(platform, stage), ",")}
-	if layers, err := stacks.LayersOf(platform, stage); err == nil && layers[stacks.CDN] {
+	if layers, err := stacks.LayersOf(platform, stage); err == nil && (layers[stacks.CDN] || platform == stacks.Serverless) {
 		for k, v := range exampleZone {
 			over[k] = v
 		}
