@@ -50,6 +50,7 @@ const EstimateSchemaVersion = 1
 type pricer struct {
 	p      *offline.Plan
 	g      map[string]float64
+	tiers  map[string][]Tier
 	r      Region
 	region string
 	u      Usage
@@ -69,7 +70,7 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr := &pricer{p: p, g: t.Global, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
+	pr := &pricer{p: p, g: t.Global, tiers: t.Tiers, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
 	if err := pr.resources(); err != nil {
 		return nil, err
 	}

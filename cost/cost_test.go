@@ -57,3 +57,22 @@ func TestNothingIsLeftOutSilently(t *testing.T) {
 		t.Error("a region without prices is priced")
 	}
 }
+
+// TestTiered: volume tiers price each part of the amount at its own tier.
+func TestTiered(t *testing.T) {
+	tiers := []Tier{{UpTo: 10, Share: 1}, {UpTo: 50, Share: 0.5}, {UpTo: 0, Share: 0.25}}
+	for _, c := range []struct {
+		amount, want float64
+		crossed      int
+	}{
+		{5, 5, 0},
+		{10, 10, 0},
+		{30, 10 + 20*0.5, 1},
+		{100, 10 + 40*0.5 + 50*0.25, 2},
+	} {
+		got, crossed := tiered(c.amount, 1, tiers)
+		if math.Abs(got-c.want) > 1e-9 || crossed != c.crossed {
+			t.Errorf("%g: %g across %d tiers, want %g across %d", c.amount, got, crossed, c.want, c.crossed)
+		}
+	}
+}

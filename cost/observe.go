@@ -150,6 +150,6 @@ func (pr *pricer) risks() []string {
 	if len(pr.ofType("aws:cloudwatch/dashboard:Dashboard")) > 0 {
 		out = append(out, fmt.Sprintf("the first %g dashboards are free per account, not per stack: a second stack in the account pays $%g a month for each of its own", pr.g["freeDashboards"], pr.g["dashboardMonth"]))
 	}
-	out = append(out, "data transfer out is priced at its first tier (10 TB a month); Lambda, API Gateway and CloudWatch Logs bill less per unit past theirs: a profile past a tier costs a little less than shown")
+	out = append(out, "data transfer out and HTTP API requests are priced through their tiers; Lambda's and vended logs' tiers are not modelled: past theirs a profile costs a little less than shown")
 	return out
 }

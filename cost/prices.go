@@ -23,6 +23,31 @@ type Table struct {
 	Sources   map[string]string  `json:"sources"`
 	Global    map[string]float64 `json:"global"`
 	Regions   map[string]Region  `json:"regions"`
+	// Tiers are the volume tiers of prices that fall with use, by name: each tier's upper
+	// bound and its price as a share of the region's first-tier price.
+	Tiers map[string][]Tier `json:"tiers"`
+}
+
+// Tier is one volume tier: up to UpTo units a month (0: no bound) at Share of the first
+// tier's price.
+type Tier struct {
+	UpTo  float64 `json:"upTo"`
+	Share float64 `json:"share"`
+}
+
+// tiered prices amount at a first-tier price over a tier table: what it costs, and how many
+// tiers it crossed into.
+func tiered(amount, first float64, tiers []Tier) (cost float64, crossed int) {
+	from := 0.0
+	for i, t := range tiers {
+		upTo := t.UpTo
+		if upTo == 0 || amount <= upTo {
+			return cost + (amount-from)*first*t.Share, i
+		}
+		cost += (upTo - from) * first * t.Share
+		from = upTo
+	}
+	return cost + (amount-from)*first, len(tiers)
 }
 
 // Region holds one region's prices: hourly prices per hour, storage per GB-month, requests

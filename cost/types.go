@@ -192,7 +192,12 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		r := pr.r
 		// The SPA's files come from its bucket, not the API.
 		req := pr.functionRequests()
-		pr.add(res, "usage", req/1e6*r.HTTPAPIMillion, "%.4g M requests x $%g/M", req/1e6, r.HTTPAPIMillion)
+		c, crossed := tiered(req/1e6, r.HTTPAPIMillion, pr.tiers["httpApiMillion"])
+		basis := "%.4g M requests x $%g/M"
+		if crossed > 0 {
+			basis += " (past 300 M at the lower tier's price)"
+		}
+		pr.add(res, "usage", c, basis, req/1e6, r.HTTPAPIMillion)
 		return nil
 	},
 }
@@ -428,7 +433,12 @@ func (pr *pricer) dataOut() {
 	r := pr.r
 	dynamic, static := pr.originGB()
 	out := func(res *offlineResource, gb float64, what string) {
-		pr.add(res, "usage", gb*r.DataOutGb, "%.0f GB %s out to the internet x $%g/GB", gb, what, r.DataOutGb)
+		c, crossed := tiered(gb, r.DataOutGb, pr.tiers["dataOut"])
+		basis := "%.0f GB %s out to the internet x $%g/GB"
+		if crossed > 0 {
+			basis += fmt.Sprintf(" for the first 10 TB, less past it (%d tier(s) more)", crossed)
+		}
+		pr.add(res, "usage", c, basis, gb, what, r.DataOutGb)
 	}
 	what := "of responses and static files"
 	if hit := pr.cdnHit(); hit > 0 && static > 0 {
