@@ -51,6 +51,7 @@ type pricer struct {
 	p      *offline.Plan
 	g      map[string]float64
 	tiers  map[string][]Tier
+	free   map[string]float64 // what is left of each free allowance; empty without the free tier
 	r      Region
 	region string
 	u      Usage
@@ -59,9 +60,23 @@ type pricer struct {
 	notes  map[string]string
 }
 
-// Price estimates a plan's monthly cost in a region under a usage profile. A resource type
-// that is neither priced nor declared free is an error: nothing is left out silently.
+// Options change how a plan is priced.
+type Options struct {
+	// FreeTier subtracts the account's always-free allowances (Lambda's requests and compute,
+	// CloudWatch's metrics, alarms and logs, X-Ray's traces, DynamoDB's storage, 100 GB out),
+	// as if the stack were the account's only use of them.
+	FreeTier bool
+}
+
+// Price estimates a plan's monthly cost in a region under a usage profile, without the free
+// tier (PriceWith).
 func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
+	return PriceWith(p, region, u, Options{})
+}
+
+// PriceWith estimates a plan's monthly cost in a region under a usage profile. A resource type
+// that is neither priced nor declared free is an error: nothing is left out silently.
+func PriceWith(p *offline.Plan, region string, u Usage, opts Options) (*Estimate, error) {
 	t, err := Prices()
 	if err != nil {
 		return nil, err
@@ -70,7 +85,10 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr := &pricer{p: p, g: t.Global, tiers: t.Tiers, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
+	pr := &pricer{p: p, g: t.Global, tiers: t.Tiers, free: map[string]float64{}, r: r, region: region, u: u, byURN: map[string]*offline.Resource{}, notes: map[string]string{}}
+	if opts.FreeTier {
+		maps.Copy(pr.free, t.FreeTier)
+	}
 	if err := pr.resources(); err != nil {
 		return nil, err
 	}
@@ -86,6 +104,9 @@ func Price(p *offline.Plan, region string, u Usage) (*Estimate, error) {
 	e.Assumptions["usage"] = usage
 	e.Assumptions["hoursPerMonth"] = hoursPerMonth
 	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", no free tier (the account's first three dashboards aside), no savings plans; sources in cost/prices.json"
+	if opts.FreeTier {
+		e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", less the account's always-free allowances (as if the stack were the account's only use of them), no savings plans; sources in cost/prices.json"
+	}
 	if len(pr.notes) > 0 {
 		e.Assumptions["notes"] = pr.notes
 	}
@@ -223,6 +244,18 @@ func (pr *pricer) byID(v string, outputs ...string) *offline.Resource {
 }
 
 // requestGB is the bytes the app's responses add up to a month, in GB.
+// billable draws amount on the free allowance named pool and returns what is left to pay, and
+// a note for the basis when the allowance took some.
+func (pr *pricer) billable(pool string, amount float64) (float64, string) {
+	left := pr.free[pool]
+	if left <= 0 || amount <= 0 {
+		return amount, ""
+	}
+	use := min(left, amount)
+	pr.free[pool] = left - use
+	return amount - use, fmt.Sprintf(" (less %.4g of the free tier)", use)
+}
+
 func (pr *pricer) responseGB() float64 { return pr.u["requests"] * pr.u["responseKB"] / 1e6 }
 
 // The traffic's path. Static files leave through the box (before the fleet), the load balancer

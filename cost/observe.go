@@ -55,7 +55,8 @@ func (pr *pricer) observability() {
 	for _, fn := range pr.ofType("aws:lambda/function:Function") {
 		if in(fn, "tracingConfig", "mode") == "Active" && !isFreeFunction(fn) {
 			traces := sampledTraces(pr.functionRequests())
-			pr.add(fn, "usage", traces/1e6*g["xrayTraceMillion"], "X-Ray: %.3g M traces recorded (1 a second and 5%% of the rest) x $%g/M", traces/1e6, g["xrayTraceMillion"])
+			pay, note := pr.billable("xrayTraceMillion", traces/1e6)
+			pr.add(fn, "usage", pay*g["xrayTraceMillion"], "X-Ray: %.3g M traces recorded (1 a second and 5%% of the rest) x $%g/M%s", traces/1e6, g["xrayTraceMillion"], note)
 		}
 	}
 	for _, typ := range []string{"aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"} {

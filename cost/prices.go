@@ -26,6 +26,9 @@ type Table struct {
 	// Tiers are the volume tiers of prices that fall with use, by name: each tier's upper
 	// bound and its price as a share of the region's first-tier price.
 	Tiers map[string][]Tier `json:"tiers"`
+	// FreeTier are the account's always-free allowances a month (not the first year's), in
+	// the units their keys name; --free-tier subtracts them.
+	FreeTier map[string]float64 `json:"freeTier"`
 }
 
 // Tier is one volume tier: up to UpTo units a month (0: no bound) at Share of the first

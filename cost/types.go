@@ -154,7 +154,8 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 				}
 			}
 		}
-		pr.add(res, "fixed", metrics*g["alarmMetricMonth"], "%g metric(s) x $%g/month", metrics, g["alarmMetricMonth"])
+		pay, note := pr.billable("alarmMetric", metrics)
+		pr.add(res, "fixed", pay*g["alarmMetricMonth"], "%g metric(s) x $%g/month%s", metrics, g["alarmMetricMonth"], note)
 		return nil
 	},
 	"aws:cloudwatch/dashboard:Dashboard": func(pr *pricer, res *offlineResource) error {
@@ -163,7 +164,8 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 	},
 	"aws:cloudwatch/logMetricFilter:LogMetricFilter": func(pr *pricer, res *offlineResource) error {
 		g := pr.g
-		pr.add(res, "fixed", g["customMetricMonth"], "1 custom metric x $%g/month", g["customMetricMonth"])
+		pay, note := pr.billable("customMetric", 1)
+		pr.add(res, "fixed", pay*g["customMetricMonth"], "1 custom metric x $%g/month%s", g["customMetricMonth"], note)
 		return nil
 	},
 	"aws:cloudwatch/logGroup:LogGroup": func(pr *pricer, res *offlineResource) error {
@@ -184,8 +186,10 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		req := pr.functionRequests()
 		mem := num(in(res, "memorySize")) / 1024
 		gbs := req * u["lambdaMs"] / 1000 * mem
-		pr.add(res, "usage", gbs*g["lambdaArmGbSecond"], "%.4g GB-s (arm64, %g ms x %g GB) x $%g/GB-s", gbs, u["lambdaMs"], mem, g["lambdaArmGbSecond"])
-		pr.add(res, "usage", req/1e6*g["lambdaRequestMillion"], "%.4g M requests x $%g/M", req/1e6, g["lambdaRequestMillion"])
+		payGbs, note := pr.billable("lambdaGbSecond", gbs)
+		pr.add(res, "usage", payGbs*g["lambdaArmGbSecond"], "%.4g GB-s (arm64, %g ms x %g GB) x $%g/GB-s%s", gbs, u["lambdaMs"], mem, g["lambdaArmGbSecond"], note)
+		payReq, note := pr.billable("lambdaRequestMillion", req/1e6)
+		pr.add(res, "usage", payReq*g["lambdaRequestMillion"], "%.4g M requests x $%g/M%s", req/1e6, g["lambdaRequestMillion"], note)
 		return nil
 	},
 	"aws:apigatewayv2/api:Api": func(pr *pricer, res *offlineResource) error {
@@ -318,7 +322,8 @@ func (pr *pricer) logGroup(res *offlineResource) {
 		gb = pr.originRequests() * u["logBytesPerRequest"] / 1e9 / float64(n)
 	}
 	if gb > 0 {
-		pr.add(res, "usage", gb*r.LogsIngestGb, "%.2f GB ingested x $%g/GB", gb, r.LogsIngestGb)
+		pay, note := pr.billable("logsGb", gb)
+		pr.add(res, "usage", pay*r.LogsIngestGb, "%.2f GB ingested x $%g/GB%s", gb, r.LogsIngestGb, note)
 		pr.logStorage(res, gb)
 	}
 }
@@ -371,7 +376,8 @@ func (pr *pricer) table(res *offlineResource) {
 	pr.add(res, "usage", writes/1e6*r.DynamoWriteMillion, "%.4g M writes x $%g/M", writes/1e6, r.DynamoWriteMillion)
 	pr.add(res, "usage", reads/1e6*r.DynamoReadMillion, "%.4g M reads x $%g/M", reads/1e6, r.DynamoReadMillion)
 	gb := u["dynamoStorageGB"] / float64(len(tables))
-	pr.add(res, "usage", gb*r.DynamoStorageGbMonth, "%g GB x $%g/GB-month", gb, r.DynamoStorageGbMonth)
+	pay, note := pr.billable("dynamoStorageGb", gb)
+	pr.add(res, "usage", pay*r.DynamoStorageGbMonth, "%g GB x $%g/GB-month%s", gb, r.DynamoStorageGbMonth, note)
 	if in(res, "pointInTimeRecovery", "enabled") == true {
 		pr.add(res, "usage", gb*r.DynamoPitrGbMonth, "point-in-time recovery: %g GB x $%g/GB-month", gb, r.DynamoPitrGbMonth)
 	}
@@ -433,8 +439,9 @@ func (pr *pricer) dataOut() {
 	r := pr.r
 	dynamic, static := pr.originGB()
 	out := func(res *offlineResource, gb float64, what string) {
-		c, crossed := tiered(gb, r.DataOutGb, pr.tiers["dataOut"])
-		basis := "%.0f GB %s out to the internet x $%g/GB"
+		pay, note := pr.billable("dataOutGb", gb)
+		c, crossed := tiered(pay, r.DataOutGb, pr.tiers["dataOut"])
+		basis := "%.0f GB %s out to the internet x $%g/GB" + strings.ReplaceAll(note, "%", "%%")
 		if crossed > 0 {
 			basis += fmt.Sprintf(" for the first 10 TB, less past it (%d tier(s) more)", crossed)
 		}

@@ -40,6 +40,11 @@ func Usage(platform, stage, file string) (cost.Usage, error) {
 
 // Cost plans a stage and prices it under the rung's traffic profile (and the usage file).
 func Cost(req Request, usageFile string) (*offline.Plan, *cost.Estimate, error) {
+	return CostWith(req, usageFile, cost.Options{})
+}
+
+// CostWith is Cost with pricing options (the free tier).
+func CostWith(req Request, usageFile string, opts cost.Options) (*offline.Plan, *cost.Estimate, error) {
 	p, err := Plan(req)
 	if err != nil {
 		return nil, nil, err
@@ -48,7 +53,7 @@ func Cost(req Request, usageFile string) (*offline.Plan, *cost.Estimate, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := cost.Price(p, p.Region, u)
+	e, err := cost.PriceWith(p, p.Region, u, opts)
 	if err != nil {
 		return nil, nil, err
 	}

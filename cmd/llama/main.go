@@ -19,6 +19,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/llama-stages/llama/cost"
 	"github.com/llama-stages/llama/offline"
 	"github.com/llama-stages/llama/preview"
 	"github.com/llama-stages/llama/stacks"
@@ -551,10 +552,11 @@ func (c *cli) cost(args []string) (int, error) {
 	requestFlags(fs, &req)
 	usage := fs.String("usage", "", "YAML or JSON file of usage figures over the rung's default profile")
 	asJSON := fs.Bool("json", false, "print the estimate as JSON")
+	freeTier := fs.Bool("free-tier", false, "subtract the account's always-free allowances (Lambda, CloudWatch, X-Ray, DynamoDB storage, 100 GB out), as if the stack were the account's only use of them")
 	if done, err := c.parse("cost", fs, args); done || err != nil {
 		return exitOK, err
 	}
-	p, e, err := preview.Cost(req, *usage)
+	p, e, err := preview.CostWith(req, *usage, cost.Options{FreeTier: *freeTier})
 	if err != nil {
 		return exitUsage, err
 	}

@@ -309,3 +309,32 @@ func TestPlanLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestCostFreeTier: --free-tier takes the account's always-free allowances off, and says where.
+func TestCostFreeTier(t *testing.T) {
+	price := func(args ...string) map[string]any {
+		t.Helper()
+		code, out, errs := llama(t, append([]string{"cost", "--platform", "serverless", "--stage", "serverless", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("cost exited %d: %s", code, errs)
+		}
+		var e map[string]any
+		if err := json.Unmarshal([]byte(out), &e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	full, free := price(), price("--free-tier")
+	if free["monthly"].(float64) >= full["monthly"].(float64) {
+		t.Errorf("with the free tier $%v, without $%v", free["monthly"], full["monthly"])
+	}
+	noted := false
+	for _, it := range free["items"].([]any) {
+		if strings.Contains(it.(map[string]any)["basis"].(string), "free tier") {
+			noted = true
+		}
+	}
+	if !noted || !strings.Contains(fmt.Sprint(free["assumptions"]), "always-free") {
+		t.Error("the estimate does not say what the free tier took off")
+	}
+}
