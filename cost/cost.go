@@ -58,6 +58,8 @@ type pricer struct {
 	byURN  map[string]*offline.Resource
 	items  []Item
 	notes  map[string]string
+	// capacity are what the declared capacity cannot carry at this traffic (Estimate.Risks).
+	capacity []string
 }
 
 // Options change how a plan is priced.

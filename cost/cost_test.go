@@ -76,3 +76,20 @@ func TestTiered(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterAcuFollowsTraffic: the writer's capacity is the rungs' at their traffic, between
+// them on the line, and follows a usage file's requests unless the file sets it.
+func TestWriterAcuFollowsTraffic(t *testing.T) {
+	for _, c := range []struct{ requests, want float64 }{{3e6, 0.5}, {30e6, 1}, {65e6, 1.5}, {300e6, 2}, {1000e6, 4}, {2000e6, 7}} {
+		if got := WriterAcu(c.requests); got != c.want {
+			t.Errorf("%g requests: %g ACU, want %g", c.requests, got, c.want)
+		}
+	}
+	u, err := ParseUsage([]byte("requests: 1000000000"), Profile(30e6))
+	if err != nil || u["writerAcu"] != 4 || u["readerAcu"] != 2 {
+		t.Errorf("a usage file's requests leave the writer at %g ACU, the reader at %g (%v)", u["writerAcu"], u["readerAcu"], err)
+	}
+	if u, _ := ParseUsage([]byte("requests: 1000000000\nwriterAcu: 3"), Profile(30e6)); u["writerAcu"] != 3 {
+		t.Errorf("a usage file's own writerAcu was replaced: %g", u["writerAcu"])
+	}
+}

@@ -2,6 +2,7 @@ package cost
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -127,11 +128,42 @@ func (pr *pricer) unpriced() []string {
 	return out
 }
 
+// fleetSize is how many instances the fleet runs on average: as many as the month's average
+// load needs at requestsPerInstanceSecond, within the group's minimum and maximum (target
+// tracking follows the load). Where its busiest hour needs more than the maximum, a risk says
+// so.
+func (pr *pricer) fleetSize(asg *offlineResource) float64 {
+	lo, hi := num(in(asg, "minSize")), num(in(asg, "maxSize"))
+	per := pr.u["requestsPerInstanceSecond"]
+	avg := pr.originRequests() / secondsPerMonth
+	if peak := math.Ceil(avg * pr.u["peakToAverage"] / per); peak > hi && hi > 0 {
+		pr.capacity = append(pr.capacity, fmt.Sprintf("the fleet's busiest hour (%.0f requests a second) needs %g instances at %g a second each; llama:maxServers is %g: raise it, or requests queue and fail", avg*pr.u["peakToAverage"], peak, per, hi))
+	}
+	return min(max(math.Ceil(avg/per), lo), hi)
+}
+
+// withinAcu is a serverless instance's average capacity within its cluster's bounds; where the
+// busiest hour needs more than llama:maxAcu, a risk says so.
+func (pr *pricer) withinAcu(inst *offlineResource, role string, avg float64) float64 {
+	c := pr.byID(str(in(inst, "clusterIdentifier")))
+	if c == nil {
+		return avg
+	}
+	hi := num(in(c, "serverlessv2ScalingConfiguration", "maxCapacity"))
+	if hi > 0 && avg*pr.u["peakToAverage"] > hi {
+		pr.capacity = append(pr.capacity, fmt.Sprintf("%s's %s averages %g ACU, %g in the busiest hour, past llama:maxAcu %g: raise it (or add readers, the cache, shards), or queries queue", pr.component(inst), role, avg, avg*pr.u["peakToAverage"], hi))
+	}
+	if hi > 0 {
+		return min(avg, hi)
+	}
+	return avg
+}
+
 // risks says what could make the bill larger than the estimate: burstable classes' surplus
 // credits, the free allowances that are the account's (not the stack's), and the tiers the
 // profile does not cross.
 func (pr *pricer) risks() []string {
-	var out []string
+	out := slices.Clone(pr.capacity)
 	burst := func(class string) bool {
 		c := strings.TrimPrefix(strings.TrimPrefix(class, "db."), "cache.")
 		return strings.HasPrefix(c, "t2.") || strings.HasPrefix(c, "t3.") || strings.HasPrefix(c, "t3a.") || strings.HasPrefix(c, "t4g.")

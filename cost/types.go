@@ -71,8 +71,8 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		if err != nil {
 			return err
 		}
-		n := num(in(res, "desiredCapacity"))
-		pr.hourly(res, n, class+" instances (desired)", p)
+		n := pr.fleetSize(res)
+		pr.hourly(res, n, class+" instances (the month's average load)", p)
 		var root float64
 		for _, m := range in(lt, "blockDeviceMappings").([]any) {
 			root += num(m.(map[string]any)["ebs"].(map[string]any)["volumeSize"])
@@ -256,6 +256,7 @@ func (pr *pricer) clusterInstance(res *offlineResource) error {
 	if strings.HasSuffix(str(in(res, "identifier")), "-0") {
 		avg, role = pr.u["writerAcu"], "writer"
 	}
+	avg = pr.withinAcu(res, role, avg)
 	price := pr.r.AuroraAcuHour
 	pr.add(res, "fixed", minAcu*hoursPerMonth*price, "%s minimum %g ACU x %d h x $%g/ACU-h", role, minAcu, hoursPerMonth, price)
 	if extra := avg - minAcu; extra > 0 {

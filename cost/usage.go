@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -32,8 +33,10 @@ var Figures = []Figure{
 	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false, 1e5},
 	{"privateEgressGB", "GB/month", "what the private subnets send out through NAT: AWS APIs, package updates", false, 1e7},
 	{"lambdaMs", "ms", "average function duration", false, 900000},
-	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard)", false, 256},
-	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader", false, 256},
+	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard); follows requests unless a usage file sets it", false, 256},
+	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader; half the writer's unless a usage file sets it", false, 256},
+	{"peakToAverage", "x", "the busiest hour's requests over the month's average: what capacity must carry", false, 100},
+	{"requestsPerInstanceSecond", "requests/s", "requests a second one fleet instance serves at its scaling target; the fleet's size follows the traffic", false, 1e6},
 	{"auroraStorageGB", "GB", "storage of each Aurora cluster", false, 131072},
 	{"auroraIoPerRequest", "I/Os", "Aurora storage I/Os a request causes, spread over the clusters", false, 1e5},
 	{"activityShare", "share", "share of requests that record activity: DynamoDB writes from the nosql rung on", true, 1},
@@ -52,18 +55,30 @@ func Profile(requests float64) Usage {
 	if requests == 0 {
 		requests = 3e6
 	}
-	// The serverless writer's average capacity grows with traffic until replicas, the cache
-	// and shards take load off it.
-	writer := map[float64]float64{30e6: 1, 100e6: 2, 300e6: 2, 1000e6: 4}[requests]
-	if writer == 0 {
-		writer = 1
-	}
+	writer := WriterAcu(requests)
 	return Usage{
 		"requests": requests, "responseKB": 20, "staticShare": 0.6, "staticRequestShare": 0.6, "cdnHitRatio": 0.9, "logCompression": 0.15,
 		"logBytesPerRequest": 800, "flowLogBytesPerRequest": 150, "privateEgressGB": 10,
 		"lambdaMs": 60, "writerAcu": writer, "readerAcu": writer / 2, "auroraStorageGB": 20, "auroraIoPerRequest": 2,
 		"activityShare": 0.3, "activityReadShare": 0.05, "dynamoStorageGB": 10, "staticStorageGB": 5,
+		"peakToAverage": 3, "requestsPerInstanceSecond": 150,
 	}
+}
+
+// acuPoints are the serverless writer's average capacity at the rungs' traffic: it grows with
+// requests until replicas, the cache and shards take load off it.
+var acuPoints = [][2]float64{{0, 0.5}, {30e6, 1}, {100e6, 2}, {300e6, 2}, {1000e6, 4}}
+
+// WriterAcu is a writer's average capacity at requests a month: between the rungs' points it
+// follows the line through them, past the last the last one's slope.
+func WriterAcu(requests float64) float64 {
+	for i := 1; i < len(acuPoints); i++ {
+		a, b := acuPoints[i-1], acuPoints[i]
+		if requests <= b[0] || i == len(acuPoints)-1 {
+			return math.Round((a[1]+(requests-a[0])*(b[1]-a[1])/(b[0]-a[0]))*2) / 2
+		}
+	}
+	return acuPoints[len(acuPoints)-1][1]
 }
 
 // Scaled returns the profile with requests multiplied by k (the comparisons at ten times
@@ -74,6 +89,9 @@ func (u Usage) Scaled(k float64) Usage {
 		out[key] = v
 	}
 	out["requests"] *= k
+	// Capacity follows the traffic.
+	out["writerAcu"] = WriterAcu(out["requests"])
+	out["readerAcu"] = out["writerAcu"] / 2
 	return out
 }
 
@@ -129,6 +147,15 @@ func ParseUsage(data []byte, base Usage) (Usage, error) {
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("usage file: %s", strings.Join(errs, "; "))
+	}
+	// Capacity follows the traffic the file gives unless it gives the capacity too.
+	if _, ok := raw["requests"]; ok {
+		if _, set := raw["writerAcu"]; !set {
+			out["writerAcu"] = WriterAcu(out["requests"])
+		}
+		if _, set := raw["readerAcu"]; !set {
+			out["readerAcu"] = out["writerAcu"] / 2
+		}
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,5 +297,38 @@ func TestServerlessStartCost(t *testing.T) {
 	}
 	if start.Monthly >= fleet.Monthly {
 		t.Errorf("the serverless start ($%.2f) costs no less than the load-balanced fleet ($%.2f) at the same traffic", start.Monthly, fleet.Monthly)
+	}
+}
+
+// TestCapacityFollowsTraffic: the fleet is priced at the instances its traffic needs, within
+// its bounds, and the estimate says where the declared capacity cannot carry the busiest
+// hour: the fleet's maximum, the serverless writer's maximum ACUs.
+func TestCapacityFollowsTraffic(t *testing.T) {
+	fleet := defaultPlan(t, stacks.Servers, "load-balanced", map[string]string{"moved": "db,traffic"})
+	u := preview.DefaultUsage("servers", "load-balanced").Scaled(100) // 3 billion requests: 1,140 a second
+	e, err := cost.Price(fleet, "us-east-1", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var instances string
+	for _, it := range e.Items {
+		if it.Name == "fleet-asg" {
+			instances = it.Basis
+		}
+	}
+	if !strings.HasPrefix(instances, "6 x") || !slices.ContainsFunc(e.Risks, func(r string) bool { return strings.Contains(r, "llama:maxServers") }) {
+		t.Errorf("at 3 billion requests the fleet is priced %q with risks %v; want its maximum, and a word of it", instances, e.Risks)
+	}
+	quiet, _ := cost.Price(fleet, "us-east-1", preview.DefaultUsage("servers", "load-balanced"))
+	if slices.ContainsFunc(quiet.Risks, func(r string) bool { return strings.Contains(r, "llama:maxServers") }) {
+		t.Errorf("the rung's own traffic overflows the fleet: %v", quiet.Risks)
+	}
+	small := defaultPlan(t, stacks.Serverless, "serverless", map[string]string{"maxAcu": "2"})
+	e, err = cost.Price(small, "us-east-1", preview.DefaultUsage("serverless", "serverless").Scaled(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(e.Risks, func(r string) bool { return strings.Contains(r, "llama:maxAcu 2") }) {
+		t.Errorf("a 2-ACU writer at 300 million requests: risks %v", e.Risks)
 	}
 }
