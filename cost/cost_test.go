@@ -1,9 +1,13 @@
 package cost
 
 import (
+	"maps"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llama-stages/llama/offline"
 )
@@ -91,5 +95,33 @@ func TestWriterAcuFollowsTraffic(t *testing.T) {
 	}
 	if u, _ := ParseUsage([]byte("requests: 1000000000\nwriterAcu: 3"), Profile(30e6)); u["writerAcu"] != 3 {
 		t.Errorf("a usage file's own writerAcu was replaced: %g", u["writerAcu"])
+	}
+}
+
+// TestEveryPriceHasItsSource: each price in the table names the page it was read from and the
+// date it took effect, no later than the table's.
+func TestEveryPriceHasItsSource(t *testing.T) {
+	tbl, err := Prices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Collect(maps.Keys(tbl.Global))
+	rt := reflect.TypeOf(Region{})
+	for i := range rt.NumField() {
+		keys = append(keys, strings.Split(rt.Field(i).Tag.Get("json"), ",")[0])
+	}
+	for name := range tbl.Tiers {
+		keys = append(keys, "tiers."+name)
+	}
+	keys = append(keys, "freeTier")
+	for _, k := range keys {
+		s, ok := tbl.PriceSources[k]
+		if !ok || !strings.HasPrefix(s.Page, "https://") {
+			t.Errorf("price %s names no source page", k)
+			continue
+		}
+		if d, err := time.Parse(time.DateOnly, s.Effective); err != nil || s.Effective > tbl.PriceDate {
+			t.Errorf("price %s: effective %q (%v), after the table's %s or not a date", k, s.Effective, d, tbl.PriceDate)
+		}
 	}
 }

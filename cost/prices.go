@@ -17,18 +17,27 @@ var pricesJSON []byte
 
 // Table is the price table.
 type Table struct {
-	PriceDate string             `json:"priceDate"`
-	Currency  string             `json:"currency"`
-	Notes     string             `json:"notes"`
-	Sources   map[string]string  `json:"sources"`
-	Global    map[string]float64 `json:"global"`
-	Regions   map[string]Region  `json:"regions"`
+	PriceDate string            `json:"priceDate"`
+	Currency  string            `json:"currency"`
+	Notes     string            `json:"notes"`
+	Sources   map[string]string `json:"sources"`
+	// PriceSources say, for every price (a global key, a region's field, "tiers.<name>",
+	// "freeTier"), the page it was read from and the date it took effect there.
+	PriceSources map[string]PriceSource `json:"priceSources"`
+	Global       map[string]float64     `json:"global"`
+	Regions      map[string]Region      `json:"regions"`
 	// Tiers are the volume tiers of prices that fall with use, by name: each tier's upper
 	// bound and its price as a share of the region's first-tier price.
 	Tiers map[string][]Tier `json:"tiers"`
 	// FreeTier are the account's always-free allowances a month (not the first year's), in
 	// the units their keys name; --free-tier subtracts them.
 	FreeTier map[string]float64 `json:"freeTier"`
+}
+
+// PriceSource is where one price was read and since when it holds.
+type PriceSource struct {
+	Page      string `json:"page"`
+	Effective string `json:"effective"` // YYYY-MM-DD
 }
 
 // Tier is one volume tier: up to UpTo units a month (0: no bound) at Share of the first
@@ -56,27 +65,31 @@ func tiered(amount, first float64, tiers []Tier) (cost float64, crossed int) {
 // Region holds one region's prices: hourly prices per hour, storage per GB-month, requests
 // per million.
 type Region struct {
-	EC2                  map[string]float64 `json:"ec2"`
-	EBSGp3GbMonth        float64            `json:"ebsGp3GbMonth"`
-	NATHour              float64            `json:"natHour"`
-	NATGb                float64            `json:"natGb"`
-	ALBHour              float64            `json:"albHour"`
-	ALBLcuHour           float64            `json:"albLcuHour"`
-	RDS                  map[string]float64 `json:"rds"`
-	RDSGp3GbMonth        float64            `json:"rdsGp3GbMonth"`
-	Aurora               map[string]float64 `json:"aurora"`
-	AuroraAcuHour        float64            `json:"auroraAcuHour"`
-	AuroraStorageGbMonth float64            `json:"auroraStorageGbMonth"`
-	AuroraIoMillion      float64            `json:"auroraIoMillion"`
-	ElastiCacheRedis     map[string]float64 `json:"elasticacheRedis"`
-	LogsIngestGb         float64            `json:"logsIngestGb"`
-	HTTPAPIMillion       float64            `json:"httpApiMillion"`
-	DynamoWriteMillion   float64            `json:"dynamoWriteMillion"`
-	DynamoReadMillion    float64            `json:"dynamoReadMillion"`
-	DynamoStorageGbMonth float64            `json:"dynamoStorageGbMonth"`
-	DynamoPitrGbMonth    float64            `json:"dynamoPitrGbMonth"`
-	S3GbMonth            float64            `json:"s3GbMonth"`
-	DataOutGb            float64            `json:"dataOutGb"`
+	EC2                     map[string]float64 `json:"ec2"`
+	EBSGp3GbMonth           float64            `json:"ebsGp3GbMonth"`
+	NATHour                 float64            `json:"natHour"`
+	NATGb                   float64            `json:"natGb"`
+	ALBHour                 float64            `json:"albHour"`
+	ALBLcuHour              float64            `json:"albLcuHour"`
+	RDS                     map[string]float64 `json:"rds"`
+	RDSGp3GbMonth           float64            `json:"rdsGp3GbMonth"`
+	Aurora                  map[string]float64 `json:"aurora"`
+	AuroraAcuHour           float64            `json:"auroraAcuHour"`
+	AuroraStorageGbMonth    float64            `json:"auroraStorageGbMonth"`
+	AuroraIoMillion         float64            `json:"auroraIoMillion"`
+	ElastiCacheRedis        map[string]float64 `json:"elasticacheRedis"`
+	LogsIngestGb            float64            `json:"logsIngestGb"`
+	HTTPAPIMillion          float64            `json:"httpApiMillion"`
+	DynamoWriteMillion      float64            `json:"dynamoWriteMillion"`
+	DynamoReadMillion       float64            `json:"dynamoReadMillion"`
+	DynamoStorageGbMonth    float64            `json:"dynamoStorageGbMonth"`
+	DynamoPitrGbMonth       float64            `json:"dynamoPitrGbMonth"`
+	S3GbMonth               float64            `json:"s3GbMonth"`
+	DataOutGb               float64            `json:"dataOutGb"`
+	S3GetThousand           float64            `json:"s3GetThousand"`
+	S3PutThousand           float64            `json:"s3PutThousand"`
+	RDSProxyAcuHour         float64            `json:"rdsProxyAcuHour"`
+	InterfaceEndpointAzHour float64            `json:"interfaceEndpointAzHour"`
 }
 
 // Prices returns the price table the repository keeps, read once.

@@ -99,9 +99,9 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		g := pr.g
 		// Behind Aurora Serverless v2 the proxy bills the targets' ACUs, at least 8.
 		acu := pr.proxiedAcu()
-		pr.hourly(res, g["rdsProxyMinAcu"], "ACU minimum", g["rdsProxyAcuHour"])
+		pr.hourly(res, g["rdsProxyMinAcu"], "ACU minimum", pr.r.RDSProxyAcuHour)
 		if extra := acu - g["rdsProxyMinAcu"]; extra > 0 {
-			pr.add(res, "usage", extra*hoursPerMonth*g["rdsProxyAcuHour"], "%.1f ACU above the minimum x %d h x $%g/ACU-h", extra, hoursPerMonth, g["rdsProxyAcuHour"])
+			pr.add(res, "usage", extra*hoursPerMonth*pr.r.RDSProxyAcuHour, "%.1f ACU above the minimum x %d h x $%g/ACU-h", extra, hoursPerMonth, pr.r.RDSProxyAcuHour)
 		}
 		return nil
 	},
@@ -110,13 +110,12 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		// each AZ, and by the GB processed, which the settings and secrets the functions read
 		// keep far below a GB a month.
 		azs := float64(len(in(res, "subnetIds").([]any)))
-		pr.hourly(res, azs, "interface endpoint AZs", pr.g["interfaceEndpointAzHour"])
+		pr.hourly(res, azs, "interface endpoint AZs", pr.r.InterfaceEndpointAzHour)
 		return nil
 	},
 	"aws:rds/proxyEndpoint:ProxyEndpoint": func(pr *pricer, res *offlineResource) error {
-		g := pr.g
 		azs := float64(len(in(res, "vpcSubnetIds").([]any)))
-		pr.hourly(res, azs, "interface endpoint AZs", g["interfaceEndpointAzHour"])
+		pr.hourly(res, azs, "interface endpoint AZs", pr.r.InterfaceEndpointAzHour)
 		return nil
 	},
 	"aws:elasticache/replicationGroup:ReplicationGroup": func(pr *pricer, res *offlineResource) error {
@@ -342,14 +341,14 @@ func (pr *pricer) requestLog(name string) bool {
 // static share of requests (less what Cloudflare serves from its cache); the load balancer's
 // access logs and the app's builds are a little storage.
 func (pr *pricer) bucket(res *offlineResource) {
-	u, r, g := pr.u, pr.r, pr.g
+	u, r := pr.u, pr.r
 	switch res.Name {
 	case "static", "spa":
 		gb := u["staticStorageGB"]
 		pr.add(res, "usage", gb*r.S3GbMonth, "%g GB x $%g/GB-month", gb, r.S3GbMonth)
 		// The app or the function reads each file Cloudflare does not serve from its cache.
 		gets := pr.staticOriginRequests()
-		pr.add(res, "usage", gets/1000*g["s3GetThousand"], "%.4g M GET requests x $%g/1,000", gets/1e6, g["s3GetThousand"])
+		pr.add(res, "usage", gets/1000*pr.r.S3GetThousand, "%.4g M GET requests x $%g/1,000", gets/1e6, pr.r.S3GetThousand)
 	default:
 		gb := 0.05 // builds of the app, a few tens of MB each
 		if strings.Contains(res.Name, "access-logs") {

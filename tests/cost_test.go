@@ -66,7 +66,9 @@ var handChecked = []struct {
 	{"Lambda arm64, per GB-second", "https://aws.amazon.com/lambda/pricing/", func(t *cost.Table) float64 { return t.Global["lambdaArmGbSecond"] }, 0.0000133334},
 	{"DynamoDB on-demand writes, per million", "https://aws.amazon.com/dynamodb/pricing/on-demand/", func(t *cost.Table) float64 { return t.Regions["us-east-1"].DynamoWriteMillion }, 0.625},
 	{"public IPv4 address, per hour", "https://aws.amazon.com/vpc/pricing/", func(t *cost.Table) float64 { return t.Global["publicIpv4Hour"] }, 0.005},
-	{"RDS Proxy for Aurora Serverless v2, per ACU-hour (8 ACU minimum)", "https://aws.amazon.com/rds/proxy/pricing/", func(t *cost.Table) float64 { return t.Global["rdsProxyAcuHour"] * t.Global["rdsProxyMinAcu"] }, 0.12},
+	{"RDS Proxy for Aurora Serverless v2, per ACU-hour (8 ACU minimum)", "https://aws.amazon.com/rds/proxy/pricing/", func(t *cost.Table) float64 {
+		return t.Regions["us-east-1"].RDSProxyAcuHour * t.Global["rdsProxyMinAcu"]
+	}, 0.12},
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 0.0051 }
