@@ -36,7 +36,8 @@ func TestPriceOfOneBox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 730*r.EC2["t3.small"] + 20*r.EBSGp3GbMonth + 730*tbl.Global["publicIpv4Hour"]
+	want := 730*r.EC2["t3.small"] + 20*r.EBSGp3GbMonth + 730*tbl.Global["publicIpv4Hour"] +
+		3*tbl.Global["customMetricMonth"] // the CloudWatch agent's memory and two disks
 	if math.Abs(e.Fixed-want) > 0.02 || e.Usage != 0 || e.Monthly != e.Fixed {
 		t.Errorf("one box: fixed $%.2f usage $%.2f, want $%.2f fixed", e.Fixed, e.Usage, want)
 	}

@@ -1,11 +1,14 @@
 package cost
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/llama-stages/llama/components/compute"
 )
 
 // secondsPerMonth is AWS's month (730 hours) in seconds.
@@ -53,6 +56,9 @@ func (pr *pricer) observability() {
 			pr.add(st, "fixed", routes*httpAPIRouteMetrics*g["customMetricMonth"], "detailed metrics: %g route(s) x %d metrics x $%g/month", routes, httpAPIRouteMetrics, g["customMetricMonth"])
 		}
 	}
+	pr.agents()
+	pr.crossAZ()
+	pr.cacheBackups()
 	for _, fn := range pr.ofType("aws:lambda/function:Function") {
 		if in(fn, "tracingConfig", "mode") == "Active" && !isFreeFunction(fn) {
 			traces := sampledTraces(pr.functionRequests())
@@ -69,6 +75,109 @@ func (pr *pricer) observability() {
 			gb := secondsPerMonth / interval * enhancedMonitoringSampleKB / 1e6
 			pr.add(db, "usage", gb*pr.r.LogsIngestGb, "Enhanced Monitoring: %.2f GB of OS metrics (a sample every %g s) ingested x $%g/GB", gb, interval, pr.r.LogsIngestGb)
 		}
+	}
+}
+
+// flowRecordsPerConnection are the flow log records one connection's minute makes: the
+// interfaces at both ends each record it, and each direction is a flow (VPC User Guide, "Flow
+// log records").
+const flowRecordsPerConnection = 4
+
+// exportedLog reports whether a log group holds a database's or the cache's own logs: RDS and
+// Aurora's exported PostgreSQL log, ElastiCache's engine and slow logs, the box's PostgreSQL.
+func exportedLog(name string) bool {
+	return strings.HasPrefix(name, "/aws/rds/") && strings.HasSuffix(name, "/postgresql") ||
+		strings.HasPrefix(name, "/aws/elasticache/") || strings.HasSuffix(name, "/box/postgresql")
+}
+
+// fleetLogGB is what the fleet's CloudWatch agent ships through NAT a month: its nginx and app
+// logs.
+func (pr *pricer) fleetLogGB() float64 {
+	n, fleet := 0, 0
+	for _, g := range pr.ofType("aws:cloudwatch/logGroup:LogGroup") {
+		if pr.requestLog(g.Name) {
+			n++
+			if strings.HasPrefix(g.Name, "fleet-") {
+				fleet++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return pr.originRequests() * pr.u["logBytesPerRequest"] / 1e9 * float64(fleet) / float64(n)
+}
+
+// dashboardMetrics counts the metrics a dashboard's widgets draw.
+func dashboardMetrics(body string) int {
+	var d struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if json.Unmarshal([]byte(body), &d) != nil {
+		return 0
+	}
+	n := 0
+	for _, w := range d.Widgets {
+		n += len(w.Properties.Metrics)
+	}
+	return n
+}
+
+// agents prices the CloudWatch agent's custom metrics on the box and the fleet's instances.
+func (pr *pricer) agents() {
+	g := pr.g
+	for _, inst := range pr.ofType("aws:ec2/instance:Instance") {
+		n := float64(compute.AgentMetrics(true))
+		pr.add(inst, "fixed", n*g["customMetricMonth"], "CloudWatch agent: %g custom metrics (memory, each disk) x $%g/month", n, g["customMetricMonth"])
+	}
+	for _, asg := range pr.ofType("aws:autoscaling/group:Group") {
+		n := pr.fleetSize(asg) * float64(compute.AgentMetrics(false))
+		pr.add(asg, "fixed", n*g["customMetricMonth"], "CloudWatch agent: %g custom metrics (memory and disk, each instance) x $%g/month", n, g["customMetricMonth"])
+	}
+}
+
+// crossAZ prices what the app and its database and cache send each other between AZs: the app
+// runs in every AZ, a writer in one, so all but one AZ's share of the bytes cross, billed in
+// each direction (EC2 pricing, "Data Transfer within the same AWS Region").
+func (pr *pricer) crossAZ() {
+	if len(pr.ofType("aws:lb/loadBalancer:LoadBalancer")) == 0 && len(pr.ofType("aws:lambda/function:Function")) == 0 {
+		return // the box's database is on the box
+	}
+	var primary *offlineResource
+	for _, typ := range []string{"aws:rds/instance:Instance", "aws:rds/cluster:Cluster"} {
+		for _, r := range pr.ofType(typ) {
+			if primary == nil && str(in(r, "replicateSourceDb")) == "" {
+				primary = r
+			}
+		}
+	}
+	subnets := pr.ofType("aws:ec2/subnet:Subnet")
+	azs := map[string]bool{}
+	for _, s := range subnets {
+		azs[str(in(s, "availabilityZone"))] = true
+	}
+	if primary == nil || len(azs) < 2 {
+		return
+	}
+	crossing := 1 - 1/float64(len(azs))
+	gb := pr.dynamicRequests() * pr.u["responseKB"] / 1e6 * crossing
+	pr.add(primary, "usage", gb*2*pr.g["crossAzGb"], "%.0f GB between the app and its data across AZs (%.0f%% of the app's bytes) x $%g/GB each way", gb, 100*crossing, pr.g["crossAzGb"])
+}
+
+// cacheBackups prices the cache's daily snapshots beyond the one ElastiCache keeps free
+// (ElastiCache pricing, "Backup storage").
+func (pr *pricer) cacheBackups() {
+	for _, rg := range pr.ofType("aws:elasticache/replicationGroup:ReplicationGroup") {
+		days := num(in(rg, "snapshotRetentionLimit"))
+		if days <= 1 {
+			continue
+		}
+		gb := (days - 1) * pr.u["cacheDataGB"]
+		pr.add(rg, "usage", gb*pr.g["elasticacheBackupGbMonth"], "%g daily snapshots beyond the free one x %g GB x $%g/GB-month", days-1, pr.u["cacheDataGB"], pr.g["elasticacheBackupGbMonth"])
 	}
 }
 
@@ -122,9 +231,6 @@ func (pr *pricer) unpriced() []string {
 	if has("aws:rds/cluster:Cluster") || has("aws:rds/instance:Instance") {
 		out = append(out, "backup storage beyond the databases' size, and final snapshots kept after a delete: $0.021-0.095 per GB-month")
 	}
-	if has("aws:elasticache/replicationGroup:ReplicationGroup") {
-		out = append(out, "ElastiCache snapshots beyond one of each node's size: $0.085 per GB-month")
-	}
 	return out
 }
 
@@ -163,7 +269,12 @@ func (pr *pricer) withinAcu(inst *offlineResource, role string, avg float64) flo
 // credits, the free allowances that are the account's (not the stack's), and the tiers the
 // profile does not cross.
 func (pr *pricer) risks() []string {
-	out := slices.Clone(pr.capacity)
+	var out []string
+	for _, c := range pr.capacity {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
 	burst := func(class string) bool {
 		c := strings.TrimPrefix(strings.TrimPrefix(class, "db."), "cache.")
 		return strings.HasPrefix(c, "t2.") || strings.HasPrefix(c, "t3.") || strings.HasPrefix(c, "t3a.") || strings.HasPrefix(c, "t4g.")

@@ -43,7 +43,7 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 		r, u := pr.r, pr.u
 		pr.hourly(res, 1, "NAT gateway", r.NATHour)
 		nats := float64(len(pr.ofType(res.Type)))
-		gb := u["privateEgressGB"] / nats
+		gb := (u["privateEgressGB"] + pr.fleetLogGB()) / nats
 		pr.add(res, "usage", gb*r.NATGb, "%.1f GB processed x $%g/GB", gb, r.NATGb)
 		return nil
 	},
@@ -292,6 +292,11 @@ func (pr *pricer) proxiedAcu() float64 {
 // dashboard: the account's first three dashboards are free; the stack's are assumed to be
 // them.
 func (pr *pricer) dashboard(res *offlineResource) {
+	// The free dashboards hold up to 50 metrics each (CloudWatch pricing, free tier).
+	if n := dashboardMetrics(str(in(res, "dashboardBody"))); float64(n) > pr.g["freeDashboardMetrics"] {
+		pr.add(res, "fixed", pr.g["dashboardMonth"], "dashboard of %d metrics, past the free tier's %g a dashboard x $%g/month", n, pr.g["freeDashboardMetrics"], pr.g["dashboardMonth"])
+		return
+	}
 	var names []string
 	for _, d := range pr.ofType(res.Type) {
 		names = append(names, d.Name)
@@ -311,7 +316,11 @@ func (pr *pricer) logGroup(res *offlineResource) {
 	var gb float64
 	switch {
 	case strings.HasSuffix(res.Name, "flow-logs"):
-		gb = pr.originRequests() * u["flowLogBytesPerRequest"] / 1e9
+		// A flow log records connections, not requests: each connection's minute seen by the
+		// network interfaces at both of its ends, both ways.
+		gb = pr.originRequests() / max(u["requestsPerConnection"], 1) * flowRecordsPerConnection * u["flowLogBytesPerRecord"] / 1e9
+	case exportedLog(str(in(res, "name"))):
+		gb = u["exportedLogGB"]
 	case pr.requestLog(res.Name):
 		n := 0
 		for _, g := range pr.ofType(res.Type) {

@@ -30,8 +30,11 @@ var Figures = []Figure{
 	{"staticRequestShare", "share", "share of requests that ask for static files: what the bucket, and on the serverless ladder not the function, answers", true, 1},
 	{"cdnHitRatio", "share", "share of static bytes Cloudflare serves from its cache, from the cdn rung on", true, 1},
 	{"logBytesPerRequest", "bytes", "log bytes a request writes across nginx, the app and access logs", false, 1e6},
-	{"flowLogBytesPerRequest", "bytes", "VPC flow log bytes per request", false, 1e5},
-	{"privateEgressGB", "GB/month", "what the private subnets send out through NAT: AWS APIs, package updates", false, 1e7},
+	{"flowLogBytesPerRecord", "bytes", "bytes of one VPC flow log record (a flow's minute, seen by one network interface)", false, 1e5},
+	{"requestsPerConnection", "requests", "requests a client connection carries (keep-alive): flow logs record connections, not requests", false, 1e6},
+	{"exportedLogGB", "GB/month", "what each database's and the cache's exported logs ingest a month (errors, slow queries, connections)", false, 1e6},
+	{"cacheDataGB", "GB", "data the cache holds, which each of its daily snapshots stores", false, 1e6},
+	{"privateEgressGB", "GB/month", "what the fleet's private subnets send out through NAT besides its logs: AWS APIs, package updates", false, 1e7},
 	{"lambdaMs", "ms", "average function duration", false, 900000},
 	{"writerAcu", "ACU", "average capacity of each Aurora Serverless v2 writer (the database and every shard); follows requests unless a usage file sets it", false, 256},
 	{"readerAcu", "ACU", "average capacity of each Aurora Serverless v2 reader; half the writer's unless a usage file sets it", false, 256},
@@ -58,7 +61,7 @@ func Profile(requests float64) Usage {
 	writer := WriterAcu(requests)
 	return Usage{
 		"requests": requests, "responseKB": 20, "staticShare": 0.6, "staticRequestShare": 0.6, "cdnHitRatio": 0.9, "logCompression": 0.15,
-		"logBytesPerRequest": 800, "flowLogBytesPerRequest": 150, "privateEgressGB": 10,
+		"logBytesPerRequest": 800, "flowLogBytesPerRecord": 150, "requestsPerConnection": 10, "exportedLogGB": 1, "cacheDataGB": 1, "privateEgressGB": 10,
 		"lambdaMs": 60, "writerAcu": writer, "readerAcu": writer / 2, "auroraStorageGB": 20, "auroraIoPerRequest": 2,
 		"activityShare": 0.3, "activityReadShare": 0.05, "dynamoStorageGB": 10, "staticStorageGB": 5,
 		"peakToAverage": 3, "requestsPerInstanceSecond": 150,

@@ -287,6 +287,16 @@ CWA
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/llama.json
 `))
 
+// AgentMetrics is how many custom metrics the CloudWatch agent the boot script configures
+// publishes for one instance: memory used, and the used share of each disk it watches (the
+// root, and the box's data volume). CloudWatch bills each as a custom metric.
+func AgentMetrics(box bool) int {
+	if box {
+		return 3
+	}
+	return 2
+}
+
 func boot(a bootArgs) (string, error) {
 	if !a.Box && a.Release == nil {
 		return "", fmt.Errorf("boot script: a fleet instance needs the release it runs")
