@@ -294,6 +294,6 @@ func (pr *pricer) risks() []string {
 	if len(pr.ofType("aws:cloudwatch/dashboard:Dashboard")) > 0 {
 		out = append(out, fmt.Sprintf("the first %g dashboards are free per account, not per stack: a second stack in the account pays $%g a month for each of its own", pr.g["freeDashboards"], pr.g["dashboardMonth"]))
 	}
-	out = append(out, "data transfer out and HTTP API requests are priced through their tiers; Lambda's and vended logs' tiers are not modelled: past theirs a profile costs a little less than shown")
+	out = append(out, "data transfer out, HTTP API requests and flow logs are priced through their tiers; Lambda's compute tiers (past 6 billion GB-s a month) are not modelled: past them a profile costs a little less than shown")
 	return out
 }

@@ -332,7 +332,16 @@ func (pr *pricer) logGroup(res *offlineResource) {
 	}
 	if gb > 0 {
 		pay, note := pr.billable("logsGb", gb)
-		pr.add(res, "usage", pay*r.LogsIngestGb, "%.2f GB ingested x $%g/GB%s", gb, r.LogsIngestGb, note)
+		price := pay * r.LogsIngestGb
+		if strings.HasSuffix(res.Name, "flow-logs") {
+			// Flow logs are vended logs, whose ingestion is tiered (CloudWatch pricing,
+			// "Vended Logs").
+			var crossed int
+			if price, crossed = tiered(pay, r.LogsIngestGb, pr.tiers["vendedLogsGb"]); crossed > 0 {
+				note += " (vended logs: less past 10 TB)"
+			}
+		}
+		pr.add(res, "usage", price, "%.2f GB ingested x $%g/GB%s", gb, r.LogsIngestGb, note)
 		pr.logStorage(res, gb)
 	}
 }
