@@ -121,32 +121,12 @@ func ParseUsage(data []byte, base Usage) (Usage, error) {
 	sort.Strings(keys)
 	var errs []string
 	for _, k := range keys {
-		f, ok := figure(k)
-		if !ok {
-			errs = append(errs, fmt.Sprintf("%s: unknown figure%s; known: %s", k, suggest.DidYouMean(k, FigureKeys()), strings.Join(FigureKeys(), ", ")))
+		n, why := figureValue(k, raw[k])
+		if why != "" {
+			errs = append(errs, k+": "+why)
 			continue
 		}
-		var n float64
-		switch x := raw[k].(type) {
-		case int:
-			n = float64(x)
-		case float64:
-			n = x
-		default:
-			b, _ := json.Marshal(raw[k])
-			errs = append(errs, fmt.Sprintf("%s: %s is not a number (%s)", k, b, f.Unit))
-			continue
-		}
-		switch {
-		case n < 0:
-			errs = append(errs, fmt.Sprintf("%s: %g is negative", k, n))
-		case f.Share && n > 1:
-			errs = append(errs, fmt.Sprintf("%s: %g is a share, from 0 to 1", k, n))
-		case f.Max > 0 && n > f.Max:
-			errs = append(errs, fmt.Sprintf("%s: %g is more than %g %s, the most a usage file may give (a trillion requests a month is 385,000 a second; Aurora stops at 256 ACU and 128 TiB; Lambda at 15 minutes)", k, n, f.Max, f.Unit))
-		default:
-			out[k] = n
-		}
+		out[k] = n
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("usage file: %s", strings.Join(errs, "; "))
@@ -161,6 +141,33 @@ func ParseUsage(data []byte, base Usage) (Usage, error) {
 		}
 	}
 	return out, nil
+}
+
+// figureValue checks one figure of a usage file: a known figure, a number, within its range.
+func figureValue(k string, v any) (float64, string) {
+	f, ok := figure(k)
+	if !ok {
+		return 0, fmt.Sprintf("unknown figure%s; known: %s", suggest.DidYouMean(k, FigureKeys()), strings.Join(FigureKeys(), ", "))
+	}
+	var n float64
+	switch x := v.(type) {
+	case int:
+		n = float64(x)
+	case float64:
+		n = x
+	default:
+		b, _ := json.Marshal(v)
+		return 0, fmt.Sprintf("%s is not a number (%s)", b, f.Unit)
+	}
+	switch {
+	case n < 0:
+		return 0, fmt.Sprintf("%g is negative", n)
+	case f.Share && n > 1:
+		return 0, fmt.Sprintf("%g is a share, from 0 to 1", n)
+	case f.Max > 0 && n > f.Max:
+		return 0, fmt.Sprintf("%g is more than %g %s, the most a usage file may give (a trillion requests a month is 385,000 a second; Aurora stops at 256 ACU and 128 TiB; Lambda at 15 minutes)", n, f.Max, f.Unit)
+	}
+	return n, ""
 }
 
 func figure(key string) (Figure, bool) {

@@ -188,36 +188,13 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 	if err != nil {
 		return nil, nil, origin, err
 	}
-	// The app reads everything else from the parameters under LLAMA_PARAMS, or from the
-	// settings it is given.
-	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
-	if args.Settings != nil {
-		env["LLAMA_SETTINGS"] = args.Settings.ToStringMapOutput().ApplyT(func(m map[string]string) (string, error) {
-			b, err := json.Marshal(m)
-			return string(b), err
-		}).(pulumi.StringOutput)
-	}
-	if args.DBPool > 0 {
-		env["LLAMA_DB_POOL"] = pulumi.String(fmt.Sprint(args.DBPool))
+	env, origin, err := b.environment()
+	if err != nil {
+		return nil, nil, origin, err
 	}
 	var reserved pulumi.IntPtrInput
 	if args.ReservedConcurrency > 0 {
 		reserved = pulumi.Int(args.ReservedConcurrency)
-	}
-	if args.Domain != "" {
-		// Behind the CDN, the function answers only requests that carry the secret the CDN
-		// adds: the custom domain cannot be used around it. Until the edge move is done, the
-		// secret exists but is not required.
-		secret, err := random.NewRandomPassword(ctx, name+"-origin-secret", &random.RandomPasswordArgs{
-			Length: pulumi.Int(48), Special: pulumi.Bool(false),
-		}, b.child)
-		if err != nil {
-			return nil, nil, origin, fmt.Errorf("origin secret: %w", err)
-		}
-		origin = secret.Result
-		if !args.KeepDirect {
-			env["ORIGIN_VERIFY"] = secret.Result
-		}
 	}
 	logs, err := monitor.NewLogGroup(ctx, name+"-logs", monitor.LogGroupArgs{Name: "/aws/lambda/" + b.fnName, RetentionDays: args.LogRetentionDays}, b.child)
 	if err != nil {
@@ -236,6 +213,38 @@ func (b apiBuild) function() (*lambda.Function, *iam.Role, pulumi.StringOutput, 
 		return nil, nil, origin, fmt.Errorf("function: %w", err)
 	}
 	return fn, role, origin, nil
+}
+
+// environment is the function's: where the app reads its settings (the parameters under
+// LLAMA_PARAMS, or the settings it is given), its pool, and behind the CDN the secret the CDN
+// adds, which it returns: the custom domain cannot be used around the CDN. Until the edge move
+// is done, the secret exists but is not required.
+func (b apiBuild) environment() (pulumi.StringMap, pulumi.StringOutput, error) {
+	args := b.args
+	origin := pulumi.String("").ToStringOutput()
+	env := pulumi.StringMap{"LLAMA_PARAMS": pulumi.String(args.ParamPrefix)}
+	if args.Settings != nil {
+		env["LLAMA_SETTINGS"] = args.Settings.ToStringMapOutput().ApplyT(func(m map[string]string) (string, error) {
+			b, err := json.Marshal(m)
+			return string(b), err
+		}).(pulumi.StringOutput)
+	}
+	if args.DBPool > 0 {
+		env["LLAMA_DB_POOL"] = pulumi.String(fmt.Sprint(args.DBPool))
+	}
+	if args.Domain == "" {
+		return env, origin, nil
+	}
+	secret, err := random.NewRandomPassword(b.ctx, b.name+"-origin-secret", &random.RandomPasswordArgs{
+		Length: pulumi.Int(48), Special: pulumi.Bool(false),
+	}, b.child)
+	if err != nil {
+		return nil, origin, fmt.Errorf("origin secret: %w", err)
+	}
+	if !args.KeepDirect {
+		env["ORIGIN_VERIFY"] = secret.Result
+	}
+	return env, secret.Result, nil
 }
 
 // httpAPI: the HTTP API with its access logs, its $default stage and every route to the
