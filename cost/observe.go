@@ -1,7 +1,6 @@
 package cost
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llama-stages/llama/components/compute"
+	"github.com/llama-stages/llama/offline"
 )
 
 // secondsPerMonth is AWS's month (730 hours) in seconds.
@@ -110,19 +110,9 @@ func (pr *pricer) fleetLogGB() float64 {
 
 // dashboardMetrics counts the metrics a dashboard's widgets draw.
 func dashboardMetrics(body string) int {
-	var d struct {
-		Widgets []struct {
-			Properties struct {
-				Metrics [][]any `json:"metrics"`
-			} `json:"properties"`
-		} `json:"widgets"`
-	}
-	if json.Unmarshal([]byte(body), &d) != nil {
-		return 0
-	}
 	n := 0
-	for _, w := range d.Widgets {
-		n += len(w.Properties.Metrics)
+	for _, metrics := range offline.DashboardWidgets(body) {
+		n += len(metrics)
 	}
 	return n
 }

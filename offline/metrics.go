@@ -172,22 +172,32 @@ func alarmMetrics(r *Resource) []error {
 	return errs
 }
 
-// dashboardMetrics checks every metric a dashboard's widgets draw.
-func dashboardMetrics(r *Resource) []error {
-	raw, _ := r.Inputs["dashboardBody"].(string)
-	var body struct {
+// DashboardWidgets reads a dashboard's body: each widget's metric arrays ([namespace, name,
+// dimension, value, ..., {options}], or an expression's); nil when the body is not JSON.
+func DashboardWidgets(body string) [][][]any {
+	var d struct {
 		Widgets []struct {
 			Properties struct {
 				Metrics [][]any `json:"metrics"`
 			} `json:"properties"`
 		} `json:"widgets"`
 	}
-	if json.Unmarshal([]byte(raw), &body) != nil {
+	if json.Unmarshal([]byte(body), &d) != nil {
 		return nil
 	}
+	out := make([][][]any, len(d.Widgets))
+	for i, w := range d.Widgets {
+		out[i] = w.Properties.Metrics
+	}
+	return out
+}
+
+// dashboardMetrics checks every metric a dashboard's widgets draw.
+func dashboardMetrics(r *Resource) []error {
+	raw, _ := r.Inputs["dashboardBody"].(string)
 	var errs []error
-	for wi, w := range body.Widgets {
-		for _, m := range w.Properties.Metrics {
+	for wi, metrics := range DashboardWidgets(raw) {
+		for _, m := range metrics {
 			ns, name, dims, stat, ok := widgetMetric(m)
 			if !ok {
 				continue
