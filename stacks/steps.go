@@ -333,7 +333,10 @@ func (s *stage) functions(f foundation, db *database.Aurora, site *storage.Bucke
 		maps.Copy(settings, known)
 		maps.Copy(settings, out.settings)
 	}
-	var ready []pulumi.Resource
+	// The function changes once what its new settings need is there: the endpoints it reads
+	// SSM and Secrets Manager through, the database whole (a new proxy with its target
+	// registered), and the database prepared where it signs in to it itself.
+	ready := append([]pulumi.Resource{db}, f.net.Interfaces...)
 	if !db.Proxied {
 		boot, err := s.bootstrap(f, db, art)
 		if err != nil {

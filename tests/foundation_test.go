@@ -559,5 +559,11 @@ func TestFunctionsReachAWSWithoutNAT(t *testing.T) {
 		if len(ofType(p, "aws:ec2/natGateway:NatGateway")) > 0 {
 			t.Errorf("%s: a NAT gateway", stage)
 		}
+		// A function that reads SSM at run time changes only once its way there exists.
+		for _, e := range ofType(p, "aws:ec2/vpcEndpoint:VpcEndpoint") {
+			if in(e, "vpcEndpointType") == "Interface" && !contains(fn.DependsOn, e.URN) {
+				t.Errorf("%s: the function does not wait for %s", stage, e.Name)
+			}
+		}
 	}
 }

@@ -164,6 +164,11 @@ func TestServerlessRungs(t *testing.T) {
 	if _, from := sourcesOf(rep, strs(in(c, "vpcSecurityGroupIds"))[0]); strings.Join(slices.Sorted(slices.Values(from)), ",") != "database-proxy-sg,network-app-sg" {
 		t.Errorf("the writer admits %v; it should admit the proxy and the app", from)
 	}
+	// The function turns to the proxy once its target is registered.
+	tgts := ofType(rep, "aws:rds/proxyTarget:ProxyTarget")
+	if fn := named(t, rep, typFunction, "api-function"); len(tgts) != 1 || !contains(fn.DependsOn, tgts[0].URN) {
+		t.Error("the function may name the proxy before its target is registered")
+	}
 	if len(ofType(rep, "aws:rds/proxyEndpoint:ProxyEndpoint")) != 1 {
 		t.Error("no read-only proxy endpoint for the readers")
 	}

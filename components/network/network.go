@@ -57,6 +57,9 @@ type Network struct {
 
 	// Public are the public subnets, one per AZ in order (the box takes the first).
 	Public []*ec2.Subnet
+	// Interfaces are the interface endpoints (NetworkArgs.InterfaceEndpoints): what a client
+	// that reads those services waits for.
+	Interfaces []pulumi.Resource
 }
 
 // Subnet tiers and their offsets inside the /16: private /19s from 0, public /22s from
@@ -122,7 +125,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	if err := b.interfaceEndpoints(private, app.ID()); err != nil {
+	if n.Interfaces, err = b.interfaceEndpoints(private, app.ID()); err != nil {
 		return nil, err
 	}
 	n.VpcID, n.AppSecurityGroupID = b.vpc.ID(), app.ID()
@@ -281,27 +284,30 @@ func (b *netBuild) endpoints() error {
 // interfaceEndpoints: an interface endpoint of each service the args name, in the private
 // subnets, with private DNS (the SDKs' default endpoints resolve to it), admitting HTTPS from
 // the app's group alone.
-func (b *netBuild) interfaceEndpoints(private pulumi.StringArray, app pulumi.IDOutput) error {
+func (b *netBuild) interfaceEndpoints(private pulumi.StringArray, app pulumi.IDOutput) ([]pulumi.Resource, error) {
 	if len(b.args.InterfaceEndpoints) == 0 {
-		return nil
+		return nil, nil
 	}
 	sg, err := NewSecurityGroup(b.ctx, b.name+"-endpoints-sg", &SecurityGroupArgs{
 		VpcID: b.vpc.ID(), Description: "Interface endpoints: HTTPS from the app",
 		Ingress: []Ingress{{Name: "app", Port: 443, SourceGroup: app, Description: "HTTPS from the app"}},
 	}, b.child)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []pulumi.Resource
 	for _, svc := range b.args.InterfaceEndpoints {
-		if _, err := ec2.NewVpcEndpoint(b.ctx, b.name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
+		e, err := ec2.NewVpcEndpoint(b.ctx, b.name+"-"+svc+"-endpoint", &ec2.VpcEndpointArgs{
 			VpcId: b.vpc.ID(), ServiceName: pulumi.String(ServiceName(b.args.Region, svc)),
 			VpcEndpointType: pulumi.String("Interface"), SubnetIds: private, PrivateDnsEnabled: pulumi.Bool(true),
 			SecurityGroupIds: pulumi.StringArray{sg.ID()},
-		}, b.child); err != nil {
-			return fmt.Errorf("%s endpoint: %w", svc, err)
+		}, b.child)
+		if err != nil {
+			return nil, fmt.Errorf("%s endpoint: %w", svc, err)
 		}
+		out = append(out, e)
 	}
-	return nil
+	return out, nil
 }
 
 // ServiceName is a VPC endpoint's service name in a region: com.amazonaws.<region>.<service>,
