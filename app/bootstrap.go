@@ -19,6 +19,10 @@ type BootstrapArgs struct {
 	Password string `json:"password"`
 	SSLMode  string `json:"sslmode"` // default verify-full against the RDS authorities (rdsca)
 	AppUser  string `json:"appUser"` // the user the app signs in as
+	// IdleSessionSeconds closes the app's sessions idle this long (idle_session_timeout), so
+	// that a writer that may pause is not held awake by frozen function sandboxes' connections
+	// (the app replaces a closed one on its next use); 0: sessions stay open.
+	IdleSessionSeconds int `json:"idleSessionSeconds"`
 }
 
 var reRole = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -49,7 +53,7 @@ func Bootstrap(ctx context.Context, a BootstrapArgs) (version int, err error) {
 	if version, err = Migrate(ctx, p.db); err != nil {
 		return 0, fmt.Errorf("bootstrap: %w", err)
 	}
-	for _, stmt := range grants(a.AppUser, a.Database) {
+	for _, stmt := range grants(a.AppUser, a.Database, a.IdleSessionSeconds) {
 		if _, err := p.db.ExecContext(ctx, stmt); err != nil {
 			return version, fmt.Errorf("bootstrap: %s: %w", stmt, err)
 		}
@@ -58,9 +62,14 @@ func Bootstrap(ctx context.Context, a BootstrapArgs) (version int, err error) {
 }
 
 // grants create the app's user if it is missing and give it IAM sign-in and the rows of every
-// table and sequence, present and future, in the public schema.
-func grants(user, database string) []string {
+// table and sequence, present and future, in the public schema; its idle sessions close after
+// idleSeconds (0: never).
+func grants(user, database string, idleSeconds int) []string {
 	u, db := pq.QuoteIdentifier(user), pq.QuoteIdentifier(database)
+	idle := `ALTER ROLE ` + u + ` RESET idle_session_timeout`
+	if idleSeconds > 0 {
+		idle = fmt.Sprintf(`ALTER ROLE %s SET idle_session_timeout = '%ds'`, u, idleSeconds)
+	}
 	return []string{
 		fmt.Sprintf(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE %s LOGIN; END IF; END $$`, pq.QuoteLiteral(user), u),
 		`GRANT rds_iam TO ` + u,
@@ -70,5 +79,6 @@ func grants(user, database string) []string {
 		`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ` + u,
 		`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ` + u,
 		`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ` + u,
+		idle,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBootstrap: the deploy's preparation of the serverless start, on PostgreSQL set up as RDS
@@ -26,7 +27,8 @@ func TestBootstrap(t *testing.T) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	args := BootstrapArgs{Endpoint: e.shard1.addr(), Database: "boot", User: "boot_admin", Password: "master-pw", SSLMode: "disable", AppUser: "boot_app"}
+	args := BootstrapArgs{Endpoint: e.shard1.addr(), Database: "boot", User: "boot_admin", Password: "master-pw", SSLMode: "disable", AppUser: "boot_app",
+		IdleSessionSeconds: 1}
 	ctx := context.Background()
 	v, err := Bootstrap(ctx, args)
 	if err != nil || v < 2 {
@@ -56,8 +58,24 @@ func TestBootstrap(t *testing.T) {
 	if _, err := app.Exec(`DROP TABLE activity`); err == nil || !strings.Contains(err.Error(), "owner") {
 		t.Errorf("the app's user dropped a table (%v)", err)
 	}
+	// Where the writer may pause, the server closes the app's idle sessions; the app replaces
+	// a closed one on its next use, without an error.
+	app.SetMaxOpenConns(1)
+	var idle string
+	if err := app.QueryRow(`SHOW idle_session_timeout`).Scan(&idle); err != nil || idle != "1s" {
+		t.Errorf("the app's sessions close after %q idle (%v), want 1s", idle, err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := app.QueryRow(`SELECT name FROM users WHERE id = 1`).Scan(&name); err != nil {
+		t.Errorf("after the server closed an idle session: %v", err)
+	}
+	args.IdleSessionSeconds = 0
 	if v2, err := Bootstrap(ctx, args); err != nil || v2 != v {
 		t.Errorf("a second bootstrap: version %d, %v", v2, err)
+	}
+	var setting int
+	if err := admin.QueryRow(`SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = 'boot_app'`).Scan(&setting); err != nil || setting != 0 {
+		t.Errorf("a writer that no longer pauses still closes the app's idle sessions (%d settings, %v)", setting, err)
 	}
 	if _, err := Bootstrap(ctx, BootstrapArgs{Endpoint: e.shard1.addr(), Database: "boot", User: "boot_admin", Password: "master-pw", AppUser: "x; DROP"}); err == nil {
 		t.Error("an app user that is not a plain name was taken")

@@ -238,7 +238,7 @@ func PauseNotes(c *Config) []string {
 	case c.Proxied():
 		return []string{"llama:minAcu 0 saves nothing on this stage: RDS Proxy holds connections open to the writer, which keeps it from pausing (Aurora User Guide, auto-pause); it bills at least 0.5 ACU of use all the same"}
 	}
-	return []string{"llama:minAcu 0: the writer pauses after 5 minutes without a connection; the first request after a pause waits about 15 s (longer after a day) while it resumes, and idle function sandboxes hold their connection until Lambda retires them"}
+	return []string{"llama:minAcu 0: the writer pauses after 5 minutes without a connection (the app's idle sessions close after one); the first request after a pause waits about 15 s (longer after a day) while it resumes"}
 }
 
 // EdgeNotes says what the edge needs beyond Cloudflare's free plan: Advanced Certificate

@@ -403,7 +403,7 @@ func (s *stage) bootstrap(f foundation, db *database.Aurora, art *release.Artifa
 	input := pulumi.All(db.Endpoint, db.MasterPassword).ApplyT(func(v []any) (string, error) {
 		b, err := json.Marshal(map[string]any{"llamaBootstrap": map[string]any{
 			"endpoint": fmt.Sprintf("%s:%d", v[0], database.Port), "database": database.DatabaseName, "user": database.MasterUser,
-			"password": v[1], "sslmode": s.sslMode(), "appUser": database.AppUser,
+			"password": v[1], "sslmode": s.sslMode(), "appUser": database.AppUser, "idleSessionSeconds": s.idleSessionSeconds(),
 		}})
 		return string(b), err
 	}).(pulumi.StringOutput)
@@ -411,6 +411,15 @@ func (s *stage) bootstrap(f foundation, db *database.Aurora, art *release.Artifa
 		Code: art.Lambda, SubnetIDs: f.net.PrivateSubnetIDs, SecurityGroupID: f.net.AppSecurityGroupID, FunctionPrefix: s.env.base,
 		Input: input, Triggers: pulumi.StringMap{"release": pulumi.String(art.SHA256), "cluster": db.ResourceID}, Ops: s.ops(f),
 	}, pulumi.DependsOn([]pulumi.Resource{db}))
+}
+
+// idleSessionSeconds is how long the app's sessions may sit idle where the writer may pause:
+// a minute, so that frozen sandboxes' connections do not keep it awake; 0 elsewhere.
+func (s *stage) idleSessionSeconds() int {
+	if s.cfg.Pauses() {
+		return 60
+	}
+	return 0
 }
 
 // dbConnect are the database users the function signs in as with IAM: the app's user on the
