@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // fakeS3 answers path-style GetObject for one bucket's objects, as S3 does: the object with
-// its type, ETag and Cache-Control, 304 on a matching If-None-Match, NoSuchKey otherwise.
-func fakeS3(t testing.TB, bucket string, objects map[string]string) *httptest.Server {
+// its type, ETag and Cache-Control, 304 on a matching If-None-Match, NoSuchKey otherwise. It
+// returns the AWS configuration that reaches it.
+func fakeS3(t *testing.T, bucket string, objects map[string]string) aws.Config {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.URL.Path, "/"+bucket+"/")
 		body, found := objects[key]
@@ -36,7 +38,14 @@ func fakeS3(t testing.TB, bucket string, objects map[string]string) *httptest.Se
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(s.Close)
-	return s
+	t.Setenv("AWS_ENDPOINT_URL_S3", s.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // TestStaticFilesFromTheBucket: from load-balanced on, GET /static/... (the path a browser
@@ -44,14 +53,7 @@ func fakeS3(t testing.TB, bucket string, objects map[string]string) *httptest.Se
 // through the app's role, with the file's type and caching headers.
 func TestStaticFilesFromTheBucket(t *testing.T) {
 	e := need(t, true, false, false)
-	s3 := fakeS3(t, "llama-static", map[string]string{"css/app.css": "body { color: #333 }", "index.html": "<h1>llama</h1>"})
-	t.Setenv("AWS_ENDPOINT_URL_S3", s3.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "local")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := fakeS3(t, "llama-static", map[string]string{"css/app.css": "body { color: #333 }", "index.html": "<h1>llama</h1>"})
 	params := rungParams(e, false, false, false, false)
 	params["static/bucket"] = "llama-static"
 	_, base := serveApp(t, LocalFile(writeLocal(t, params)), Options{Env: Env{AWS: cfg, Region: "us-east-1"}, Refresh: -1,
@@ -89,14 +91,7 @@ func TestStaticFilesFromTheBucket(t *testing.T) {
 // hostname the API answers as before.
 func TestTheFunctionServesTheSPA(t *testing.T) {
 	e := need(t, true, false, false)
-	s3 := fakeS3(t, "llama-spa", map[string]string{"index.html": "<h1>spa</h1>", "assets/app.js": "console.log(1)"})
-	t.Setenv("AWS_ENDPOINT_URL_S3", s3.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "local")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := fakeS3(t, "llama-spa", map[string]string{"index.html": "<h1>spa</h1>", "assets/app.js": "console.log(1)"})
 	params := rungParams(e, false, false, false, false)
 	params["spa/domain"], params["spa/bucket"] = "app.example.com", "llama-spa"
 	_, base := serveApp(t, LocalFile(writeLocal(t, params)), Options{Env: Env{AWS: cfg, Region: "us-east-1"}, Refresh: -1,
