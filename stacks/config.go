@@ -356,6 +356,9 @@ func (c *Config) Pauses() bool {
 // Proxied reports whether RDS Proxy stands in front of the serverless writer: from the
 // replicas rung on, where readers share its read-only endpoint and the traffic pays for its
 // floor (8 ACUs of proxy; RDS Proxy pricing), or from the start with llama:dbProxy always.
+// Below it the functions sign in to the writer themselves, their connections bounded
+// (functionPool, functionConcurrency), and the writer can pause at llama:minAcu 0, which a
+// proxy's open connections would prevent.
 func (c *Config) Proxied() bool {
 	return c.Platform == Serverless && (c.Has(Replicas) || c.Serverless.Proxy == "always")
 }
@@ -449,15 +452,7 @@ func layersFor(c *Config) (present, retired Layers) {
 			present[l] = false
 		}
 	}
-	retired = Layers{}
-	for _, r := range Rungs(c.Platform) {
-		for _, l := range r.Retires {
-			if Retired(c.Platform, c.Stage, l) {
-				retired[l] = true
-			}
-		}
-	}
-	return present, retired
+	return present, RetiredOf(c.Platform, c.Stage)
 }
 
 // LoadConfig reads the stack's configuration from the Pulumi context.

@@ -189,22 +189,24 @@ func LayersOf(p Platform, stage string) (Layers, error) {
 
 // Retired reports whether a layer was added and later retired at or below a stage: its
 // stateful parts stay in the stack.
-func Retired(p Platform, stage string, l Layer) bool {
+func Retired(p Platform, stage string, l Layer) bool { return RetiredOf(p, stage)[l] }
+
+// RetiredOf returns the layers retired at or below a stage; none for a stage not on the ladder.
+func RetiredOf(p Platform, stage string) Layers {
+	out := Layers{}
 	r, ok := Find(p, stage)
 	if !ok {
-		return false
+		return out
 	}
 	for _, below := range Rungs(p) {
 		if below.Order > r.Order {
 			break
 		}
 		for _, x := range below.Retires {
-			if x == l {
-				return true
-			}
+			out[x] = true
 		}
 	}
-	return false
+	return out
 }
 
 // MovesOf lists the live moves a stage has, in the order a promotion meets them: db where RDS

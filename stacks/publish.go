@@ -35,7 +35,7 @@ func publishLocalDB(p *published, box *compute.Box) {
 // it (the box's own PostgreSQL stays the current one until llama:moved holds db).
 func publishPostgres(p *published, db *database.Postgres, prefix, sslmode string) {
 	p.settings[prefix+contract.DBPrimaryEndpoint] = db.Address
-	publishSignIn(p, prefix, db.SecretArn, sslmode)
+	publishSignIn(p, prefix, database.MasterUser, db.SecretArn, sslmode)
 	for i, r := range db.ReplicaEndpoints {
 		p.settings[prefix+contract.DBReplica(i)] = r
 	}
@@ -45,29 +45,34 @@ func publishPostgres(p *published, db *database.Postgres, prefix, sslmode string
 }
 
 // publishSignIn: how the app signs in to a managed database (RDS or Aurora), under prefix: its
-// port, database, user, the secret holding the credentials, and TLS, which rds.force_ssl makes
-// required: sslmode (stage.sslMode) says whether the app also verifies the server's certificate.
-func publishSignIn(p *published, prefix string, secretArn pulumi.StringInput, sslmode string) {
+// port, database, user, the secret holding the credentials (nil: the user signs in with IAM and
+// holds no secret), and TLS, which rds.force_ssl makes required: sslmode (stage.sslMode) says
+// whether the app also verifies the server's certificate.
+func publishSignIn(p *published, prefix, user string, secretArn pulumi.StringInput, sslmode string) {
 	p.settings[prefix+contract.DBPort] = pulumi.Sprintf("%d", database.Port)
 	p.settings[prefix+contract.DBName] = pulumi.String(database.DatabaseName)
-	p.settings[prefix+contract.DBUser] = pulumi.String(database.MasterUser)
-	p.settings[prefix+contract.DBSecretArn] = secretArn
+	p.settings[prefix+contract.DBUser] = pulumi.String(user)
+	if secretArn != nil {
+		p.settings[prefix+contract.DBSecretArn] = secretArn
+	} else {
+		p.settings[prefix+contract.DBAuth] = pulumi.String("iam")
+	}
 	p.settings[prefix+contract.DBSSLMode] = pulumi.String(sslmode)
 }
 
-// publishAurora: an Aurora cluster as the database, under prefix. With a proxy, the clients' security group
-// reaches the proxy alone: publish what they can reach (the cluster's endpoints stay stack
-// outputs, for operators).
-// With iamUser, clients sign in to the writer as that user with IAM, and hold no secret.
+// publishAurora: an Aurora cluster as the database, under prefix. With a proxy, the clients'
+// security group reaches the proxy alone: publish what they can reach (the cluster's endpoints
+// stay stack outputs, for operators). With iamUser, clients sign in to the writer as that user
+// with IAM, and hold no secret.
 func publishAurora(p *published, prefix string, a *database.Aurora, sslmode, iamUser string) {
 	if !a.Proxied {
 		p.settings[prefix+contract.DBPrimaryEndpoint] = a.Endpoint
 		p.settings[prefix+contract.DBReaderEndpoint] = a.ReaderEndpoint
 	}
-	publishSignIn(p, prefix, a.SecretArn, sslmode)
 	if iamUser != "" {
-		delete(p.settings, prefix+contract.DBSecretArn)
-		p.settings[prefix+contract.DBUser], p.settings[prefix+contract.DBAuth] = pulumi.String(iamUser), pulumi.String("iam")
+		publishSignIn(p, prefix, iamUser, nil, sslmode)
+	} else {
+		publishSignIn(p, prefix, database.MasterUser, a.SecretArn, sslmode)
 	}
 	p.outs["dbEndpoint"], p.outs["dbReaderEndpoint"], p.outs["dbSecretArn"] = a.Endpoint, a.ReaderEndpoint, a.SecretArn
 	if a.Proxied {

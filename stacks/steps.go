@@ -275,7 +275,7 @@ func (s *stage) spa(f foundation) (*storage.Bucket, published, error) {
 func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) {
 	cfg, e, out := s.cfg, s.env, newPublished()
 	var proxy *database.ProxyArgs
-	if s.proxied() {
+	if s.cfg.Proxied() {
 		proxy = &database.ProxyArgs{SubnetIDs: f.net.PrivateSubnetIDs, ClientGroup: f.net.AppSecurityGroupID}
 	}
 	db, err := database.NewAurora(s.ctx, "database", &database.AuroraArgs{
@@ -301,13 +301,6 @@ func (s *stage) serverlessDB(f foundation) (*database.Aurora, published, error) 
 	}
 	return db, out, nil
 }
-
-// proxied reports whether RDS Proxy stands in front of the serverless writer: from the
-// replicas rung on, where readers share its read-only endpoint and the traffic pays for its
-// floor (8 ACUs of proxy; RDS Proxy pricing). Below it the functions sign in to the writer
-// themselves, their connections bounded (functionPool, functionConcurrency), and the writer
-// can pause at llama:minAcu 0, which a proxy's open connections would prevent.
-func (s *stage) proxied() bool { return s.cfg.Proxied() }
 
 // functions: the app as a Lambda function behind an HTTP API, signing in to the database with
 // IAM; from the cdn rung on, behind Cloudflare at api.<domain>. Where it reads nothing at run
@@ -442,7 +435,7 @@ func (s *stage) dbConnect(db *database.Aurora) pulumi.StringArray {
 // runs beside it (the deploy applies the schema); two from the replicas rung on, where a
 // move's catch-up or a migration may.
 func (s *stage) functionPool() int {
-	if !s.proxied() {
+	if !s.cfg.Proxied() {
 		return 1
 	}
 	return 2
@@ -462,7 +455,7 @@ const lambdaAccountConcurrency = 1000
 // account whose limit is still a new account's).
 func (s *stage) functionConcurrency() int {
 	shards := s.has(Shards) && s.cfg.Shards.Count > 0
-	if !shards && s.proxied() {
+	if !shards && s.cfg.Proxied() {
 		return 0
 	}
 	fit := database.ServerlessMaxConnections(s.cfg.Serverless.MaxAcu) * 9 / 10 / s.functionPool()
