@@ -12,6 +12,10 @@ import (
 // and the first part of the parameter prefix, /llama/<stack>.
 const Project = "llama"
 
+// DeployTag is the tag that marks a function the deploy alone invokes (the serverless start's
+// bootstrap): the offline catalog neither watches nor prices it.
+const DeployTag = "llama:invokedBy"
+
 // The keys, by what they hold.
 const (
 	DBPrimaryEndpoint   = "db/primary/endpoint"

@@ -36,19 +36,7 @@ const (
 func (pr *pricer) observability() {
 	g := pr.g
 	for _, inst := range pr.ofType("aws:ec2/instance:Instance") {
-		if in(inst, "monitoring") == true {
-			pr.add(inst, "fixed", ec2DetailedMetrics*g["customMetricMonth"], "detailed monitoring: %d metrics a minute x $%g/month", ec2DetailedMetrics, g["customMetricMonth"])
-		}
-	}
-	for _, lt := range pr.ofType("aws:ec2/launchTemplate:LaunchTemplate") {
-		if in(lt, "monitoring", "enabled") != true {
-			continue
-		}
-		n := 0.0
-		for _, asg := range pr.ofType("aws:autoscaling/group:Group") {
-			n += num(in(asg, "desiredCapacity"))
-		}
-		pr.add(lt, "fixed", n*ec2DetailedMetrics*g["customMetricMonth"], "detailed monitoring of %g instances: %d metrics each x $%g/month", n, ec2DetailedMetrics, g["customMetricMonth"])
+		pr.instanceMetrics(inst, in(inst, "monitoring") == true, 1, compute.AgentMetrics(true))
 	}
 	for _, st := range pr.ofType("aws:apigatewayv2/stage:Stage") {
 		if in(st, "defaultRouteSettings", "detailedMetricsEnabled") == true {
@@ -56,11 +44,10 @@ func (pr *pricer) observability() {
 			pr.add(st, "fixed", routes*httpAPIRouteMetrics*g["customMetricMonth"], "detailed metrics: %g route(s) x %d metrics x $%g/month", routes, httpAPIRouteMetrics, g["customMetricMonth"])
 		}
 	}
-	pr.agents()
 	pr.crossAZ()
 	pr.cacheBackups()
 	for _, fn := range pr.ofType("aws:lambda/function:Function") {
-		if in(fn, "tracingConfig", "mode") == "Active" && !isFreeFunction(fn) {
+		if in(fn, "tracingConfig", "mode") == "Active" && !offline.KindOf(fn.Type).IsFree(fn.Inputs) {
 			traces := sampledTraces(pr.functionRequests())
 			pay, note := pr.billable("xrayTraceMillion", traces/1e6)
 			pr.add(fn, "usage", pay*g["xrayTraceMillion"], "X-Ray: %.3g M traces recorded (1 a second and 5%% of the rest) x $%g/M%s", traces/1e6, g["xrayTraceMillion"], note)
@@ -117,17 +104,15 @@ func dashboardMetrics(body string) int {
 	return n
 }
 
-// agents prices the CloudWatch agent's custom metrics on the box and the fleet's instances.
-func (pr *pricer) agents() {
-	g := pr.g
-	for _, inst := range pr.ofType("aws:ec2/instance:Instance") {
-		n := float64(compute.AgentMetrics(true))
-		pr.add(inst, "fixed", n*g["customMetricMonth"], "CloudWatch agent: %g custom metrics (memory, each disk) x $%g/month", n, g["customMetricMonth"])
+// instanceMetrics prices what n instances of the box or the fleet publish besides the free
+// basic metrics: detailed monitoring where it is on, and the CloudWatch agent's metrics
+// (agent of them an instance), each billed as a custom metric.
+func (pr *pricer) instanceMetrics(res *offlineResource, detailed bool, n float64, agent int) {
+	price := pr.g["customMetricMonth"]
+	if detailed {
+		pr.add(res, "fixed", n*ec2DetailedMetrics*price, "detailed monitoring of %g instance(s): %d metrics a minute each x $%g/month", n, ec2DetailedMetrics, price)
 	}
-	for _, asg := range pr.ofType("aws:autoscaling/group:Group") {
-		n := pr.fleetSize(asg) * float64(compute.AgentMetrics(false))
-		pr.add(asg, "fixed", n*g["customMetricMonth"], "CloudWatch agent: %g custom metrics (memory and disk, each instance) x $%g/month", n, g["customMetricMonth"])
-	}
+	pr.add(res, "fixed", n*float64(agent)*price, "CloudWatch agent: %g instance(s) x %d custom metrics (memory, each disk) x $%g/month", n, agent, price)
 }
 
 // crossAZ prices what the app and its database and cache send each other between AZs: the app
@@ -179,17 +164,6 @@ func sampledTraces(requests float64) float64 {
 		return requests
 	}
 	return secondsPerMonth + 0.05*(requests-secondsPerMonth)
-}
-
-// isFreeFunction reports whether a function is one the deploy alone invokes.
-func isFreeFunction(fn *offlineResource) bool {
-	tags, _ := in(fn, "tags").(map[string]any)
-	for k := range tags {
-		if strings.HasPrefix(k, "llama:invokedBy") {
-			return true
-		}
-	}
-	return false
 }
 
 // logStorage is what a log group keeps at its retention: ingested bytes stay compressed for
@@ -259,12 +233,7 @@ func (pr *pricer) withinAcu(inst *offlineResource, role string, avg float64) flo
 // credits, the free allowances that are the account's (not the stack's), and the tiers the
 // profile does not cross.
 func (pr *pricer) risks() []string {
-	var out []string
-	for _, c := range pr.capacity {
-		if !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
+	out := slices.Clone(pr.capacity)
 	burst := func(class string) bool {
 		c := strings.TrimPrefix(strings.TrimPrefix(class, "db."), "cache.")
 		return strings.HasPrefix(c, "t2.") || strings.HasPrefix(c, "t3.") || strings.HasPrefix(c, "t3a.") || strings.HasPrefix(c, "t4g.")

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llama-stages/llama/components/compute"
 	"github.com/llama-stages/llama/stacks"
 )
 
@@ -78,6 +79,7 @@ var pricing = map[string]func(pr *pricer, res *offlineResource) error{
 			root += num(m.(map[string]any)["ebs"].(map[string]any)["volumeSize"])
 		}
 		pr.add(res, "fixed", n*root*r.EBSGp3GbMonth, "%g x %g GB gp3 root volumes x $%g/GB-month", n, root, r.EBSGp3GbMonth)
+		pr.instanceMetrics(res, in(lt, "monitoring", "enabled") == true, n, compute.AgentMetrics(false))
 		return nil
 	},
 	"aws:rds/instance:Instance": func(pr *pricer, res *offlineResource) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/llama-stages/llama/contract"
 )
 
 // Kind is what the offline engine and the previews know about one resource type.
@@ -74,7 +76,7 @@ func Unwatched(r *Resource) bool {
 // invokedByDeploy reports whether a function is one the deploy alone invokes.
 func invokedByDeploy(r *Resource) bool {
 	tags, _ := r.Inputs["tags"].(map[string]any)
-	_, ok := tags["llama:invokedBy"]
+	_, ok := tags[contract.DeployTag]
 	return ok
 }
 
@@ -721,7 +723,7 @@ var Catalog = map[string]*Kind{
 		Labels:   []string{"name", "runtime", "memorySize", "timeout"},
 		Watch: &Watch{Name: func(r *Resource) string { return str(r.Input("name")) }, Alarms: []string{"Throttles", "Errors", "Duration"},
 			Skip: invokedByDeploy},
-		// A function the deploy alone invokes (tagged llama:invokedBy) runs once a release:
+		// A function the deploy alone invokes (tagged contract.DeployTag) runs once a release:
 		// Lambda's free tier aside, a request and a few seconds.
 		Free: true, FreeWhy: "functions the deploy alone invokes cost a request a release",
 		FreeWhen: func(in map[string]any) bool { return invokedByDeploy(&Resource{Inputs: in}) },

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llama-stages/llama/components/access"
 	"github.com/llama-stages/llama/components/monitor"
+	"github.com/llama-stages/llama/contract"
 )
 
 // BootstrapTimeoutSeconds is how long the deploy's function may take: a paused Aurora
@@ -71,7 +72,7 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("JSON"), LogGroup: logs.Name},
 		Environment:   lambda.FunctionEnvironmentArgs{Variables: pulumi.StringMap{"LLAMA_BOOTSTRAP": pulumi.String("1")}},
 		// Invoked by the deploy alone, once a release: priced as nothing (offline.Catalog).
-		Tags: pulumi.StringMap{DeployTag: pulumi.String("bootstrap")},
+		Tags: pulumi.StringMap{contract.DeployTag: pulumi.String("bootstrap")},
 	}, child, pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap function: %w", err)
@@ -85,6 +86,3 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs, opts ..
 	b.Done, b.Result = inv, inv.Result
 	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"result": inv.Result})
 }
-
-// DeployTag marks a function the deploy alone invokes.
-const DeployTag = "llama:invokedBy"
