@@ -105,10 +105,11 @@ func PriceWith(p *offline.Plan, region string, u Usage, opts Options) (*Estimate
 	maps.Copy(usage, u)
 	e.Assumptions["usage"] = usage
 	e.Assumptions["hoursPerMonth"] = hoursPerMonth
-	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", no free tier (the account's first three dashboards aside), no savings plans; sources in cost/prices.json"
+	free := "no free tier (the account's first three dashboards aside)"
 	if opts.FreeTier {
-		e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", less the account's always-free allowances (as if the stack were the account's only use of them), no savings plans; sources in cost/prices.json"
+		free = "less the account's always-free allowances (as if the stack were the account's only use of them)"
 	}
+	e.Assumptions["prices"] = "on-demand list prices of " + t.PriceDate + ", " + free + ", no savings plans; sources in cost/prices.json"
 	if len(pr.notes) > 0 {
 		e.Assumptions["notes"] = pr.notes
 	}
@@ -245,7 +246,6 @@ func (pr *pricer) byID(v string, outputs ...string) *offline.Resource {
 	return nil
 }
 
-// requestGB is the bytes the app's responses add up to a month, in GB.
 // billable draws amount on the free allowance named pool and returns what is left to pay, and
 // a note for the basis when the allowance took some.
 func (pr *pricer) billable(pool string, amount float64) (float64, string) {
@@ -258,6 +258,7 @@ func (pr *pricer) billable(pool string, amount float64) (float64, string) {
 	return amount - use, fmt.Sprintf(" (less %.4g of the free tier)", use)
 }
 
+// responseGB is the bytes the app's responses add up to a month, in GB.
 func (pr *pricer) responseGB() float64 { return pr.u["requests"] * pr.u["responseKB"] / 1e6 }
 
 // The traffic's path. Static files leave through the box (before the fleet), the load balancer
